@@ -1,0 +1,92 @@
+/*
+ * file.c - atomic file replacement.
+ */
+#include "base/file.h"
+#include "base/buf.h"
+#include "base/mem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int file_out_open(struct file_out *o, const char *path, struct err *err)
+{
+	struct buf t = BUF_INIT;
+	int fd;
+	memset(o, 0, sizeof(*o));
+	if (strcmp(path, "-") == 0) {
+		o->f = stdout;
+		return 0;
+	}
+	o->path = mem_strdup(path);
+	if (!o->path || buf_addf(&t, "%s.tmp.XXXXXX", path) < 0) {
+		buf_release(&t);
+		file_out_abort(o);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	fd = mkstemp(t.ptr);
+	if (fd < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+		buf_release(&t);
+		file_out_abort(o);
+		return -1;
+	}
+	o->tmp = buf_take(&t, NULL);
+	o->f = fdopen(fd, "wb");
+	if (!o->f) {
+		close(fd);
+		file_out_abort(o);
+		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+int file_out_commit(struct file_out *o, struct err *err)
+{
+	int bad;
+	if (!o->tmp) {
+		if (fflush(o->f) != 0 || ferror(o->f))
+			return err_set(err, ERR_IO, "cannot write to stdout: %s", strerror(errno));
+		return 0;
+	}
+	bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
+	if (fclose(o->f) != 0)
+		bad = 1;
+	o->f = NULL;
+	if (bad || rename(o->tmp, o->path) != 0) {
+		err_set(err, ERR_IO, "cannot write '%s': %s", o->path, strerror(errno));
+		file_out_abort(o);
+		return -1;
+	}
+	mem_free(o->tmp);
+	o->tmp = NULL;
+	mem_free(o->path);
+	o->path = NULL;
+	return 0;
+}
+
+void file_out_abort(struct file_out *o)
+{
+	if (o->f && o->f != stdout)
+		fclose(o->f);
+	o->f = NULL;
+	if (o->tmp)
+		(void)unlink(o->tmp); /* best effort: nothing else to do */
+	mem_free(o->tmp);
+	mem_free(o->path);
+	o->tmp = o->path = NULL;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, struct err *err)
+{
+	struct file_out o;
+	if (file_out_open(&o, path, err) < 0)
+		return -1;
+	if (len && fwrite(data, 1, len, o.f) != len) {
+		err_set(err, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+		file_out_abort(&o);
+		return -1;
+	}
+	return file_out_commit(&o, err);
+}

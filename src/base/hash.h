@@ -1,0 +1,20 @@
+/*
+ * hash.h - sha256 through OpenSSL libcrypto.
+ */
+#ifndef KILN_BASE_HASH_H
+#define KILN_BASE_HASH_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+#define HASH_SHA256_LEN 32
+#define HASH_SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+void hash_sha256(const void *data, size_t len, unsigned char out[HASH_SHA256_LEN]);
+/* Lowercase hex of a digest into out (HASH_SHA256_HEX bytes). */
+void hash_hex(const unsigned char *digest, size_t len, char *out);
+/* sha256 of a file's bytes, as hex. */
+int hash_sha256_file(const char *path, char out[HASH_SHA256_HEX], struct err *err);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * cli.h - the commands of kiln, one file each under src/cli/.
+ *
+ * Adding a command means:
+ *   1. src/cli/<name>.c with a purpose comment, a usage string
+ *      (cmd_<name>_usage) and int cmd_<name>(int argc, char **argv);
+ *   2. its declaration below and a line in the table in src/main.c;
+ *   3. a page docs/cmd/<name>.md;
+ *   4. an e2e test tests/e2e/tNNNN-<name>-<what>.sh.
+ * A command returns its exit code: 0 ok, 1 failed, 2 usage. Only main.c
+ * and cli/ write to stdout or exit.
+ */
+#ifndef KILN_CLI_H
+#define KILN_CLI_H
+
+#include "base/err.h"
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage; /* full text of `kiln help NAME` */
+	const char *summary;
+};
+
+/* The command table (src/main.c), terminated by a NULL name. */
+extern const struct cmd cli_commands[];
+const struct cmd *cli_find(const char *name);
+
+/* Prints "kiln: error: <msg>" on stderr; returns the exit code for the error. */
+int cli_fail(const struct err *err);
+/* Prints "kiln NAME: <msg>" and the usage line hint; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True when the argument vector asks for help (-h / --help) at argv[1]. */
+int cli_wants_help(int argc, char **argv);
+/* Prints the usage text of a command to stdout; returns EXIT_OK. */
+int cli_print_usage(const char *name);
+
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+extern const char cmd_help_usage[];
+extern const char cmd_version_usage[];
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * main.c - the command table, global flags and exit codes.
+ * Every command lives in src/cli/<name>.c; see cli/cli.h for how to add one.
+ */
+#include "base/log.h"
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct cmd cli_commands[] = {
+	{"help", cmd_help, cmd_help_usage, "show the commands, or one command's usage"},
+	{"version", cmd_version, cmd_version_usage, "print kiln's version"},
+	{NULL, NULL, NULL, NULL},
+};
+
+static int set_log_level(const char *s)
+{
+	int level = log_parse_level(s);
+	if (level < 0) {
+		fprintf(stderr, "kiln: unknown log level '%s' (error, warn, info, debug)\n", s);
+		return -1;
+	}
+	log_set_level(level);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c;
+	const char *env = getenv("KILN_LOG_LEVEL");
+	int i = 1, rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (env && *env && set_log_level(env) < 0)
+		return EXIT_USAGE;
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+			argv[i] = (char *)"version";
+			break;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			argv[i] = (char *)"help";
+			break;
+		}
+		if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+			if (set_log_level(argv[i + 1]) < 0)
+				return EXIT_USAGE;
+			i += 2;
+			continue;
+		}
+		fprintf(stderr, "kiln: unknown option '%s'\nrun 'kiln help' for usage\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	if (i >= argc) {
+		cmd_help(1, argv);
+		return EXIT_USAGE;
+	}
+	c = cli_find(argv[i]);
+	if (!c) {
+		fprintf(stderr, "kiln: unknown command '%s'\nrun 'kiln help' for the list\n",
+			argv[i]);
+		return EXIT_USAGE;
+	}
+	if (strcmp(c->name, "help") != 0 && cli_wants_help(argc - i, argv + i))
+		rc = cli_print_usage(c->name);
+	else
+		rc = c->fn(argc - i, argv + i);
+	/* A full disk or a closed pipe is a failure, not a silent success (git). */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "kiln: error: cannot write to stdout: %s\n",
+				strerror(errno));
+		return EXIT_FAILED;
+	}
+	return rc;
+}

@@ -1,0 +1,61 @@
+# lib.sh - helpers for e2e tests (git t/test-lib.sh in miniature).
+# A test sources this, gets its own temporary directory as cwd ($TMP), and
+# uses expect_ok / expect_fail / expect_same / expect_contains. Any failed
+# expectation ends the test with exit 1 and the reason on stderr. Daemons a
+# test starts are registered with on_exit_kill PID and stopped by the trap.
+set -u
+: "${KILN:?KILN must name the kiln binary}"
+: "${KILN_TOP:?KILN_TOP must name the source tree}"
+KILN_SHARED=${KILN_SHARED:-$(cd "$KILN_TOP/.." && pwd)/shared}
+DATA=$KILN_SHARED/datasets
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kiln-e2e.XXXXXX")
+_pids=()
+_cleanup() {
+	for p in "${_pids[@]+"${_pids[@]}"}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ "${_failed:-0}" = 0 ]; then rm -rf "$TMP"; else echo "kept $TMP" >&2; fi
+}
+trap _cleanup EXIT
+cd "$TMP" || exit 1
+
+on_exit_kill() { _pids+=("$1"); }
+
+fail() {
+	_failed=1
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# expect_ok CMD...: CMD must exit 0.
+expect_ok() {
+	"$@" || fail "expected success (exit $?): $*"
+}
+
+# expect_fail [--code N] CMD...: CMD must exit non-zero (N when given) and
+# must not be killed by a signal or a sanitizer.
+expect_fail() {
+	local want=""
+	if [ "$1" = --code ]; then want=$2; shift 2; fi
+	"$@"
+	local rc=$?
+	[ $rc -ne 0 ] || fail "expected failure, got success: $*"
+	[ $rc -lt 100 ] || fail "crashed (exit $rc): $*"
+	[ -z "$want" ] || [ $rc -eq "$want" ] || fail "expected exit $want, got $rc: $*"
+}
+
+# expect_same EXPECTED_FILE ACTUAL_FILE
+expect_same() {
+	diff -u "$1" "$2" >&2 || fail "files differ: $1 $2"
+}
+
+# expect_contains FILE TEXT: FILE must contain TEXT (fixed string).
+expect_contains() {
+	grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; head -c 2000 "$1" >&2; fail "'$1' lacks '$2'"; }
+}
+
+# expect_lines FILE N: FILE must have N lines.
+expect_lines() {
+	local n
+	n=$(wc -l <"$1")
+	[ "$n" -eq "$2" ] || fail "'$1' has $n lines, expected $2"
+}
