@@ -10,7 +10,7 @@
 
 VERSION := 0.1.0
 CC ?= cc
-PKGS := jansson libcrypto xgboost
+PKGS := jansson libcrypto xgboost libmicrohttpd yaml-0.1 libgit2 sqlite3 libcurl
 LIBS_EXTRA := -llinear -lm -lpthread
 
 SANITIZE ?=

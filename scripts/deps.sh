@@ -14,6 +14,13 @@ pkgs=(
 	libssl-dev                         # sha256
 	liblinear-dev                      # logistic regression / linear SVM
 	libxgboost-dev                     # gradient-boosted trees
+	libmicrohttpd-dev                  # HTTP server (serve, server)
+	libcurl4-openssl-dev               # HTTP client, S3
+	libyaml-dev                        # workflow files
+	libgit2-dev                        # repositories, triggers
+	libsqlite3-dev                     # metadata store
+	prometheus                         # promtool and a real Prometheus for /metrics tests
+	bubblewrap                         # kiln run --sandbox
 	python3                            # e2e checks use the standard library only
 )
 for arg in "$@"; do

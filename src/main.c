@@ -14,6 +14,19 @@
 const struct cmd cli_commands[] = {
 	{"help", cmd_help, cmd_help_usage, "show the commands, or one command's usage"},
 	{"version", cmd_version, cmd_version_usage, "print kiln's version"},
+
+	/* data (ml/csv, schema): data */
+
+	/* models (ml/model): train, predict */
+
+	/* evaluation (ml/metrics): eval */
+
+	/* serving (serve/): serve */
+
+	/* workflows (wf/): run, runs */
+
+	/* control plane (ctl/, store/): server, models, exp */
+
 	{NULL, NULL, NULL, NULL},
 };
 

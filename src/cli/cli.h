@@ -43,4 +43,17 @@ int cmd_version(int argc, char **argv);
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 
+/* data */
+
+/* train, predict */
+
+/* eval */
+
+/* serve */
+
+/* run, runs */
+
+/* server, models, exp */
+
+
 #endif
