@@ -198,14 +198,21 @@ static void test_schema_from_json_names_the_bad_field(void **state)
 	expect_json_error("{\"version\":9}", "newer");
 	expect_json_error("{\"version\":1,\"task\":\"x\"}", "schema: task");
 	snprintf(buf, sizeof(buf),
-		 "{\"version\":1,\"task\":\"regression\",\"nrows\":2,%s,\"columns\":"
-		 "[{\"name\":\"x\",\"kind\":\"blob\",\"count\":1,\"missing\":0}]}",
+		 "{\"version\":1,\"task\":\"classification\",\"nrows\":2,%s,\"columns\":"
+		 "[{\"name\":\"x\",\"kind\":\"blob\",\"count\":1,\"missing\":0}],"
+		 "\"classes\":[\"a\",\"b\"]}",
 		 tgt);
 	expect_json_error(buf, "schema: columns[0].kind");
 	snprintf(buf, sizeof(buf),
 		 "{\"version\":1,\"task\":\"regression\",\"nrows\":2,%s,\"columns\":"
 		 "[{\"name\":\"x\",\"kind\":\"numeric\",\"count\":1,\"missing\":0,\"mean\":1,"
 		 "\"std\":0,\"min\":1,\"max\":1,\"quantiles\":[1]}]}",
+		 tgt);
+	expect_json_error(buf, "schema: target.kind: a regression target is numeric");
+	snprintf(buf, sizeof(buf),
+		 "{\"version\":1,\"task\":\"classification\",\"nrows\":2,%s,\"columns\":"
+		 "[{\"name\":\"x\",\"kind\":\"numeric\",\"count\":1,\"missing\":0,\"mean\":1,"
+		 "\"std\":0,\"min\":1,\"max\":1,\"quantiles\":[1]}],\"classes\":[\"a\",\"b\"]}",
 		 tgt);
 	expect_json_error(buf, "schema: columns[0].quantiles: expected an array of 11");
 	snprintf(buf, sizeof(buf),
@@ -268,6 +275,15 @@ static void test_validate_finds_each_violation(void **state)
 	json_decref(rep);
 	rep = validate("num,cat,txt\n5.5,a,x\n", 0); /* inside the margin */
 	json_decref(rep);
+	{ /* one unseen value in 200: a note, not a violation */
+		char csv[4096];
+		size_t n = (size_t)snprintf(csv, sizeof(csv), "num,cat,txt\n1,zz,x\n");
+		for (int i = 0; i < 199; i++)
+			n += (size_t)snprintf(csv + n, sizeof(csv) - n, "2,a,x\n");
+		rep = validate(csv, 0);
+		assert_int_equal(json_array_size(json_object_get(rep, "notes")), 1);
+		json_decref(rep);
+	}
 	rep = validate("num,cat,txt\n1,zz,x\n", 1);
 	assert_string_equal(check_of(rep, 0), "unseen_category");
 	json_decref(rep);

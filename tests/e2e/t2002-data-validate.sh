@@ -38,6 +38,11 @@ for d in ames:Sale_Price churn:churn credit:Status sentiment:label; do
 	py -c 'import json,sys; r=json.load(open("rep.json")); assert r["ok"] is True and r["violations"]==[] and r["target_checked"]' || fail "$name report"
 done
 
+# Rare unseen categories in ames test.csv are notes, not violations.
+expect_ok "$KILN" data validate --schema ames.json "$DATA/ames/test.csv" >out
+expect_contains out "note: Neighborhood"
+expect_contains out "'Landmark'"
+
 # A bundle works as the schema source: manifest "schema" key, detected by magic.
 py - churn.json churn.kiln <<'PY' || fail "cannot build bundle"
 import hashlib, json, struct, sys
