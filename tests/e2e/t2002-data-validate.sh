@@ -53,6 +53,16 @@ PY
 expect_ok "$KILN" data validate --schema churn.kiln "$DATA/churn/test.csv" >out
 expect_contains out "ok:"
 
+# A bundle written by `kiln train` (when this build has it) works the same.
+if "$KILN" help train >/dev/null 2>&1; then
+	expect_ok "$KILN" train "$DATA/credit/train.csv" --target Status -o credit.kiln >/dev/null
+	expect_ok "$KILN" data validate --schema credit.kiln "$DATA/credit/test.csv" >out
+	expect_contains out "ok:"
+	doctor "$DATA/credit/test.csv" nohome.csv 'cols.remove("Home")'
+	expect_fail --code 1 "$KILN" data validate --schema credit.kiln nohome.csv >out
+	expect_contains out "column 'Home' is missing"
+fi
+
 # Without the target column (data to predict on) it still passes.
 doctor "$DATA/churn/test.csv" nolabel.csv 'cols.remove("churn")'
 expect_ok "$KILN" data validate --schema churn.kiln nolabel.csv --json >rep.json
