@@ -499,6 +499,8 @@ int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *t
 		return err_set(err, ERR_INVALID,
 			       "'%s' has no input columns besides the target '%s'", f->path,
 			       f->names[t]);
+	if (f->nrows == 0) /* a frame read from CSV has rows; a caller's subset may not */
+		return err_set(err, ERR_INVALID, "'%s' has no data rows", f->path);
 	s->nrows = f->nrows;
 	if (schema_target(s, f, t, task, err) < 0)
 		goto fail;
@@ -888,6 +890,8 @@ static void check_missing_rate(struct vctx *v, const struct ml_column *c, int fc
 	const struct ml_frame *f = v->f;
 	size_t miss = 0, total = c->count + c->missing;
 	double train = total ? (double)c->missing / (double)total : 0, now;
+	if (f->nrows == 0)
+		return;
 	for (size_t r = 0; r < f->nrows; r++)
 		miss += !f->cells[fc][r];
 	now = (double)miss / (double)f->nrows;

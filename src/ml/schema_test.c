@@ -138,6 +138,30 @@ static void test_schema_infer_errors(void **state)
 			   "t.csv:2: target column 'b' is not numeric");
 }
 
+/* A caller's subset of a frame may have no rows: an error, not a crash. */
+static void test_schema_infer_refuses_an_empty_frame(void **state)
+{
+	struct ml_frame f;
+	struct ml_schema s;
+	struct err err = ERR_INIT;
+	json_t *rep = NULL;
+	size_t n;
+	load(&f, "a,b\n1,x\n2,y\n");
+	n = f.nrows;
+	f.nrows = 0;
+	assert_int_equal(ml_schema_infer(&s, &f, NULL, ML_TASK_AUTO, &err), -1);
+	assert_non_null(strstr(err.msg, "has no data rows"));
+	f.nrows = n;
+	err_clear(&err);
+	assert_int_equal(ml_schema_infer(&s, &f, NULL, ML_TASK_AUTO, &err), 0);
+	f.nrows = 0;
+	assert_int_equal(ml_schema_validate(&s, &f, &rep, &err), 0);
+	json_decref(rep);
+	ml_schema_release(&s);
+	f.nrows = n;
+	ml_frame_release(&f);
+}
+
 static void test_parse_number(void **state)
 {
 	double v = 0;
@@ -328,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_schema_task_from_target),
 		cmocka_unit_test(test_schema_many_distinct_short_strings_are_text),
 		cmocka_unit_test(test_schema_infer_errors),
+		cmocka_unit_test(test_schema_infer_refuses_an_empty_frame),
 		cmocka_unit_test(test_parse_number),
 		cmocka_unit_test(test_schema_json_round_trip),
 		cmocka_unit_test(test_schema_from_json_names_the_bad_field),
