@@ -13,8 +13,8 @@
 
 #include "base/mem.h"
 
-#define TOKEN_MAX 256	  /* bytes of a token that are hashed; the rest is ignored */
-#define NUM_TEXT_MAX 64	  /* longest string parsed as a number */
+#define TOKEN_MAX     256 /* bytes of a token that are hashed; the rest is ignored */
+#define NUM_TEXT_MAX  64  /* longest string parsed as a number */
 #define KEYS_ON_STACK 512 /* n-gram keys before transform allocates */
 
 /* --- helpers -------------------------------------------------------------- */
@@ -61,8 +61,8 @@ uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
 	size_t i, nblocks = len / 4;
 
 	for (i = 0; i < nblocks; i++) {
-		k = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
-		    (uint32_t)p[4 * i + 3] << 24;
+		k = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+		    (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
 		k *= c1;
 		k = rotl32(k, 15);
 		k *= c2;
@@ -383,7 +383,8 @@ int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *c
 				v = (v - c->mean) / c->std;
 				if (v != 0 && ml__row_push(out, c->offset, v, err) < 0)
 					return -1;
-			} else if (c->missing_ind && ml__row_push(out, c->offset + 1, 1.0, err) < 0) {
+			} else if (c->missing_ind &&
+				   ml__row_push(out, c->offset + 1, 1.0, err) < 0) {
 				return -1;
 			}
 			break;
@@ -435,9 +436,9 @@ static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col
 		int r = cell_num(c, &cell, &v, err);
 		if (r < 0) {
 			err_clear(err);
-			return err_set(err, ERR_INVALID, "%s:%zu: column '%s': '%s' is not a number",
-				       f->path ? f->path : "data", f->line[rows[i]], c->name,
-				       cell.str);
+			return err_set(
+				err, ERR_INVALID, "%s:%zu: column '%s': '%s' is not a number",
+				f->path ? f->path : "data", f->line[rows[i]], c->name, cell.str);
 		}
 		if (r == 0) {
 			missing++;
@@ -700,8 +701,8 @@ static int get_num(const json_t *o, const char *key, double *v, const char *wher
 {
 	const json_t *x = json_object_get(o, key);
 	if (!json_is_number(x))
-		return err_set(err, ERR_FORMAT, "manifest: %s[%zu].%s: expected a number", where,
-			       i, key);
+		return err_set(err, ERR_FORMAT, "manifest: %s[%zu].%s: expected a number", where, i,
+			       key);
 	*v = json_number_value(x);
 	return 0;
 }
@@ -744,9 +745,10 @@ static int text_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, 
 		json_int_t bi = json_is_integer(bk) ? json_integer_value(bk) : -1;
 		if (bi < 0 || (size_t)bi >= nb || !json_is_number(vk) ||
 		    !isfinite(json_number_value(vk)))
-			return err_set(err, ERR_FORMAT,
-				       "manifest: features.columns[%zu].idf[%zu]: bad bucket or value",
-				       i, k);
+			return err_set(
+				err, ERR_FORMAT,
+				"manifest: features.columns[%zu].idf[%zu]: bad bucket or value", i,
+				k);
 		c->idf[bi] = json_number_value(vk);
 	}
 	c->width = (uint32_t)nb;
@@ -783,12 +785,13 @@ static int col_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, c
 	case ML_CATEGORICAL:
 		cats = json_object_get(jc, "categories");
 		if (!json_is_array(cats))
-			return err_set(err, ERR_FORMAT,
-				       "manifest: features.columns[%zu].categories: expected an array",
-				       i);
+			return err_set(
+				err, ERR_FORMAT,
+				"manifest: features.columns[%zu].categories: expected an array", i);
 		c->cats = mem_calloc(json_array_size(cats) + 1, sizeof(*c->cats));
 		if (!c->cats)
-			return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");
+			return err_set(err, ERR_NOMEM,
+				       "out of memory loading the feature pipeline");
 		for (k = 0; k < json_array_size(cats); k++) {
 			const char *s = json_string_value(json_array_get(cats, k));
 			if (!s || (k > 0 && strcmp(c->cats[k - 1], s) >= 0))
@@ -831,7 +834,8 @@ int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *
 	    json_integer_value(json_array_get(ng, 0)) < 1 ||
 	    json_integer_value(json_array_get(ng, 1)) > ML__NGRAM_MAX ||
 	    json_integer_value(json_array_get(ng, 0)) > json_integer_value(json_array_get(ng, 1)))
-		return err_set(err, ERR_FORMAT, "manifest: features: ngram or hash_bits out of range");
+		return err_set(err, ERR_FORMAT,
+			       "manifest: features: ngram or hash_bits out of range");
 	p->ngram_min = (int)json_integer_value(json_array_get(ng, 0));
 	p->ngram_max = (int)json_integer_value(json_array_get(ng, 1));
 	p->hash_bits = (unsigned)json_integer_value(hb);
@@ -846,7 +850,8 @@ int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *
 	if (assign_offsets(p, err) < 0)
 		goto fail;
 	if ((json_int_t)p->nfeatures != json_integer_value(nf)) {
-		err_set(err, ERR_FORMAT, "manifest: features.n_features: %lld does not match columns",
+		err_set(err, ERR_FORMAT,
+			"manifest: features.n_features: %lld does not match columns",
 			(long long)json_integer_value(nf));
 		goto fail;
 	}

@@ -188,10 +188,11 @@ static int check_walker(const struct ml__gbdt *g, BoosterHandle b, DMatrixHandle
 			double theirs = res[i * g->ngroups + k];
 			double tol = CHECK_TOLERANCE * (1 + fabs(theirs));
 			if (fabs(mine - theirs) > tol)
-				return err_set(err, ERR_INTERNAL,
-					       "tree walker disagrees with xgboost on row %zu: %.9g "
-					       "vs %.9g",
-					       i, mine, theirs);
+				return err_set(
+					err, ERR_INTERNAL,
+					"tree walker disagrees with xgboost on row %zu: %.9g "
+					"vs %.9g",
+					i, mine, theirs);
 		}
 	}
 	return 0;
@@ -279,11 +280,13 @@ static int num_at(const json_t *a, size_t i, double *v)
 	return 0;
 }
 
-static int load_tree(struct ml__gbdt *g, const json_t *t, size_t ti, size_t at,
-		     uint32_t nfeatures, struct err *err)
+static int load_tree(struct ml__gbdt *g, const json_t *t, size_t ti, size_t at, uint32_t nfeatures,
+		     struct err *err)
 {
-	const json_t *lc = json_object_get(t, "left_children"), *rc = json_object_get(t, "right_children");
-	const json_t *si = json_object_get(t, "split_indices"), *sc = json_object_get(t, "split_conditions");
+	const json_t *lc = json_object_get(t, "left_children"),
+		     *rc = json_object_get(t, "right_children");
+	const json_t *si = json_object_get(t, "split_indices"),
+		     *sc = json_object_get(t, "split_conditions");
 	const json_t *dl = json_object_get(t, "default_left");
 	size_t n = json_array_size(lc), i;
 	for (i = 0; i < n; i++) {
@@ -291,8 +294,8 @@ static int load_tree(struct ml__gbdt *g, const json_t *t, size_t ti, size_t at,
 		double l, r, f, s, d;
 		if (num_at(lc, i, &l) < 0 || num_at(rc, i, &r) < 0 || num_at(si, i, &f) < 0 ||
 		    num_at(sc, i, &s) < 0 || num_at(dl, i, &d) < 0 || !isfinite(s))
-			return err_set(err, ERR_FORMAT, "payload: tree %zu node %zu: bad values", ti,
-				       i);
+			return err_set(err, ERR_FORMAT, "payload: tree %zu node %zu: bad values",
+				       ti, i);
 		/* Children come after their parent: the walk always ends. */
 		if (l == -1 && r == -1) {
 			nd->left = nd->right = -1;
@@ -328,8 +331,9 @@ static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *inf
 			return err_set(err, ERR_FORMAT, "payload: tree %zu: bad node count", i);
 		for (k = 0; k < 4; k++)
 			if (json_array_size(json_object_get(t, keys[k])) != n)
-				return err_set(err, ERR_FORMAT, "payload: tree %zu: %s has %zu entries",
-					       i, keys[k], json_array_size(json_object_get(t, keys[k])));
+				return err_set(err, ERR_FORMAT,
+					       "payload: tree %zu: %s has %zu entries", i, keys[k],
+					       json_array_size(json_object_get(t, keys[k])));
 		total += n;
 		if (total > (1u << 28))
 			return err_set(err, ERR_FORMAT, "payload: too many tree nodes");
@@ -392,7 +396,8 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 		goto out;
 	}
 	if (strtol(ncls, NULL, 10) != (g->ngroups > 1 ? (long)g->ngroups : 0)) {
-		err_set(err, ERR_FORMAT, "payload: num_class '%s' does not match the classes", ncls);
+		err_set(err, ERR_FORMAT, "payload: num_class '%s' does not match the classes",
+			ncls);
 		goto out;
 	}
 	if (strcmp(obj, want) != 0) {
@@ -405,7 +410,8 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 		err_set(err, ERR_FORMAT, "payload: bad base_score '%s'", base);
 		goto out;
 	}
-	g->base_margin = task == ML_TASK_CLASSIFICATION && g->ngroups == 1 ? log(bs / (1 - bs)) : bs;
+	g->base_margin =
+		task == ML_TASK_CLASSIFICATION && g->ngroups == 1 ? log(bs / (1 - bs)) : bs;
 	if (load_trees(g, path_get(root, k_trees), path_get(root, k_info), nfeatures, err) < 0)
 		goto out;
 	ret = 0;

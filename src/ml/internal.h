@@ -121,16 +121,15 @@ struct ml__linear {
  * regression L2R_L2LOSS_SVR on the standardised target. y holds class
  * indices (classification) or values. verbose: liblinear's own output.
  */
-int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task,
-		     uint32_t nclasses, const struct ml__row *rows, const double *y, size_t n,
-		     uint32_t nfeatures, double C, int verbose, struct err *err);
+int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task, uint32_t nclasses,
+		     const struct ml__row *rows, const double *y, size_t n, uint32_t nfeatures,
+		     double C, int verbose, struct err *err);
 /* Allocation-free, thread-safe. */
 void ml__linear_predict(const struct ml__linear *lm, const struct ml__row *x, struct ml_pred *out);
 /* Compact little-endian payload (docs/model-format.md), and back. */
 int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *len,
 		    struct err *err);
-int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len,
-		    struct err *err);
+int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len, struct err *err);
 void ml__linear_release(struct ml__linear *lm);
 
 /* --- XGBoost (gbdt.c) --------------------------------------------------- */

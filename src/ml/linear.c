@@ -11,10 +11,10 @@
 
 #include "base/mem.h"
 
-#define LINEAR_MAGIC	"KLINEAR"
-#define LINEAR_VERSION	1
-#define LINEAR_HEADER	(8 + 6 * 4 + 2 * 8)
-#define LINEAR_MAX_DIM	((1u << 30) + 1)
+#define LINEAR_MAGIC   "KLINEAR"
+#define LINEAR_VERSION 1
+#define LINEAR_HEADER  (8 + 6 * 4 + 2 * 8)
+#define LINEAR_MAX_DIM ((1u << 30) + 1)
 
 static void print_nothing(const char *s)
 {
@@ -54,8 +54,9 @@ static struct feature_node **make_rows(const struct ml__row *rows, size_t n, uin
 /* Copies liblinear's weights into kiln's class-major layout (see internal.h). */
 static int take_weights(struct ml__linear *lm, const struct model *mdl, struct err *err)
 {
-	uint32_t nrw = (mdl->nr_class == 2 || lm->task == ML_TASK_REGRESSION) ? 1
-									     : (uint32_t)mdl->nr_class;
+	uint32_t nrw = (mdl->nr_class == 2 || lm->task == ML_TASK_REGRESSION)
+			       ? 1
+			       : (uint32_t)mdl->nr_class;
 	uint32_t j, k;
 	if (lm->task == ML_TASK_CLASSIFICATION && (uint32_t)mdl->nr_class != lm->nclasses)
 		return err_set(err, ERR_TRAIN, "training rows hold %d of the %u classes",
@@ -79,9 +80,9 @@ static int take_weights(struct ml__linear *lm, const struct model *mdl, struct e
 	return 0;
 }
 
-int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task,
-		     uint32_t nclasses, const struct ml__row *rows, const double *y, size_t n,
-		     uint32_t nfeatures, double C, int verbose, struct err *err)
+int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task, uint32_t nclasses,
+		     const struct ml__row *rows, const double *y, size_t n, uint32_t nfeatures,
+		     double C, int verbose, struct err *err)
 {
 	struct feature_node *pool = NULL, **x = NULL;
 	struct problem prob;
@@ -130,8 +131,8 @@ int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task
 	prob.x = x;
 	prob.bias = 1.0;
 	param.solver_type = task == ML_TASK_REGRESSION ? L2R_L2LOSS_SVR
-			    : algo == ML_ALGO_SVM	   ? L2R_L2LOSS_SVC_DUAL
-							   : L2R_LR;
+			    : algo == ML_ALGO_SVM      ? L2R_L2LOSS_SVC_DUAL
+						       : L2R_LR;
 	param.eps = task == ML_TASK_REGRESSION ? 1e-4 : algo == ML_ALGO_SVM ? 1e-3 : 1e-4;
 	param.C = C;
 	param.p = 0.0;
@@ -245,8 +246,7 @@ static double get_f64(const unsigned char *p)
 	return d;
 }
 
-int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *len,
-		    struct err *err)
+int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *len, struct err *err)
 {
 	size_t nw = (size_t)lm->nw * lm->dim, i;
 	unsigned char *p = mem_malloc(LINEAR_HEADER + 8 * nw);
@@ -268,8 +268,7 @@ int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *l
 	return 0;
 }
 
-int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len,
-		    struct err *err)
+int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len, struct err *err)
 {
 	size_t i, nw;
 	memset(lm, 0, sizeof(*lm));
@@ -286,9 +285,8 @@ int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len
 	lm->y_mean = get_f64(data + 32);
 	lm->y_std = get_f64(data + 40);
 	if ((lm->algo != ML_ALGO_LOGREG && lm->algo != ML_ALGO_SVM) ||
-	    (lm->task != ML_TASK_CLASSIFICATION && lm->task != ML_TASK_REGRESSION) ||
-	    lm->dim < 1 || lm->dim > LINEAR_MAX_DIM || !isfinite(lm->y_mean) ||
-	    !isfinite(lm->y_std) ||
+	    (lm->task != ML_TASK_CLASSIFICATION && lm->task != ML_TASK_REGRESSION) || lm->dim < 1 ||
+	    lm->dim > LINEAR_MAX_DIM || !isfinite(lm->y_mean) || !isfinite(lm->y_std) ||
 	    (lm->task == ML_TASK_REGRESSION && (lm->nclasses != 0 || lm->nw != 1)) ||
 	    (lm->task == ML_TASK_CLASSIFICATION &&
 	     (lm->nclasses < 2 || lm->nclasses > ML_MAX_CLASSES ||
