@@ -16,6 +16,7 @@ const struct cmd cli_commands[] = {
 	{"version", cmd_version, cmd_version_usage, "print kiln's version"},
 
 	/* data (ml/csv, schema): data */
+	{"data", cmd_data, cmd_data_usage, "infer a CSV file's schema; validate data against it"},
 
 	/* models (ml/model): train, predict */
 

@@ -44,6 +44,8 @@ extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 
 /* data */
+int cmd_data(int argc, char **argv);
+extern const char cmd_data_usage[];
 
 /* train, predict */
 
@@ -54,6 +56,5 @@ extern const char cmd_version_usage[];
 /* run, runs */
 
 /* server, models, exp */
-
 
 #endif
