@@ -48,6 +48,10 @@ int cmd_data(int argc, char **argv);
 extern const char cmd_data_usage[];
 
 /* train, predict */
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+extern const char cmd_train_usage[];
+extern const char cmd_predict_usage[];
 
 /* eval */
 
