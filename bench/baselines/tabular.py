@@ -34,12 +34,16 @@ num, cat = common.column_kinds(xtr)
 common.to_numeric(xtr, num)
 common.to_numeric(xte, num)
 
-xgb = dict(n_estimators=200, max_depth=4, learning_rate=0.1, tree_method="hist")
+# One thread by default, like kiln's trainer: on a shared machine OpenMP
+# threads fighting for cores make timings meaningless. BENCH_THREADS=0: all.
+threads = int(os.environ.get("BENCH_THREADS", "1")) or None
+xgb = dict(n_estimators=200, max_depth=4, learning_rate=0.1, tree_method="hist",
+           n_jobs=threads)
 if regression:
     ytr = np.array([float(v) for v in ytr])
     yte = np.array([float(v) for v in yte])
     model = XGBRegressor(**xgb)
-    desc = "XGBRegressor(200 trees, depth 4, eta 0.1, hist)"
+    desc = "XGBRegressor(200 trees, depth 4, eta 0.1, hist, %s thread(s))" % (threads or "all")
 else:
     enc = LabelEncoder().fit(ytr)  # sorted: class 1 is the second in byte order
     ytr = enc.transform(ytr)
@@ -47,7 +51,7 @@ else:
     pos = list(enc.classes_).index(positive)
     if algo == "xgb":
         model = XGBClassifier(**xgb)
-        desc = "XGBClassifier(200 trees, depth 4, eta 0.1, hist)"
+        desc = "XGBClassifier(200 trees, depth 4, eta 0.1, hist, %s thread(s))" % (threads or "all")
     else:
         model = LogisticRegression(solver="liblinear")
         desc = "LogisticRegression(liblinear), scaled numerics"
