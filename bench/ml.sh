@@ -80,6 +80,7 @@ bench_case() {
 	for _ in 1 2 3; do
 		timed "$k.pred" "$KILN" predict "$k.kiln" "$k.big.csv"
 	done
+	"$work/predict_latency" --batch "$k.kiln" "$k.big.csv" >"$k.batch.json"
 	"$PY" "${bargs[@]}" --serve >"$k.serve.json"
 
 	"$PY" - "$name" "$k" "$(($(wc -l <"$k.big.csv") - 1))" >>"$results" <<'EOF'
@@ -95,6 +96,7 @@ kiln["train_s"] = statistics.median(nums(k + ".train.s"))
 kiln["train_rss_kb"] = statistics.median(nums(k + ".train.kb"))
 kiln["latency_us"] = json.load(open(k + ".lat.json"))["latency_us"]
 kiln["batch_rows_per_s"] = rows / statistics.median(nums(k + ".pred.s"))
+kiln["batch_inproc_rows_per_s"] = json.load(open(k + ".batch.json"))["batch_rows_per_s"]
 kiln["predict_rss_kb"] = statistics.median(nums(k + ".pred.kb"))
 base = json.load(open(k + ".serve.json"))
 base["fit_s"] = statistics.median(nums(k + ".fit"))
