@@ -3,7 +3,7 @@
 # side by side in one run on this machine: test quality, training time,
 # one-row predict latency, batch predict throughput, peak RSS. Writes
 # bench/results/ml-<UTC date>.md and prints the same table. Run by `make bench`.
-#   bench/ml.sh [CASE...]      CASE: sentiment churn ames credit-logreg credit-gbdt
+#   bench/ml.sh [CASE...]      CASE: sentiment churn churn-200 ames credit-logreg credit-gbdt
 # Environment: KILN (./kiln), KILN_DATA (../shared/datasets), BENCH_RUNS (5),
 # BENCH_ROWS (100000, rows for batch predict), BENCH_CALLS (20000, 1-row calls).
 set -euo pipefail
@@ -69,7 +69,7 @@ bench_case() {
 
 	for _ in $(seq "$RUNS"); do
 		timed "$k.train" "$KILN" train "$ds/train.csv" --test "$ds/test.csv" \
-			"${kargs[@]}" -o "$k.kiln"
+			"${kargs[@]}" --json -o "$k.kiln"
 		timed "$k.base" "$PY" "${bargs[@]}"
 		"$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["fit_s"])' \
 			"$k.base.stdout" >>"$k.fit"
@@ -88,10 +88,13 @@ import json, statistics, sys
 name, k, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
 nums = lambda p: [float(x) for x in open(p).read().split()]
 ev = json.load(open(k + ".eval.json"))["metrics"]
-pos = {"sentiment": "positive", "churn": "yes"}.get(name, "good")
+pos = {"sentiment": "positive", "churn": "yes", "churn-200": "yes"}.get(name, "good")
 kiln = {k2: ev[k2] for k2 in ("accuracy", "auc", "r2", "rmse", "mae") if k2 in ev}
 if "per_class" in ev and pos in ev["per_class"]:
     kiln["f1_pos"] = ev["per_class"][pos]["f1"]
+hp = json.load(open(k + ".train.stdout")).get("hyperparameters", {})
+if "best_round" in hp:
+    kiln["trees"] = hp["best_round"]
 kiln["train_s"] = statistics.median(nums(k + ".train.s"))
 kiln["train_rss_kb"] = statistics.median(nums(k + ".train.kb"))
 kiln["latency_us"] = json.load(open(k + ".lat.json"))["latency_us"]
@@ -107,13 +110,15 @@ EOF
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(sentiment churn ames credit-logreg credit-gbdt)
+[ ${#cases[@]} -gt 0 ] || cases=(sentiment churn churn-200 ames credit-logreg credit-gbdt)
 B=$top/bench/baselines
 for c in "${cases[@]}"; do
 	case $c in
 	sentiment) bench_case sentiment sentiment --algo logreg --target label \
 		-- "$B/sentiment_logreg.py" "$DATA/sentiment" ;;
 	churn) bench_case churn churn --algo gbdt --target churn \
+		-- "$B/tabular.py" "$DATA/churn" churn yes xgb ;;
+	churn-200) bench_case churn-200 churn --algo gbdt --target churn --early-stopping 0 \
 		-- "$B/tabular.py" "$DATA/churn" churn yes xgb ;;
 	ames) bench_case ames ames --algo gbdt --target Sale_Price \
 		-- "$B/tabular.py" "$DATA/ames" Sale_Price - xgb ;;
