@@ -19,8 +19,11 @@ const struct cmd cli_commands[] = {
 	{"data", cmd_data, cmd_data_usage, "infer a CSV file's schema; validate data against it"},
 
 	/* models (ml/model): train, predict */
+	{"train", cmd_train, cmd_train_usage, "train a model on a CSV file and write a bundle"},
+	{"predict", cmd_predict, cmd_predict_usage, "predict CSV rows or JSON lines with a model"},
 
 	/* evaluation (ml/metrics): eval */
+	{"eval", cmd_eval, cmd_eval_usage, "score a model on labelled data; fail on quality gates"},
 
 	/* serving (serve/): serve */
 

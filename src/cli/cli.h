@@ -48,8 +48,14 @@ int cmd_data(int argc, char **argv);
 extern const char cmd_data_usage[];
 
 /* train, predict */
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+extern const char cmd_train_usage[];
+extern const char cmd_predict_usage[];
 
 /* eval */
+int cmd_eval(int argc, char **argv);
+extern const char cmd_eval_usage[];
 
 /* serve */
 
