@@ -191,7 +191,7 @@ static int is_token_byte(unsigned char c)
 
 static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bits)
 {
-	unsigned char bytes[4 * ML__NGRAM_MAX];
+	unsigned char bytes[4 * ML__NGRAM_MAX] = {0};
 	uint32_t h;
 	int i;
 	if (n == 1) {
@@ -204,7 +204,7 @@ static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bi
 			bytes[4 * i + 2] = (unsigned char)(t >> 16);
 			bytes[4 * i + 3] = (unsigned char)(t >> 24);
 		}
-		h = ml__murmur3(bytes, (size_t)(4 * n), (uint32_t)n);
+		h = ml__murmur3(bytes, (size_t)4 * (size_t)n, (uint32_t)n);
 	}
 	return (uint64_t)(h & ((1u << hash_bits) - 1)) << 1 | (h >> 31);
 }
@@ -429,7 +429,7 @@ static struct ml_cell frame_cell(const struct ml_frame *f, int col, size_t row)
 static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col,
 		       const size_t *rows, size_t nrows, int for_trees, struct err *err)
 {
-	double sum = 0, sq = 0, v;
+	double sum = 0, sq = 0, v = 0;
 	size_t i, cnt = 0, missing = 0;
 	for (i = 0; i < nrows; i++) {
 		struct ml_cell cell = frame_cell(f, col, rows[i]);

@@ -29,8 +29,9 @@ static struct feature_node **make_rows(const struct ml__row *rows, size_t n, uin
 	struct feature_node **x;
 	for (i = 0; i < n; i++)
 		total += rows[i].n + 2;
-	x = mem_calloc(n ? n : 1, sizeof(*x));
-	*pool = mem_calloc(total ? total : 1, sizeof(**pool));
+	x = mem_calloc(n ? n : 1,
+		       sizeof(*x)); /* NOLINT(bugprone-sizeof-expression): row pointers */
+	*pool = mem_calloc(total ? total : 1, sizeof(struct feature_node));
 	if (!x || !*pool) {
 		mem_free(x);
 		mem_free(*pool);
