@@ -551,9 +551,15 @@ static int check_params(int ngram_min, int ngram_max, unsigned hash_bits, struct
 /* Lays the columns out one after another; fails past 2^31 features. */
 static int assign_offsets(struct ml__pipeline *p, struct err *err)
 {
-	uint64_t off = 0;
+	uint64_t off = 0, text = 0;
 	size_t i;
 	for (i = 0; i < p->ncols; i++) {
+		if (p->cols[i].kind == ML_TEXT)
+			text += p->cols[i].width;
+		if (text > ML__TEXT_BUCKETS_MAX)
+			return err_set(
+				err, ERR_INVALID,
+				"too many text features: lower the hash bits or the text columns");
 		p->cols[i].offset = (uint32_t)off;
 		off += p->cols[i].width;
 		if (off > INT32_MAX)
@@ -818,7 +824,7 @@ int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *
 	const json_t *ng = json_object_get(j, "ngram"), *cols = json_object_get(j, "columns");
 	const json_t *hb = json_object_get(j, "hash_bits"), *ft = json_object_get(j, "for_trees");
 	const json_t *nf = json_object_get(j, "n_features");
-	size_t i;
+	size_t i, ntext = 0;
 
 	memset(p, 0, sizeof(*p));
 	if (!json_is_object(j))
@@ -840,6 +846,14 @@ int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *
 	p->ngram_max = (int)json_integer_value(json_array_get(ng, 1));
 	p->hash_bits = (unsigned)json_integer_value(hb);
 	p->for_trees = json_is_true(ft);
+	/* Refuse a pipeline too big to hold before allocating any of it. */
+	for (i = 0; i < json_array_size(cols); i++) {
+		const char *k = json_string_value(json_object_get(json_array_get(cols, i), "kind"));
+		if (k && strcmp(k, "text") == 0)
+			ntext++;
+	}
+	if (ntext > ML__TEXT_BUCKETS_MAX >> p->hash_bits)
+		return err_set(err, ERR_FORMAT, "manifest: features: too many text buckets");
 	p->cols = mem_calloc(json_array_size(cols) + 1, sizeof(*p->cols));
 	if (!p->cols)
 		return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");
