@@ -16,8 +16,11 @@ const struct cmd cli_commands[] = {
 	{"version", cmd_version, cmd_version_usage, "print kiln's version"},
 
 	/* data (ml/csv, schema): data */
+	{"data", cmd_data, cmd_data_usage, "infer a CSV file's schema; validate data against it"},
 
 	/* models (ml/model): train, predict */
+	{"train", cmd_train, cmd_train_usage, "train a model on a CSV file and write a bundle"},
+	{"predict", cmd_predict, cmd_predict_usage, "predict CSV rows or JSON lines with a model"},
 
 	/* evaluation (ml/metrics): eval */
 

@@ -44,8 +44,14 @@ extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 
 /* data */
+int cmd_data(int argc, char **argv);
+extern const char cmd_data_usage[];
 
 /* train, predict */
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+extern const char cmd_train_usage[];
+extern const char cmd_predict_usage[];
 
 /* eval */
 

@@ -34,6 +34,12 @@ struct ml_frame {
  * header without rows (ERR_PARSE / ERR_IO). On failure f is empty.
  */
 int ml_frame_read_csv(struct ml_frame *f, const char *path, struct err *err);
+/*
+ * The same from len bytes of CSV in memory (an HTTP body, a fuzz input);
+ * name is used in messages. The frame copies what it keeps.
+ */
+int ml_frame_parse_csv(struct ml_frame *f, const void *data, size_t len, const char *name,
+		       struct err *err);
 /* Frees everything; f is zeroed. Safe on a zeroed frame. */
 void ml_frame_release(struct ml_frame *f);
 /* The index of the column named name, or -1. */

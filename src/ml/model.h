@@ -38,6 +38,8 @@ struct ml_train_opts {
 	double eta;		/* 0.1 */
 	int early_stopping;	/* rounds; 0 off; default 20 */
 	int progress;		/* print a progress line on stderr */
+	int verbose;		/* let liblinear / XGBoost print their own output */
+	long long created_at;	/* unix time for "created_at"; 0: now (reproducible builds) */
 };
 
 void ml_train_opts_default(struct ml_train_opts *o);

@@ -25,8 +25,10 @@
 enum ml_kind { ML_NUMERIC, ML_CATEGORICAL, ML_TEXT };
 enum ml_task { ML_TASK_AUTO, ML_TASK_CLASSIFICATION, ML_TASK_REGRESSION };
 
-#define ML_HIST_BINS 10
-#define ML_QUANTILES 11 /* 0, 0.1, ..., 1 */
+#define ML_HIST_BINS	      10
+#define ML_SCHEMA_MAX_CLASSES 64 /* = ML_MAX_CLASSES of model.h */
+#define ML_SCHEMA_VERSION     1	 /* "version" in the JSON form */
+#define ML_QUANTILES	      11 /* 0, 0.1, ..., 1 */
 
 struct ml_column {
 	char *name;
@@ -69,6 +71,16 @@ void ml_schema_release(struct ml_schema *s);
 json_t *ml_schema_to_json(const struct ml_schema *s);
 int ml_schema_from_json(struct ml_schema *s, const json_t *j, struct err *err);
 
+/*
+ * Parses a whole field as a finite decimal number (sign, digits, point,
+ * exponent; surrounding blanks allowed; no hex, inf or nan). Returns 0 and
+ * sets *v, or -1. The one definition of "numeric" for every ml module.
+ */
+int ml_parse_number(const char *s, double *v);
+
+/* The input column named name, or NULL. */
+const struct ml_column *ml_schema_col(const struct ml_schema *s, const char *name);
+
 /* The class index of a target value, or -1 when unseen. */
 int ml_schema_class(const struct ml_schema *s, const char *value);
 
@@ -79,6 +91,15 @@ int ml_schema_class(const struct ml_schema *s, const char *value);
  * is checked when present and ignored when absent. Returns the number of
  * violations found (0: clean), or -1 on error; *report gets a JSON object
  * {"ok": bool, "rows": N, "violations": [{"column", "check", "message", ...}]}.
+ * Checks and thresholds (docs/cmd/data.md):
+ *   missing_column  a schema column absent from f
+ *   extra_column    a column of f that the schema does not know
+ *   type            any non-number in a numeric column (count, first file:line)
+ *   range           more than 1 % of a numeric column's values outside
+ *                   [min - 0.5*(max-min), max + 0.5*(max-min)] of training
+ *   unseen_category more than 1 % of a categorical column's values (or any
+ *                   value of a classification target) never seen in training
+ *   missing_rate    missing rate above the training rate + 0.10
  */
 int ml_schema_validate(const struct ml_schema *s, const struct ml_frame *f, json_t **report,
 		       struct err *err);

@@ -1,0 +1,195 @@
+/*
+ * bundle_test.c - unit tests for the model bundle container (ml/bundle.h):
+ * round trip, and one clear error for truncated, corrupt, foreign and
+ * newer-version files.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/mem.h"
+#include "ml/bundle.h"
+
+static char dir[] = "/tmp/kiln-bundle-test.XXXXXX";
+
+static int setup(void **state)
+{
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes a small bundle to dir/name and reads its bytes into out. */
+static void make_bundle(const char *name, struct buf *out)
+{
+	struct ml_bundle b;
+	struct err err = ERR_INIT;
+	char path[256];
+	memset(&b, 0, sizeof(b));
+	b.manifest = json_pack("{s:s, s:i, s:[s,s]}", "task", "classification", "n", 3, "classes",
+			       "neg", "pos");
+	b.payload = mem_malloc(5);
+	assert_non_null(b.payload);
+	memcpy(b.payload, "\x01\x02\x00\x04\x05", 5);
+	b.payload_len = 5;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (ml_bundle_write(&b, path, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(strlen(b.sha256), 64);
+	ml_bundle_release(&b);
+	assert_int_equal(buf_read_file(out, path, 0), 0);
+}
+
+static void test_bundle_round_trip(void **state)
+{
+	struct ml_bundle b;
+	struct err err = ERR_INIT;
+	struct buf raw = BUF_INIT;
+	char path[256], hex[HASH_SHA256_HEX];
+	unsigned char sum[HASH_SHA256_LEN];
+	make_bundle("rt.kiln", &raw);
+	snprintf(path, sizeof(path), "%s/rt.kiln", dir);
+	if (ml_bundle_read(&b, path, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(json_string_value(json_object_get(b.manifest, "task")),
+			    "classification");
+	assert_int_equal(b.payload_len, 5);
+	assert_memory_equal(b.payload, "\x01\x02\x00\x04\x05", 5);
+	hash_sha256(raw.ptr, raw.len, sum);
+	hash_hex(sum, sizeof(sum), hex);
+	assert_string_equal(b.sha256, hex);
+	assert_memory_equal(raw.ptr, "KILNMDL\0\x01\0\0\0\0\0\0\0", 16);
+	ml_bundle_release(&b);
+	buf_release(&raw);
+}
+
+static void test_bundle_truncated_at_any_length_is_an_error(void **state)
+{
+	struct buf raw = BUF_INIT;
+	make_bundle("tr.kiln", &raw);
+	for (size_t n = 0; n < raw.len; n++) {
+		struct ml_bundle b;
+		struct err err = ERR_INIT;
+		assert_int_equal(ml_bundle_parse(&b, raw.ptr, n, "tr.kiln", &err), -1);
+		assert_int_equal(err.code, n < 8 ? ERR_FORMAT : ERR_CHECKSUM);
+		assert_non_null(strstr(err.msg, "tr.kiln"));
+		assert_null(b.manifest);
+	}
+	buf_release(&raw);
+}
+
+static void test_bundle_any_flipped_byte_is_caught(void **state)
+{
+	struct buf raw = BUF_INIT;
+	make_bundle("fl.kiln", &raw);
+	for (size_t i = 0; i < raw.len; i++) {
+		struct ml_bundle b;
+		struct err err = ERR_INIT;
+		raw.ptr[i] ^= 0x20;
+		assert_int_equal(ml_bundle_parse(&b, raw.ptr, raw.len, "fl.kiln", &err), -1);
+		assert_true(err.code == ERR_FORMAT || err.code == ERR_CHECKSUM ||
+			    err.code == ERR_VERSION);
+		raw.ptr[i] ^= 0x20;
+	}
+	buf_release(&raw);
+}
+
+static void test_bundle_foreign_files_are_refused(void **state)
+{
+	static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06"
+				  "\0\0\0\x1f\x15\xc4\x89\0\0\0\nIDATx\x9c";
+	static const char csv[] = "text,label\nI loved this movie,positive\n";
+	struct ml_bundle b;
+	struct err err = ERR_INIT;
+	assert_int_equal(ml_bundle_parse(&b, png, sizeof(png) - 1, "x.png", &err), -1);
+	assert_int_equal(err.code, ERR_FORMAT);
+	assert_string_equal(err.msg, "'x.png' is not a kiln model bundle (bad magic)");
+	err_clear(&err);
+	assert_int_equal(ml_bundle_parse(&b, csv, sizeof(csv) - 1, "x.csv", &err), -1);
+	assert_int_equal(err.code, ERR_FORMAT);
+	err_clear(&err);
+	assert_int_equal(ml_bundle_read(&b, "/nonexistent.kiln", &err), -1);
+	assert_int_equal(err.code, ERR_IO);
+}
+
+/* Rewrites the checksum trailer so a doctored header gets past it. */
+static void reseal(struct buf *raw)
+{
+	hash_sha256(raw->ptr, raw->len - HASH_SHA256_LEN,
+		    (unsigned char *)raw->ptr + raw->len - HASH_SHA256_LEN);
+}
+
+static void test_bundle_newer_version_is_refused(void **state)
+{
+	struct buf raw = BUF_INIT;
+	struct ml_bundle b;
+	struct err err = ERR_INIT;
+	make_bundle("v2.kiln", &raw);
+	raw.ptr[8] = 2;
+	reseal(&raw);
+	assert_int_equal(ml_bundle_parse(&b, raw.ptr, raw.len, "v2.kiln", &err), -1);
+	assert_int_equal(err.code, ERR_VERSION);
+	assert_non_null(strstr(err.msg, "format version 2"));
+	buf_release(&raw);
+}
+
+static void test_bundle_sealed_but_inconsistent_is_refused(void **state)
+{
+	struct buf raw = BUF_INIT;
+	struct ml_bundle b;
+	struct err err = ERR_INIT;
+	make_bundle("bad.kiln", &raw);
+	raw.ptr[16] = (char)0xff; /* manifest length past the end */
+	reseal(&raw);
+	assert_int_equal(ml_bundle_parse(&b, raw.ptr, raw.len, "bad.kiln", &err), -1);
+	assert_int_equal(err.code, ERR_FORMAT);
+	assert_non_null(strstr(err.msg, "manifest length"));
+	raw.ptr[16] = 1; /* manifest "{" only */
+	reseal(&raw);
+	err_clear(&err);
+	assert_int_equal(ml_bundle_parse(&b, raw.ptr, raw.len, "bad.kiln", &err), -1);
+	assert_int_equal(err.code, ERR_FORMAT);
+	buf_release(&raw);
+}
+
+static void test_bundle_write_refuses_non_object_manifest(void **state)
+{
+	struct ml_bundle b;
+	struct err err = ERR_INIT;
+	char path[256];
+	memset(&b, 0, sizeof(b));
+	b.manifest = json_array();
+	snprintf(path, sizeof(path), "%s/no.kiln", dir);
+	assert_int_equal(ml_bundle_write(&b, path, &err), -1);
+	assert_int_equal(access(path, F_OK), -1);
+	ml_bundle_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bundle_round_trip),
+		cmocka_unit_test(test_bundle_truncated_at_any_length_is_an_error),
+		cmocka_unit_test(test_bundle_any_flipped_byte_is_caught),
+		cmocka_unit_test(test_bundle_foreign_files_are_refused),
+		cmocka_unit_test(test_bundle_newer_version_is_refused),
+		cmocka_unit_test(test_bundle_sealed_but_inconsistent_is_refused),
+		cmocka_unit_test(test_bundle_write_refuses_non_object_manifest),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,410 @@
+/*
+ * csv.c - the streaming CSV tokenizer of csv.h: a byte state machine over a
+ * bounded read buffer, with a fast scan for plain unquoted bytes. Field
+ * bytes of one row go into one reused buffer, so reading allocates nothing
+ * per field once the buffers have grown.
+ */
+#include "ml/csv.h"
+#include "base/mem.h"
+
+#include <errno.h>
+#include <string.h>
+
+enum csv_state { ST_START, ST_PLAIN, ST_QUOTED, ST_QUOTE_SEEN };
+
+static int csv_init(struct ml_csv *r, const char *name, struct err *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->line = 1;
+	r->name = mem_strdup(name);
+	if (!r->name)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+int ml_csv_open_fp(struct ml_csv *r, FILE *fp, const char *name, struct err *err)
+{
+	if (csv_init(r, name, err) < 0)
+		return -1;
+	r->fp = fp;
+	r->rbuf = mem_malloc(ML_CSV_BUFSIZE);
+	if (!r->rbuf)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	r->in = r->rbuf;
+	return 0;
+}
+
+int ml_csv_open(struct ml_csv *r, const char *path, struct err *err)
+{
+	FILE *fp;
+	if (strcmp(path, "-") == 0)
+		return ml_csv_open_fp(r, stdin, path, err);
+	fp = fopen(path, "rb");
+	if (!fp) {
+		memset(r, 0, sizeof(*r));
+		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	}
+	if (ml_csv_open_fp(r, fp, path, err) < 0) {
+		fclose(fp);
+		r->fp = NULL;
+		return -1;
+	}
+	r->own_fp = 1;
+	return 0;
+}
+
+int ml_csv_open_mem(struct ml_csv *r, const void *data, size_t len, const char *name,
+		    struct err *err)
+{
+	if (csv_init(r, name, err) < 0)
+		return -1;
+	r->in = data;
+	r->avail = len;
+	r->eof = 1;
+	return 0;
+}
+
+const char *ml_csv_name(const struct ml_csv *r)
+{
+	return r->name ? r->name : "";
+}
+
+void ml_csv_close(struct ml_csv *r)
+{
+	if (r->own_fp && r->fp)
+		fclose(r->fp);
+	mem_free(r->name);
+	mem_free(r->rbuf);
+	mem_free(r->data);
+	mem_free(r->off);
+	mem_free(r->field);
+	mem_free(r->len);
+	mem_free(r->quoted);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Refills the read buffer. Returns 1 with bytes, 0 at end, -1 on error. */
+static int csv_fill(struct ml_csv *r, struct err *err)
+{
+	size_t n;
+	if (r->pos < r->avail)
+		return 1;
+	if (r->eof || !r->fp)
+		return 0;
+	n = fread(r->rbuf, 1, ML_CSV_BUFSIZE, r->fp);
+	if (n == 0) {
+		if (ferror(r->fp))
+			return err_set(err, ERR_IO, "%s:%zu: read error: %s", r->name, r->line,
+				       strerror(errno));
+		r->eof = 1;
+		return 0;
+	}
+	r->pos = 0;
+	r->avail = n;
+	return 1;
+}
+
+/* The next byte, or -1 at the end (-2 on a read error). */
+static int csv_getc(struct ml_csv *r, struct err *err)
+{
+	if (r->pos >= r->avail) {
+		int rc = csv_fill(r, err);
+		if (rc <= 0)
+			return rc < 0 ? -2 : -1;
+	}
+	return r->in[r->pos++];
+}
+
+static int csv_grow_data(struct ml_csv *r, size_t extra, struct err *err)
+{
+	size_t need = r->dlen + extra, cap;
+	char *p;
+	if (need <= r->dcap)
+		return 0;
+	cap = r->dcap ? r->dcap : 4096;
+	while (cap < need)
+		cap *= 2;
+	p = mem_realloc(r->data, cap);
+	if (!p)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	r->data = p;
+	r->dcap = cap;
+	return 0;
+}
+
+static int csv_grow_fields(struct ml_csv *r, struct err *err)
+{
+	size_t cap = r->fcap ? r->fcap * 2 : 64;
+	void *p;
+	if (r->nfields >= ML_CSV_MAX_FIELDS)
+		return err_set(err, ERR_PARSE, "%s:%zu: more than %d fields in a row", r->name,
+			       r->row_line, ML_CSV_MAX_FIELDS);
+	if (r->nfields < r->fcap)
+		return 0;
+	/* Each array is replaced as soon as it is grown, so a failure leaks nothing. */
+	if (!(p = mem_reallocarray(r->off, cap, sizeof(*r->off))))
+		return err_set(err, ERR_NOMEM, "out of memory");
+	r->off = p;
+	if (!(p = mem_reallocarray(r->len, cap, sizeof(*r->len))))
+		return err_set(err, ERR_NOMEM, "out of memory");
+	r->len = p;
+	if (!(p = mem_reallocarray(r->quoted, cap, 1)))
+		return err_set(err, ERR_NOMEM, "out of memory");
+	r->quoted = p;
+	if (!(p = mem_reallocarray(r->field, cap, sizeof(*r->field))))
+		return err_set(err, ERR_NOMEM, "out of memory");
+	r->field = p;
+	r->fcap = cap;
+	return 0;
+}
+
+/* Starts a new field at the end of data. */
+static int csv_begin_field(struct ml_csv *r, int quoted, struct err *err)
+{
+	if (csv_grow_fields(r, err) < 0)
+		return -1;
+	r->off[r->nfields] = r->dlen;
+	r->quoted[r->nfields] = (unsigned char)quoted;
+	r->fline = r->line;
+	r->nfields++;
+	return 0;
+}
+
+static size_t csv_field_len(const struct ml_csv *r)
+{
+	return r->dlen - r->off[r->nfields - 1];
+}
+
+static int csv_add(struct ml_csv *r, const unsigned char *p, size_t n, struct err *err)
+{
+	if (csv_field_len(r) + n > ML_CSV_MAX_FIELD)
+		return err_set(err, ERR_PARSE, "%s:%zu: field %zu is longer than %lu bytes",
+			       r->name, r->line, r->nfields, ML_CSV_MAX_FIELD);
+	if (csv_grow_data(r, n + 1, err) < 0)
+		return -1;
+	memcpy(r->data + r->dlen, p, n);
+	r->dlen += n;
+	return 0;
+}
+
+size_t ml_utf8_valid_prefix(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i], need, cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1, cp = c & 0x1f, min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return i;
+		}
+		if (len - i <= need)
+			return i;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += need + 1;
+	}
+	return len;
+}
+
+/* Closes the current field: NUL-terminates it and checks its encoding. */
+static int csv_end_field(struct ml_csv *r, struct err *err)
+{
+	size_t off = r->off[r->nfields - 1], n = r->dlen - off;
+	if (csv_grow_data(r, 1, err) < 0)
+		return -1;
+	r->data[r->dlen++] = '\0';
+	r->len[r->nfields - 1] = n;
+	if (ml_utf8_valid_prefix(r->data + off, n) != n)
+		return err_set(err, ERR_PARSE, "%s:%zu: invalid UTF-8 in field %zu", r->name,
+			       r->fline, r->nfields);
+	return 0;
+}
+
+static void csv_finish_row(struct ml_csv *r)
+{
+	for (size_t i = 0; i < r->nfields; i++)
+		r->field[i] = r->data + r->off[i];
+}
+
+/* Skips a UTF-8 byte order mark at the very start of the input. */
+static int csv_skip_bom(struct ml_csv *r, struct err *err)
+{
+	static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
+	r->started = 1;
+	if (csv_fill(r, err) < 0)
+		return -1;
+	/* A read may return fewer than 3 bytes only at the end of a tiny file. */
+	if (r->avail - r->pos >= 3 && memcmp(r->in + r->pos, bom, 3) == 0)
+		r->pos += 3;
+	return 0;
+}
+
+/*
+ * Copies a run of ordinary bytes of a field straight from the buffer: in an
+ * unquoted field everything but , CR LF " NUL; in a quoted one everything
+ * but " LF NUL (LF stops the run only so that lines are counted).
+ */
+static int csv_scan(struct ml_csv *r, int quoted, struct err *err)
+{
+	const unsigned char *p = r->in + r->pos, *end = r->in + r->avail, *q = p;
+	if (quoted)
+		while (q < end && *q != '"' && *q != '\n' && *q != '\0')
+			q++;
+	else
+		while (q < end && *q != ',' && *q != '\n' && *q != '\r' && *q != '"' && *q != '\0')
+			q++;
+	if (q > p && csv_add(r, p, (size_t)(q - p), err) < 0)
+		return -1;
+	r->pos += (size_t)(q - p);
+	return 0;
+}
+
+/* Handles a CR outside quotes: it must start a CRLF. Returns 0 or -1. */
+static int csv_expect_lf(struct ml_csv *r, struct err *err)
+{
+	int c = csv_getc(r, err);
+	if (c == -2)
+		return -1;
+	if (c != '\n')
+		return err_set(err, ERR_PARSE,
+			       "%s:%zu: carriage return not followed by a line feed", r->name,
+			       r->line);
+	return 0;
+}
+
+static int csv_row_done(struct ml_csv *r, struct err *err)
+{
+	if (csv_end_field(r, err) < 0)
+		return -1;
+	csv_finish_row(r);
+	return 1;
+}
+
+int ml_csv_next(struct ml_csv *r, struct err *err)
+{
+	enum csv_state st = ST_START;
+	size_t qline = 0;
+	unsigned char ch;
+	int c;
+
+	r->nfields = 0;
+	r->dlen = 0;
+	if (!r->started && csv_skip_bom(r, err) < 0)
+		return -1;
+	r->row_line = r->line;
+	for (;;) {
+		if (st == ST_PLAIN && csv_scan(r, 0, err) < 0)
+			return -1;
+		if (st == ST_QUOTED && csv_scan(r, 1, err) < 0)
+			return -1;
+		c = csv_getc(r, err);
+		if (c == -2)
+			return -1;
+		if (c == -1) {
+			if (st == ST_QUOTED)
+				return err_set(err, ERR_PARSE,
+					       "%s:%zu: unterminated quoted field (opened here)",
+					       r->name, qline);
+			if (r->nfields == 0)
+				return 0;
+			/* after a final comma, the row ends with an empty field */
+			if (st == ST_START && csv_begin_field(r, 0, err) < 0)
+				return -1;
+			return csv_row_done(r, err);
+		}
+		if (c == '\0')
+			return err_set(err, ERR_PARSE, "%s:%zu: NUL byte in the data", r->name,
+				       r->line);
+		if (st != ST_QUOTED && c == '\r') {
+			if (csv_expect_lf(r, err) < 0)
+				return -1;
+			c = '\n';
+		}
+		ch = (unsigned char)c;
+		switch (st) {
+		case ST_START:
+			if (c == '\n' && r->nfields == 0) {
+				r->line++; /* blank line: skip */
+				r->row_line = r->line;
+				continue;
+			}
+			if (csv_begin_field(r, c == '"', err) < 0)
+				return -1;
+			if (c == '"') {
+				qline = r->line;
+				st = ST_QUOTED;
+			} else if (c == ',') {
+				if (csv_end_field(r, err) < 0)
+					return -1;
+			} else if (c == '\n') {
+				r->line++;
+				return csv_row_done(r, err);
+			} else {
+				if (csv_add(r, &ch, 1, err) < 0)
+					return -1;
+				st = ST_PLAIN;
+			}
+			break;
+		case ST_PLAIN:
+			if (c == ',') {
+				if (csv_end_field(r, err) < 0)
+					return -1;
+				st = ST_START;
+			} else if (c == '\n') {
+				r->line++;
+				return csv_row_done(r, err);
+			} else if (c == '"') {
+				return err_set(err, ERR_PARSE,
+					       "%s:%zu: quote inside unquoted field %zu", r->name,
+					       r->line, r->nfields);
+			} else if (csv_add(r, &ch, 1, err) < 0) {
+				/* csv_scan stopped at the end of the read buffer */
+				return -1;
+			}
+			break;
+		case ST_QUOTED:
+			if (c == '"') {
+				st = ST_QUOTE_SEEN;
+				break;
+			}
+			if (c == '\n')
+				r->line++;
+			if (csv_add(r, &ch, 1, err) < 0)
+				return -1;
+			break;
+		case ST_QUOTE_SEEN:
+			if (c == '"') {
+				if (csv_add(r, &ch, 1, err) < 0)
+					return -1;
+				st = ST_QUOTED;
+			} else if (c == ',') {
+				if (csv_end_field(r, err) < 0)
+					return -1;
+				st = ST_START;
+			} else if (c == '\n') {
+				r->line++;
+				return csv_row_done(r, err);
+			} else {
+				return err_set(err, ERR_PARSE,
+					       "%s:%zu: unexpected character after closing quote "
+					       "in field %zu",
+					       r->name, r->line, r->nfields);
+			}
+			break;
+		}
+	}
+}

@@ -1,0 +1,862 @@
+/*
+ * features.c - the fitted feature pipeline: numeric standardisation with
+ * missing indicators, one-hot categories, hashed TF-IDF text; fit on the
+ * training rows, stored in the manifest, applied row by row at prediction.
+ * Also the small shared helpers (PRNG, murmur3, sparse rows). No learning.
+ */
+#include "ml/internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+
+#define TOKEN_MAX     256 /* bytes of a token that are hashed; the rest is ignored */
+#define NUM_TEXT_MAX  64  /* longest string parsed as a number */
+#define KEYS_ON_STACK 512 /* n-gram keys before transform allocates */
+
+/* --- helpers -------------------------------------------------------------- */
+
+uint64_t ml__rand_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+size_t ml__rand_below(uint64_t *state, size_t n)
+{
+	/* Rejection sampling: no modulo bias. */
+	uint64_t limit = UINT64_MAX - UINT64_MAX % n, r;
+	do
+		r = ml__rand_next(state);
+	while (r >= limit);
+	return (size_t)(r % n);
+}
+
+void ml__shuffle(size_t *idx, size_t n, uint64_t *state)
+{
+	size_t i, j, t;
+	for (i = n; i > 1; i--) {
+		j = ml__rand_below(state, i);
+		t = idx[i - 1];
+		idx[i - 1] = idx[j];
+		idx[j] = t;
+	}
+}
+
+static uint32_t rotl32(uint32_t x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
+{
+	const unsigned char *p = data;
+	const uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
+	uint32_t h = seed, k;
+	size_t i, nblocks = len / 4;
+
+	for (i = 0; i < nblocks; i++) {
+		k = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+		    (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+		k *= c1;
+		k = rotl32(k, 15);
+		k *= c2;
+		h ^= k;
+		h = rotl32(h, 13);
+		h = h * 5 + 0xe6546b64;
+	}
+	k = 0;
+	p += nblocks * 4;
+	switch (len & 3) {
+	case 3:
+		k ^= (uint32_t)p[2] << 16;
+		/* fall through */
+	case 2:
+		k ^= (uint32_t)p[1] << 8;
+		/* fall through */
+	case 1:
+		k ^= p[0];
+		k *= c1;
+		k = rotl32(k, 15);
+		k *= c2;
+		h ^= k;
+		break;
+	default:
+		break;
+	}
+	h ^= (uint32_t)len;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+void ml__row_init(struct ml__row *r, uint32_t *idx, double *val, size_t cap)
+{
+	r->idx = idx;
+	r->val = val;
+	r->n = 0;
+	r->cap = cap;
+	r->heap = 0;
+}
+
+int ml__row_push(struct ml__row *r, uint32_t idx, double val, struct err *err)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		uint32_t *ni = mem_calloc(cap, sizeof(*ni));
+		double *nv = mem_calloc(cap, sizeof(*nv));
+		if (!ni || !nv) {
+			mem_free(ni);
+			mem_free(nv);
+			return err_set(err, ERR_NOMEM, "out of memory for a feature row");
+		}
+		if (r->n) {
+			memcpy(ni, r->idx, r->n * sizeof(*ni));
+			memcpy(nv, r->val, r->n * sizeof(*nv));
+		}
+		if (r->heap) {
+			mem_free(r->idx);
+			mem_free(r->val);
+		}
+		r->idx = ni;
+		r->val = nv;
+		r->cap = cap;
+		r->heap = 1;
+	}
+	r->idx[r->n] = idx;
+	r->val[r->n] = val;
+	r->n++;
+	return 0;
+}
+
+void ml__row_release(struct ml__row *r)
+{
+	if (r->heap) {
+		mem_free(r->idx);
+		mem_free(r->val);
+	}
+	r->idx = NULL;
+	r->val = NULL;
+	r->n = r->cap = 0;
+	r->heap = 0;
+}
+
+/* --- text: tokens, n-grams, hashed keys ----------------------------------- */
+
+/* Growable array of 64-bit keys: bucket << 1 | negative-sign bit. */
+struct keys {
+	uint64_t *v;
+	size_t n, cap;
+	int heap;
+};
+
+static int keys_push(struct keys *k, uint64_t key, struct err *err)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap * 2;
+		uint64_t *nv = mem_calloc(cap, sizeof(*nv));
+		if (!nv)
+			return err_set(err, ERR_NOMEM, "out of memory for text features");
+		memcpy(nv, k->v, k->n * sizeof(*nv));
+		if (k->heap)
+			mem_free(k->v);
+		k->v = nv;
+		k->cap = cap;
+		k->heap = 1;
+	}
+	k->v[k->n++] = key;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int is_token_byte(unsigned char c)
+{
+	/* ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence. */
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c >= 0x80;
+}
+
+static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bits)
+{
+	unsigned char bytes[4 * ML__NGRAM_MAX];
+	uint32_t h;
+	int i;
+	if (n == 1) {
+		h = ring[pos % ML__NGRAM_MAX];
+	} else {
+		for (i = 0; i < n; i++) {
+			uint32_t t = ring[(pos - n + 1 + i) % ML__NGRAM_MAX];
+			bytes[4 * i] = (unsigned char)t;
+			bytes[4 * i + 1] = (unsigned char)(t >> 8);
+			bytes[4 * i + 2] = (unsigned char)(t >> 16);
+			bytes[4 * i + 3] = (unsigned char)(t >> 24);
+		}
+		h = ml__murmur3(bytes, (size_t)(4 * n), (uint32_t)n);
+	}
+	return (uint64_t)(h & ((1u << hash_bits) - 1)) << 1 | (h >> 31);
+}
+
+/* Appends the hashed n-gram keys of one text to k, then sorts them. */
+static int text_keys(const struct ml__pipeline *p, const char *s, size_t len, struct keys *k,
+		     struct err *err)
+{
+	uint32_t ring[ML__NGRAM_MAX];
+	char tok[TOKEN_MAX];
+	size_t i = 0, tlen;
+	int pos = 0, n;
+
+	while (i < len) {
+		while (i < len && !is_token_byte((unsigned char)s[i]))
+			i++;
+		if (i >= len)
+			break;
+		tlen = 0;
+		while (i < len && is_token_byte((unsigned char)s[i])) {
+			char c = s[i++];
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			if (tlen < TOKEN_MAX)
+				tok[tlen++] = c;
+		}
+		ring[pos % ML__NGRAM_MAX] = ml__murmur3(tok, tlen, 0);
+		for (n = p->ngram_min; n <= p->ngram_max; n++)
+			if (pos + 1 >= n &&
+			    keys_push(k, ngram_key(ring, pos, n, p->hash_bits), err) < 0)
+				return -1;
+		/* Keep pos bounded but congruent, so the ring index stays right. */
+		pos = pos + 1 >= 1000 * ML__NGRAM_MAX ? pos + 1 - 999 * ML__NGRAM_MAX : pos + 1;
+	}
+	qsort(k->v, k->n, sizeof(*k->v), cmp_u64);
+	return 0;
+}
+
+/* --- numbers -------------------------------------------------------------- */
+
+/* 1: parsed into *v; 0: missing (empty); -1: not a number. */
+static int parse_num(const char *s, size_t len, double *v)
+{
+	char tmp[NUM_TEXT_MAX];
+	char *end = NULL;
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return 0;
+	if (len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	errno = 0;
+	*v = strtod(tmp, &end);
+	if (end != tmp + len || !isfinite(*v))
+		return -1;
+	return 1;
+}
+
+static int cell_num(const struct ml__feat_col *c, const struct ml_cell *cell, double *v,
+		    struct err *err)
+{
+	int r;
+	if (cell->kind == ML_CELL_MISSING)
+		return 0;
+	if (cell->kind == ML_CELL_NUM) {
+		if (!isfinite(cell->num))
+			return err_set(err, ERR_INVALID, "column '%s': value is not finite",
+				       c->name);
+		*v = cell->num;
+		return 1;
+	}
+	r = parse_num(cell->str, cell->len, v);
+	if (r < 0)
+		return err_set(err, ERR_INVALID, "column '%s': '%.*s' is not a number", c->name,
+			       (int)(cell->len > 40 ? 40 : cell->len), cell->str);
+	return r;
+}
+
+/* --- transform ------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static long cat_index(const struct ml__feat_col *c, const char *s, size_t len)
+{
+	size_t lo = 0, hi = c->ncats;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = c->cats[mid];
+		size_t mlen = strlen(m);
+		int r = memcmp(m, s, mlen < len ? mlen : len);
+		if (r == 0)
+			r = (mlen > len) - (mlen < len);
+		if (r == 0)
+			return (long)mid;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int transform_text(const struct ml__pipeline *p, const struct ml__feat_col *c,
+			  const struct ml_cell *cell, struct ml__row *out, struct err *err)
+{
+	uint64_t stack[KEYS_ON_STACK];
+	struct keys k = {stack, 0, KEYS_ON_STACK, 0};
+	size_t i = 0, start = out->n, j;
+	double norm = 0;
+	int ret = -1;
+
+	if (cell->kind == ML_CELL_MISSING)
+		return 0;
+	if (cell->kind == ML_CELL_NUM) {
+		char tmp[32];
+		int n = snprintf(tmp, sizeof(tmp), "%.17g", cell->num);
+		if (text_keys(p, tmp, (size_t)n, &k, err) < 0)
+			goto out;
+	} else if (text_keys(p, cell->str, cell->len, &k, err) < 0) {
+		goto out;
+	}
+	while (i < k.n) {
+		uint32_t b = (uint32_t)(k.v[i] >> 1);
+		long cnt = 0;
+		for (; i < k.n && (uint32_t)(k.v[i] >> 1) == b; i++)
+			cnt += (k.v[i] & 1) ? -1 : 1;
+		if (cnt != 0) {
+			double tf = 1.0 + log((double)labs(cnt));
+			double v = (cnt < 0 ? -tf : tf) * c->idf[b];
+			if (ml__row_push(out, c->offset + b, v, err) < 0)
+				goto out;
+			norm += v * v;
+		}
+	}
+	if (norm > 0) {
+		norm = sqrt(norm);
+		for (j = start; j < out->n; j++)
+			out->val[j] /= norm;
+	}
+	ret = 0;
+out:
+	if (k.heap)
+		mem_free(k.v);
+	return ret;
+}
+
+int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
+			   struct ml__row *out, struct err *err)
+{
+	size_t i;
+	double v;
+	int r;
+
+	out->n = 0;
+	for (i = 0; i < p->ncols; i++) {
+		const struct ml__feat_col *c = &p->cols[i];
+		const struct ml_cell *cell = &cells[i];
+		switch (c->kind) {
+		case ML_NUMERIC:
+			r = cell_num(c, cell, &v, err);
+			if (r < 0)
+				return -1;
+			if (p->for_trees) {
+				if (r > 0 && ml__row_push(out, c->offset, v, err) < 0)
+					return -1;
+			} else if (r > 0) {
+				v = (v - c->mean) / c->std;
+				if (v != 0 && ml__row_push(out, c->offset, v, err) < 0)
+					return -1;
+			} else if (c->missing_ind &&
+				   ml__row_push(out, c->offset + 1, 1.0, err) < 0) {
+				return -1;
+			}
+			break;
+		case ML_CATEGORICAL: {
+			long k;
+			if (cell->kind == ML_CELL_MISSING)
+				break;
+			if (cell->kind == ML_CELL_NUM) {
+				char tmp[32];
+				int n = snprintf(tmp, sizeof(tmp), "%.17g", cell->num);
+				k = cat_index(c, tmp, (size_t)n);
+			} else {
+				k = cat_index(c, cell->str, cell->len);
+			}
+			if (k >= 0 && ml__row_push(out, c->offset + (uint32_t)k, 1.0, err) < 0)
+				return -1;
+			break;
+		}
+		case ML_TEXT:
+			if (transform_text(p, c, cell, out, err) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* --- fit ------------------------------------------------------------------ */
+
+static struct ml_cell frame_cell(const struct ml_frame *f, int col, size_t row)
+{
+	struct ml_cell c = {ML_CELL_MISSING, NULL, 0, 0};
+	const char *s = col >= 0 ? f->cells[col][row] : NULL;
+	if (s) {
+		c.kind = ML_CELL_STR;
+		c.str = s;
+		c.len = strlen(s);
+	}
+	return c;
+}
+
+static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col,
+		       const size_t *rows, size_t nrows, int for_trees, struct err *err)
+{
+	double sum = 0, sq = 0, v;
+	size_t i, cnt = 0, missing = 0;
+	for (i = 0; i < nrows; i++) {
+		struct ml_cell cell = frame_cell(f, col, rows[i]);
+		int r = cell_num(c, &cell, &v, err);
+		if (r < 0) {
+			err_clear(err);
+			return err_set(
+				err, ERR_INVALID, "%s:%zu: column '%s': '%s' is not a number",
+				f->path ? f->path : "data", f->line[rows[i]], c->name, cell.str);
+		}
+		if (r == 0) {
+			missing++;
+			continue;
+		}
+		sum += v;
+		cnt++;
+	}
+	c->mean = cnt ? sum / (double)cnt : 0;
+	for (i = 0; i < nrows; i++) {
+		struct ml_cell cell = frame_cell(f, col, rows[i]);
+		if (cell_num(c, &cell, &v, err) > 0)
+			sq += (v - c->mean) * (v - c->mean);
+	}
+	c->std = cnt ? sqrt(sq / (double)cnt) : 0;
+	if (!(c->std > 1e-12))
+		c->std = 1.0;
+	c->missing_ind = !for_trees && missing > 0;
+	c->width = c->missing_ind ? 2 : 1;
+	return 0;
+}
+
+static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int col,
+			   const size_t *rows, size_t nrows, struct err *err)
+{
+	size_t i, n = 0;
+	char **v = mem_calloc(nrows ? nrows : 1, sizeof(*v));
+	if (!v)
+		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+	for (i = 0; i < nrows; i++) {
+		char *s = col >= 0 ? f->cells[col][rows[i]] : NULL;
+		if (s)
+			v[n++] = s;
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	c->cats = mem_calloc(n ? n : 1, sizeof(*c->cats));
+	if (!c->cats) {
+		mem_free(v);
+		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+	}
+	for (i = 0; i < n; i++) {
+		if (c->ncats && strcmp(c->cats[c->ncats - 1], v[i]) == 0)
+			continue;
+		c->cats[c->ncats] = mem_strdup(v[i]);
+		if (!c->cats[c->ncats]) {
+			mem_free(v);
+			return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'",
+				       c->name);
+		}
+		c->ncats++;
+	}
+	mem_free(v);
+	c->width = (uint32_t)c->ncats;
+	return 0;
+}
+
+static double smooth_idf(uint32_t ndocs, uint32_t df)
+{
+	return log((1.0 + ndocs) / (1.0 + df)) + 1.0;
+}
+
+static int fit_text(const struct ml__pipeline *p, struct ml__feat_col *c, const struct ml_frame *f,
+		    int col, const size_t *rows, size_t nrows, struct err *err)
+{
+	size_t nb = (size_t)1 << p->hash_bits, i, j;
+	uint32_t *df = mem_calloc(nb, sizeof(*df));
+	uint64_t stack[KEYS_ON_STACK];
+	struct keys k = {stack, 0, KEYS_ON_STACK, 0};
+	int ret = -1;
+
+	c->idf = mem_calloc(nb, sizeof(*c->idf));
+	if (!df || !c->idf) {
+		err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+		goto out;
+	}
+	for (i = 0; i < nrows; i++) {
+		struct ml_cell cell = frame_cell(f, col, rows[i]);
+		if (cell.kind == ML_CELL_MISSING)
+			continue;
+		k.n = 0;
+		if (text_keys(p, cell.str, cell.len, &k, err) < 0)
+			goto out;
+		for (j = 0; j < k.n; j++)
+			if (j == 0 || (k.v[j] >> 1) != (k.v[j - 1] >> 1))
+				df[k.v[j] >> 1]++;
+	}
+	c->ndocs = (uint32_t)nrows;
+	for (j = 0; j < nb; j++)
+		c->idf[j] = smooth_idf(c->ndocs, df[j]);
+	c->width = (uint32_t)nb;
+	ret = 0;
+out:
+	if (k.heap)
+		mem_free(k.v);
+	mem_free(df);
+	return ret;
+}
+
+static int check_params(int ngram_min, int ngram_max, unsigned hash_bits, struct err *err)
+{
+	if (ngram_min < 1 || ngram_max < ngram_min || ngram_max > ML__NGRAM_MAX)
+		return err_set(err, ERR_INVALID, "ngram range %d,%d: need 1 <= min <= max <= %d",
+			       ngram_min, ngram_max, ML__NGRAM_MAX);
+	if (hash_bits < 1 || hash_bits > ML__HASH_BITS_MAX)
+		return err_set(err, ERR_INVALID, "hash bits %u: need 1..%d", hash_bits,
+			       ML__HASH_BITS_MAX);
+	return 0;
+}
+
+/* Lays the columns out one after another; fails past 2^31 features. */
+static int assign_offsets(struct ml__pipeline *p, struct err *err)
+{
+	uint64_t off = 0;
+	size_t i;
+	for (i = 0; i < p->ncols; i++) {
+		p->cols[i].offset = (uint32_t)off;
+		off += p->cols[i].width;
+		if (off > INT32_MAX)
+			return err_set(err, ERR_INVALID, "too many features (over 2^31)");
+	}
+	p->nfeatures = (uint32_t)off;
+	return 0;
+}
+
+int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
+		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
+		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err)
+{
+	size_t i;
+	memset(p, 0, sizeof(*p));
+	if (check_params(ngram_min, ngram_max, hash_bits, err) < 0)
+		return -1;
+	p->ngram_min = ngram_min;
+	p->ngram_max = ngram_max;
+	p->hash_bits = hash_bits;
+	p->for_trees = for_trees;
+	p->cols = mem_calloc(s->ncols ? s->ncols : 1, sizeof(*p->cols));
+	if (!p->cols)
+		return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+	p->ncols = s->ncols;
+	for (i = 0; i < s->ncols; i++) {
+		struct ml__feat_col *c = &p->cols[i];
+		int r = 0;
+		c->kind = s->cols[i].kind;
+		c->name = mem_strdup(s->cols[i].name);
+		if (!c->name) {
+			err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+			goto fail;
+		}
+		if (c->kind == ML_NUMERIC)
+			r = fit_numeric(c, f, colmap[i], rows, nrows, for_trees, err);
+		else if (c->kind == ML_CATEGORICAL)
+			r = fit_categorical(c, f, colmap[i], rows, nrows, err);
+		else
+			r = fit_text(p, c, f, colmap[i], rows, nrows, err);
+		if (r < 0)
+			goto fail;
+	}
+	if (assign_offsets(p, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	ml__pipeline_release(p);
+	return -1;
+}
+
+void ml__pipeline_release(struct ml__pipeline *p)
+{
+	size_t i, j;
+	for (i = 0; p->cols && i < p->ncols; i++) {
+		struct ml__feat_col *c = &p->cols[i];
+		mem_free(c->name);
+		for (j = 0; c->cats && j < c->ncats; j++)
+			mem_free(c->cats[j]);
+		mem_free(c->cats);
+		mem_free(c->idf);
+	}
+	mem_free(p->cols);
+	memset(p, 0, sizeof(*p));
+}
+
+/* --- JSON ----------------------------------------------------------------- */
+
+static const char *kind_name(enum ml_kind k)
+{
+	return k == ML_NUMERIC ? "numeric" : k == ML_CATEGORICAL ? "categorical" : "text";
+}
+
+static json_t *col_to_json(const struct ml__pipeline *p, const struct ml__feat_col *c)
+{
+	json_t *j = json_pack("{s:s, s:s, s:I, s:I}", "name", c->name, "kind", kind_name(c->kind),
+			      "offset", (json_int_t)c->offset, "width", (json_int_t)c->width);
+	json_t *a = NULL, *b = NULL;
+	size_t i, nb;
+	if (!j)
+		return NULL;
+	if (c->kind == ML_NUMERIC) {
+		if (json_object_set_new(j, "mean", json_real(c->mean)) < 0 ||
+		    json_object_set_new(j, "std", json_real(c->std)) < 0 ||
+		    json_object_set_new(j, "missing_indicator", json_boolean(c->missing_ind)) < 0)
+			goto fail;
+	} else if (c->kind == ML_CATEGORICAL) {
+		a = json_array();
+		for (i = 0; a && i < c->ncats; i++)
+			if (json_array_append_new(a, json_string(c->cats[i])) < 0)
+				goto fail;
+		if (!a || json_object_set_new(j, "categories", a) < 0)
+			goto fail;
+		a = NULL;
+	} else {
+		double dflt = smooth_idf(c->ndocs, 0);
+		a = json_array();
+		b = json_array();
+		nb = (size_t)1 << p->hash_bits;
+		for (i = 0; a && b && i < nb; i++) {
+			if (c->idf[i] == dflt)
+				continue;
+			if (json_array_append_new(a, json_integer((json_int_t)i)) < 0 ||
+			    json_array_append_new(b, json_real(c->idf[i])) < 0)
+				goto fail;
+		}
+		if (!a || !b || json_object_set_new(j, "n_docs", json_integer(c->ndocs)) < 0 ||
+		    json_object_set_new(j, "idf_default", json_real(dflt)) < 0 ||
+		    json_object_set_new(j, "idf_buckets", a) < 0)
+			goto fail;
+		a = NULL;
+		if (json_object_set_new(j, "idf", b) < 0)
+			goto fail;
+		b = NULL;
+	}
+	return j;
+fail:
+	json_decref(a);
+	json_decref(b);
+	json_decref(j);
+	return NULL;
+}
+
+json_t *ml__pipeline_to_json(const struct ml__pipeline *p)
+{
+	json_t *cols = json_array(), *j;
+	size_t i;
+	if (!cols)
+		return NULL;
+	for (i = 0; i < p->ncols; i++) {
+		if (json_array_append_new(cols, col_to_json(p, &p->cols[i])) < 0) {
+			json_decref(cols);
+			return NULL;
+		}
+	}
+	j = json_pack("{s:[i,i], s:i, s:s, s:s, s:s, s:b, s:I, s:o}", "ngram", p->ngram_min,
+		      p->ngram_max, "hash_bits", (int)p->hash_bits, "hash", "murmur3_x86_32",
+		      "tokenizer", "ascii-lowercase-alnum", "tf", "sublinear", "for_trees",
+		      p->for_trees, "n_features", (json_int_t)p->nfeatures, "columns", cols);
+	return j;
+}
+
+static int get_num(const json_t *o, const char *key, double *v, const char *where, size_t i,
+		   struct err *err)
+{
+	const json_t *x = json_object_get(o, key);
+	if (!json_is_number(x))
+		return err_set(err, ERR_FORMAT, "manifest: %s[%zu].%s: expected a number", where, i,
+			       key);
+	*v = json_number_value(x);
+	return 0;
+}
+
+static int kind_from_name(const char *s, enum ml_kind *k)
+{
+	if (strcmp(s, "numeric") == 0)
+		*k = ML_NUMERIC;
+	else if (strcmp(s, "categorical") == 0)
+		*k = ML_CATEGORICAL;
+	else if (strcmp(s, "text") == 0)
+		*k = ML_TEXT;
+	else
+		return -1;
+	return 0;
+}
+
+static int text_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, const json_t *jc,
+			  size_t i, struct err *err)
+{
+	const json_t *b = json_object_get(jc, "idf_buckets"), *v = json_object_get(jc, "idf");
+	const json_t *nd = json_object_get(jc, "n_docs");
+	size_t nb = (size_t)1 << p->hash_bits, k;
+	double dflt;
+	if (!json_is_integer(nd) || json_integer_value(nd) < 0 ||
+	    json_integer_value(nd) > UINT32_MAX || !json_is_array(b) || !json_is_array(v) ||
+	    json_array_size(b) != json_array_size(v))
+		return err_set(err, ERR_FORMAT,
+			       "manifest: features.columns[%zu]: bad n_docs, idf_buckets or idf",
+			       i);
+	c->ndocs = (uint32_t)json_integer_value(nd);
+	c->idf = mem_calloc(nb, sizeof(*c->idf));
+	if (!c->idf)
+		return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");
+	dflt = smooth_idf(c->ndocs, 0);
+	for (k = 0; k < nb; k++)
+		c->idf[k] = dflt;
+	for (k = 0; k < json_array_size(b); k++) {
+		const json_t *bk = json_array_get(b, k), *vk = json_array_get(v, k);
+		json_int_t bi = json_is_integer(bk) ? json_integer_value(bk) : -1;
+		if (bi < 0 || (size_t)bi >= nb || !json_is_number(vk) ||
+		    !isfinite(json_number_value(vk)))
+			return err_set(
+				err, ERR_FORMAT,
+				"manifest: features.columns[%zu].idf[%zu]: bad bucket or value", i,
+				k);
+		c->idf[bi] = json_number_value(vk);
+	}
+	c->width = (uint32_t)nb;
+	return 0;
+}
+
+static int col_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, const json_t *jc,
+			 size_t i, struct err *err)
+{
+	const char *name = json_string_value(json_object_get(jc, "name"));
+	const char *kind = json_string_value(json_object_get(jc, "kind"));
+	const json_t *cats, *mi;
+	size_t k;
+	if (!json_is_object(jc) || !name || !kind || kind_from_name(kind, &c->kind) < 0)
+		return err_set(err, ERR_FORMAT,
+			       "manifest: features.columns[%zu]: needs a name and a kind", i);
+	c->name = mem_strdup(name);
+	if (!c->name)
+		return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");
+	switch (c->kind) {
+	case ML_NUMERIC:
+		mi = json_object_get(jc, "missing_indicator");
+		if (get_num(jc, "mean", &c->mean, "features.columns", i, err) < 0 ||
+		    get_num(jc, "std", &c->std, "features.columns", i, err) < 0)
+			return -1;
+		if (!isfinite(c->mean) || !isfinite(c->std) || c->std <= 0 || !json_is_boolean(mi))
+			return err_set(err, ERR_FORMAT,
+				       "manifest: features.columns[%zu]: bad mean, std or "
+				       "missing_indicator",
+				       i);
+		c->missing_ind = json_is_true(mi);
+		c->width = c->missing_ind ? 2 : 1;
+		return 0;
+	case ML_CATEGORICAL:
+		cats = json_object_get(jc, "categories");
+		if (!json_is_array(cats))
+			return err_set(
+				err, ERR_FORMAT,
+				"manifest: features.columns[%zu].categories: expected an array", i);
+		c->cats = mem_calloc(json_array_size(cats) + 1, sizeof(*c->cats));
+		if (!c->cats)
+			return err_set(err, ERR_NOMEM,
+				       "out of memory loading the feature pipeline");
+		for (k = 0; k < json_array_size(cats); k++) {
+			const char *s = json_string_value(json_array_get(cats, k));
+			if (!s || (k > 0 && strcmp(c->cats[k - 1], s) >= 0))
+				return err_set(err, ERR_FORMAT,
+					       "manifest: features.columns[%zu].categories[%zu]: "
+					       "expected sorted distinct strings",
+					       i, k);
+			c->cats[k] = mem_strdup(s);
+			if (!c->cats[k])
+				return err_set(err, ERR_NOMEM,
+					       "out of memory loading the feature pipeline");
+			c->ncats++;
+		}
+		c->width = (uint32_t)c->ncats;
+		return 0;
+	case ML_TEXT:
+		return text_from_json(p, c, jc, i, err);
+	}
+	return 0;
+}
+
+int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *err)
+{
+	const json_t *ng = json_object_get(j, "ngram"), *cols = json_object_get(j, "columns");
+	const json_t *hb = json_object_get(j, "hash_bits"), *ft = json_object_get(j, "for_trees");
+	const json_t *nf = json_object_get(j, "n_features");
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(j))
+		return err_set(err, ERR_FORMAT, "manifest: features: expected an object");
+	if (!json_is_array(ng) || json_array_size(ng) != 2 ||
+	    !json_is_integer(json_array_get(ng, 0)) || !json_is_integer(json_array_get(ng, 1)) ||
+	    !json_is_integer(hb) || !json_is_boolean(ft) || !json_is_array(cols) ||
+	    !json_is_integer(nf))
+		return err_set(err, ERR_FORMAT,
+			       "manifest: features: needs ngram, hash_bits, for_trees, n_features "
+			       "and columns");
+	if (json_integer_value(hb) < 1 || json_integer_value(hb) > ML__HASH_BITS_MAX ||
+	    json_integer_value(json_array_get(ng, 0)) < 1 ||
+	    json_integer_value(json_array_get(ng, 1)) > ML__NGRAM_MAX ||
+	    json_integer_value(json_array_get(ng, 0)) > json_integer_value(json_array_get(ng, 1)))
+		return err_set(err, ERR_FORMAT,
+			       "manifest: features: ngram or hash_bits out of range");
+	p->ngram_min = (int)json_integer_value(json_array_get(ng, 0));
+	p->ngram_max = (int)json_integer_value(json_array_get(ng, 1));
+	p->hash_bits = (unsigned)json_integer_value(hb);
+	p->for_trees = json_is_true(ft);
+	p->cols = mem_calloc(json_array_size(cols) + 1, sizeof(*p->cols));
+	if (!p->cols)
+		return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");
+	p->ncols = json_array_size(cols);
+	for (i = 0; i < p->ncols; i++)
+		if (col_from_json(p, &p->cols[i], json_array_get(cols, i), i, err) < 0)
+			goto fail;
+	if (assign_offsets(p, err) < 0)
+		goto fail;
+	if ((json_int_t)p->nfeatures != json_integer_value(nf)) {
+		err_set(err, ERR_FORMAT,
+			"manifest: features.n_features: %lld does not match columns",
+			(long long)json_integer_value(nf));
+		goto fail;
+	}
+	return 0;
+fail:
+	ml__pipeline_release(p);
+	return -1;
+}

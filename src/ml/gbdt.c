@@ -1,0 +1,500 @@
+/*
+ * gbdt.c - gradient-boosted trees: trained with the XGBoost C API (hist,
+ * early stopping on a validation split), stored as XGBoost's JSON model, and
+ * predicted by kiln's own tree walker over flat arrays (thread-safe, no
+ * XGBoost at prediction time). Training checks the walker against XGBoost.
+ */
+#include "ml/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xgboost/c_api.h>
+
+#include "base/mem.h"
+
+#define CHECK_TOLERANCE 1e-5
+
+struct xgb {
+	DMatrixHandle train, valid;
+	BoosterHandle booster, sliced;
+};
+
+static int xgb_fail(struct err *err, const char *what)
+{
+	return err_set(err, ERR_TRAIN, "xgboost: %s: %s", what, XGBGetLastError());
+}
+
+static void xgb_release(struct xgb *x)
+{
+	if (x->sliced)
+		(void)XGBoosterFree(x->sliced); /* cleanup: nothing to do on failure */
+	if (x->booster)
+		(void)XGBoosterFree(x->booster);
+	if (x->train)
+		(void)XGDMatrixFree(x->train);
+	if (x->valid)
+		(void)XGDMatrixFree(x->valid);
+}
+
+/* A CSR DMatrix of the rows; absent entries are missing, as in the walker. */
+static int make_dmatrix(DMatrixHandle *out, const struct ml__row *rows, const double *y, size_t n,
+			uint32_t nfeatures, struct err *err)
+{
+	size_t *indptr = mem_calloc(n + 1, sizeof(*indptr)), total = 0, i, j;
+	unsigned *indices = NULL;
+	float *data = NULL, *labels = mem_calloc(n ? n : 1, sizeof(*labels));
+	int ret = -1;
+
+	for (i = 0; i < n; i++)
+		total += rows[i].n;
+	indices = mem_calloc(total ? total : 1, sizeof(*indices));
+	data = mem_calloc(total ? total : 1, sizeof(*data));
+	if (!indptr || !indices || !data || !labels) {
+		err_set(err, ERR_NOMEM, "out of memory building the training matrix");
+		goto out;
+	}
+	total = 0;
+	for (i = 0; i < n; i++) {
+		indptr[i] = total;
+		for (j = 0; j < rows[i].n; j++) {
+			indices[total] = rows[i].idx[j];
+			data[total++] = (float)rows[i].val[j];
+		}
+		labels[i] = (float)y[i];
+	}
+	indptr[n] = total;
+	if (XGDMatrixCreateFromCSREx(indptr, indices, data, n + 1, total, nfeatures, out) != 0) {
+		xgb_fail(err, "cannot create the matrix");
+		goto out;
+	}
+	if (XGDMatrixSetFloatInfo(*out, "label", labels, n) != 0) {
+		xgb_fail(err, "cannot set labels");
+		goto out;
+	}
+	ret = 0;
+out:
+	mem_free(indptr);
+	mem_free(indices);
+	mem_free(data);
+	mem_free(labels);
+	return ret;
+}
+
+static int set_params(BoosterHandle b, const struct ml__gbdt_params *prm, enum ml_task task,
+		      uint32_t nclasses, const double *y, size_t n, struct err *err)
+{
+	char tmp[64];
+	double mean = 0;
+	size_t i;
+	const char *obj = task == ML_TASK_REGRESSION ? "reg:squarederror"
+			  : nclasses > 2	     ? "multi:softprob"
+						     : "binary:logistic";
+	if (XGBoosterSetParam(b, "objective", obj) != 0 ||
+	    XGBoosterSetParam(b, "tree_method", "hist") != 0 ||
+	    XGBoosterSetParam(b, "nthread", "2") != 0 ||
+	    XGBoosterSetParam(b, "verbosity", prm->verbose ? "1" : "0") != 0)
+		return xgb_fail(err, "cannot set parameters");
+	(void)snprintf(tmp, sizeof(tmp), "%d", prm->max_depth);
+	if (XGBoosterSetParam(b, "max_depth", tmp) != 0)
+		return xgb_fail(err, "max_depth");
+	(void)snprintf(tmp, sizeof(tmp), "%.17g", prm->eta);
+	if (XGBoosterSetParam(b, "eta", tmp) != 0)
+		return xgb_fail(err, "eta");
+	(void)snprintf(tmp, sizeof(tmp), "%lu", prm->seed % 2147483647UL);
+	if (XGBoosterSetParam(b, "seed", tmp) != 0)
+		return xgb_fail(err, "seed");
+	if (nclasses > 2) {
+		(void)snprintf(tmp, sizeof(tmp), "%u", nclasses);
+		if (XGBoosterSetParam(b, "num_class", tmp) != 0)
+			return xgb_fail(err, "num_class");
+	}
+	if (task == ML_TASK_REGRESSION) {
+		/* Start from the mean: fewer rounds spent learning the offset. */
+		for (i = 0; i < n; i++)
+			mean += y[i];
+		mean = n ? mean / (double)n : 0;
+		(void)snprintf(tmp, sizeof(tmp), "%.17g", mean);
+		if (XGBoosterSetParam(b, "base_score", tmp) != 0)
+			return xgb_fail(err, "base_score");
+	}
+	return 0;
+}
+
+/* The number after the last ':' of "[3]\tvalid-logloss:0.25". */
+static int parse_eval(const char *s, double *v)
+{
+	const char *c = strrchr(s, ':');
+	char *end = NULL;
+	if (!c)
+		return -1;
+	*v = strtod(c + 1, &end);
+	return end == c + 1 || !isfinite(*v) ? -1 : 0;
+}
+
+static int boost(struct xgb *x, const struct ml__gbdt_params *prm, size_t nvalid, int *best_round,
+		 struct err *err)
+{
+	const char *names[] = {"valid"};
+	double best = INFINITY, v;
+	int it, best_it = 0;
+
+	for (it = 0; it < prm->n_trees; it++) {
+		const char *res = NULL;
+		if (XGBoosterUpdateOneIter(x->booster, it, x->train) != 0)
+			return xgb_fail(err, "training round failed");
+		if (!nvalid || prm->early_stopping <= 0)
+			continue;
+		if (XGBoosterEvalOneIter(x->booster, it, &x->valid, names, 1, &res) != 0)
+			return xgb_fail(err, "evaluation failed");
+		if (parse_eval(res, &v) < 0)
+			return err_set(err, ERR_TRAIN, "xgboost: cannot read evaluation '%s'", res);
+		if (prm->progress)
+			fprintf(stderr, "\rround %d %s (best round %d)   ", it + 1, res + 1,
+				best_it + 1);
+		if (v < best) {
+			best = v;
+			best_it = it;
+		} else if (it - best_it >= prm->early_stopping) {
+			break;
+		}
+	}
+	if (prm->progress && nvalid && prm->early_stopping > 0)
+		fprintf(stderr, "\n");
+	*best_round = nvalid && prm->early_stopping > 0 ? best_it + 1 : prm->n_trees;
+	return 0;
+}
+
+/* The walker must agree with XGBoost, or the bundle would predict wrongly. */
+static int check_walker(const struct ml__gbdt *g, BoosterHandle b, DMatrixHandle d,
+			const struct ml__row *rows, size_t n, struct err *err)
+{
+	bst_ulong len = 0;
+	const float *res = NULL;
+	size_t i, k;
+	if (XGBoosterPredict(b, d, 0, 0, 0, &len, &res) != 0)
+		return xgb_fail(err, "prediction failed");
+	if (len != n * g->ngroups)
+		return err_set(err, ERR_INTERNAL, "xgboost returned %lu predictions for %zu rows",
+			       (unsigned long)len, n);
+	for (i = 0; i < n; i++) {
+		struct ml_pred p;
+		ml__gbdt_predict(g, &rows[i], &p);
+		for (k = 0; k < g->ngroups; k++) {
+			double mine = g->task == ML_TASK_REGRESSION ? p.value
+				      : g->ngroups == 1		    ? p.prob[1]
+								    : p.prob[k];
+			double theirs = res[i * g->ngroups + k];
+			double tol = CHECK_TOLERANCE * (1 + fabs(theirs));
+			if (fabs(mine - theirs) > tol)
+				return err_set(
+					err, ERR_INTERNAL,
+					"tree walker disagrees with xgboost on row %zu: %.9g "
+					"vs %.9g",
+					i, mine, theirs);
+		}
+	}
+	return 0;
+}
+
+int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum ml_task task,
+		   uint32_t nclasses, const struct ml__row *rows, const double *y, size_t n,
+		   const struct ml__row *valid, const double *yvalid, size_t nvalid,
+		   uint32_t nfeatures, char **payload, size_t *payload_len, int *best_round,
+		   struct err *err)
+{
+	struct xgb x = {NULL, NULL, NULL, NULL};
+	BoosterHandle keep;
+	bst_ulong len = 0;
+	const char *json = NULL;
+	int ret = -1;
+
+	memset(g, 0, sizeof(*g));
+	*payload = NULL;
+	if (prm->n_trees < 1 || prm->max_depth < 1 || !(prm->eta > 0))
+		return err_set(err, ERR_INVALID, "trees, depth and eta must be positive");
+	if (make_dmatrix(&x.train, rows, y, n, nfeatures, err) < 0)
+		goto out;
+	if (nvalid && make_dmatrix(&x.valid, valid, yvalid, nvalid, nfeatures, err) < 0)
+		goto out;
+	if (XGBoosterCreate(&x.train, 1, &x.booster) != 0) {
+		xgb_fail(err, "cannot create the booster");
+		goto out;
+	}
+	if (set_params(x.booster, prm, task, nclasses, y, n, err) < 0 ||
+	    boost(&x, prm, nvalid, best_round, err) < 0)
+		goto out;
+	keep = x.booster;
+	if (*best_round < prm->n_trees) {
+		if (XGBoosterSlice(x.booster, 0, *best_round, 1, &x.sliced) != 0) {
+			xgb_fail(err, "cannot keep the best rounds");
+			goto out;
+		}
+		keep = x.sliced;
+	}
+	if (XGBoosterSaveModelToBuffer(keep, "{\"format\": \"json\"}", &len, &json) != 0) {
+		xgb_fail(err, "cannot save the model");
+		goto out;
+	}
+	*payload = mem_strndup(json, len);
+	if (!*payload) {
+		err_set(err, ERR_NOMEM, "out of memory saving the model");
+		goto out;
+	}
+	*payload_len = len;
+	if (ml__gbdt_load(g, task, nclasses, nfeatures, *payload, len, err) < 0)
+		goto out;
+	if (nvalid ? check_walker(g, keep, x.valid, valid, nvalid, err) < 0
+		   : check_walker(g, keep, x.train, rows, n, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	xgb_release(&x);
+	if (ret < 0) {
+		mem_free(*payload);
+		*payload = NULL;
+		ml__gbdt_release(g);
+	}
+	return ret;
+}
+
+/* --- loading XGBoost's JSON model ------------------------------------------ */
+
+static const json_t *path_get(const json_t *j, const char *const *keys)
+{
+	for (; *keys && j; keys++)
+		j = json_object_get(j, *keys);
+	return j;
+}
+
+static int num_at(const json_t *a, size_t i, double *v)
+{
+	const json_t *x = json_array_get(a, i);
+	if (json_is_number(x))
+		*v = json_number_value(x);
+	else if (json_is_boolean(x))
+		*v = json_is_true(x);
+	else
+		return -1;
+	return 0;
+}
+
+static int load_tree(struct ml__gbdt *g, const json_t *t, size_t ti, size_t at, uint32_t nfeatures,
+		     struct err *err)
+{
+	const json_t *lc = json_object_get(t, "left_children"),
+		     *rc = json_object_get(t, "right_children");
+	const json_t *si = json_object_get(t, "split_indices"),
+		     *sc = json_object_get(t, "split_conditions");
+	const json_t *dl = json_object_get(t, "default_left");
+	size_t n = json_array_size(lc), i;
+	for (i = 0; i < n; i++) {
+		struct ml__tree_node *nd = &g->nodes[at + i];
+		double l, r, f, s, d;
+		if (num_at(lc, i, &l) < 0 || num_at(rc, i, &r) < 0 || num_at(si, i, &f) < 0 ||
+		    num_at(sc, i, &s) < 0 || num_at(dl, i, &d) < 0 || !isfinite(s))
+			return err_set(err, ERR_FORMAT, "payload: tree %zu node %zu: bad values",
+				       ti, i);
+		/* Children come after their parent: the walk always ends. */
+		if (l == -1 && r == -1) {
+			nd->left = nd->right = -1;
+		} else if (l > (double)i && l < (double)n && r > (double)i && r < (double)n &&
+			   l == floor(l) && r == floor(r) && f >= 0 && f < nfeatures) {
+			nd->left = (int32_t)l;
+			nd->right = (int32_t)r;
+			nd->feature = (uint32_t)f;
+		} else {
+			return err_set(err, ERR_FORMAT, "payload: tree %zu node %zu: bad children",
+				       ti, i);
+		}
+		nd->split = (float)s;
+		nd->default_left = d != 0;
+	}
+	return 0;
+}
+
+static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *info,
+		      uint32_t nfeatures, struct err *err)
+{
+	size_t i, total = 0;
+	g->ntrees = json_array_size(trees);
+	if (!json_is_array(trees) || !json_is_array(info) || json_array_size(info) != g->ntrees)
+		return err_set(err, ERR_FORMAT, "payload: trees and tree_info do not match");
+	for (i = 0; i < g->ntrees; i++) {
+		const json_t *t = json_array_get(trees, i);
+		size_t n = json_array_size(json_object_get(t, "left_children"));
+		const char *keys[] = {"right_children", "split_indices", "split_conditions",
+				      "default_left"};
+		size_t k;
+		if (n == 0 || n > (1u << 24))
+			return err_set(err, ERR_FORMAT, "payload: tree %zu: bad node count", i);
+		for (k = 0; k < 4; k++)
+			if (json_array_size(json_object_get(t, keys[k])) != n)
+				return err_set(err, ERR_FORMAT,
+					       "payload: tree %zu: %s has %zu entries", i, keys[k],
+					       json_array_size(json_object_get(t, keys[k])));
+		total += n;
+		if (total > (1u << 28))
+			return err_set(err, ERR_FORMAT, "payload: too many tree nodes");
+	}
+	g->tree_start = mem_calloc(g->ntrees + 1, sizeof(*g->tree_start));
+	g->tree_group = mem_calloc(g->ntrees + 1, sizeof(*g->tree_group));
+	g->nodes = mem_calloc(total ? total : 1, sizeof(*g->nodes));
+	if (!g->tree_start || !g->tree_group || !g->nodes)
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
+	total = 0;
+	for (i = 0; i < g->ntrees; i++) {
+		const json_t *t = json_array_get(trees, i), *gi = json_array_get(info, i);
+		if (!json_is_integer(gi) || json_integer_value(gi) < 0 ||
+		    json_integer_value(gi) >= (json_int_t)g->ngroups)
+			return err_set(err, ERR_FORMAT, "payload: tree_info[%zu] out of range", i);
+		g->tree_group[i] = (int)json_integer_value(gi);
+		g->tree_start[i] = total;
+		if (load_tree(g, t, i, total, nfeatures, err) < 0)
+			return -1;
+		total += json_array_size(json_object_get(t, "left_children"));
+	}
+	g->tree_start[g->ntrees] = total;
+	return 0;
+}
+
+int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
+		  const char *json, size_t len, struct err *err)
+{
+	const char *k_base[] = {"learner", "learner_model_param", "base_score", NULL};
+	const char *k_ncls[] = {"learner", "learner_model_param", "num_class", NULL};
+	const char *k_obj[] = {"learner", "objective", "name", NULL};
+	const char *k_trees[] = {"learner", "gradient_booster", "model", "trees", NULL};
+	const char *k_info[] = {"learner", "gradient_booster", "model", "tree_info", NULL};
+	const char *want = task == ML_TASK_REGRESSION ? "reg:squarederror"
+			   : nclasses > 2	      ? "multi:softprob"
+						      : "binary:logistic";
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	const char *base, *ncls, *obj;
+	char *end = NULL;
+	double bs;
+	int ret = -1;
+
+	memset(g, 0, sizeof(*g));
+	if (task == ML_TASK_CLASSIFICATION && (nclasses < 2 || nclasses > ML_MAX_CLASSES))
+		return err_set(err, ERR_FORMAT, "payload: %u classes not supported", nclasses);
+	g->task = task;
+	g->nclasses = task == ML_TASK_CLASSIFICATION ? nclasses : 0;
+	g->ngroups = nclasses > 2 && task == ML_TASK_CLASSIFICATION ? nclasses : 1;
+	if (!root) {
+		err_set(err, ERR_FORMAT, "payload: xgboost model: line %d: %s", jerr.line,
+			jerr.text);
+		goto out;
+	}
+	base = json_string_value(path_get(root, k_base));
+	ncls = json_string_value(path_get(root, k_ncls));
+	obj = json_string_value(path_get(root, k_obj));
+	if (!base || !ncls || !obj) {
+		err_set(err, ERR_FORMAT, "payload: not an xgboost json model");
+		goto out;
+	}
+	if (strtol(ncls, NULL, 10) != (g->ngroups > 1 ? (long)g->ngroups : 0)) {
+		err_set(err, ERR_FORMAT, "payload: num_class '%s' does not match the classes",
+			ncls);
+		goto out;
+	}
+	if (strcmp(obj, want) != 0) {
+		err_set(err, ERR_FORMAT, "payload: objective '%s', expected '%s'", obj, want);
+		goto out;
+	}
+	bs = strtod(base, &end);
+	if (end == base || *end || !isfinite(bs) ||
+	    (task == ML_TASK_CLASSIFICATION && g->ngroups == 1 && !(bs > 0 && bs < 1))) {
+		err_set(err, ERR_FORMAT, "payload: bad base_score '%s'", base);
+		goto out;
+	}
+	g->base_margin =
+		task == ML_TASK_CLASSIFICATION && g->ngroups == 1 ? log(bs / (1 - bs)) : bs;
+	if (load_trees(g, path_get(root, k_trees), path_get(root, k_info), nfeatures, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(root);
+	if (ret < 0)
+		ml__gbdt_release(g);
+	return ret;
+}
+
+/* --- walking ---------------------------------------------------------------- */
+
+/* Binary search in the sorted sparse row; 0 when absent (missing). */
+static int row_value(const struct ml__row *x, uint32_t f, float *v)
+{
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->idx[mid] == f) {
+			*v = (float)x->val[mid];
+			return 1;
+		}
+		if (x->idx[mid] < f)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
+{
+	float margin[ML_MAX_CLASSES];
+	size_t t;
+	uint32_t k;
+	double mx = -INFINITY, total = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (k = 0; k < g->ngroups; k++)
+		margin[k] = 0;
+	for (t = 0; t < g->ntrees; t++) {
+		const struct ml__tree_node *nodes = g->nodes + g->tree_start[t];
+		int32_t i = 0;
+		while (nodes[i].left >= 0) {
+			float v;
+			if (!row_value(x, nodes[i].feature, &v))
+				i = nodes[i].default_left ? nodes[i].left : nodes[i].right;
+			else
+				i = v < nodes[i].split ? nodes[i].left : nodes[i].right;
+		}
+		margin[g->tree_group[t]] += nodes[i].split;
+	}
+	if (g->task == ML_TASK_REGRESSION) {
+		out->klass = -1;
+		out->value = (double)(float)(margin[0] + (float)g->base_margin);
+		return;
+	}
+	if (g->ngroups == 1) {
+		double z = (double)(margin[0] + (float)g->base_margin);
+		out->prob[1] = 1.0 / (1.0 + exp(-z));
+		out->prob[0] = 1.0 - out->prob[1];
+	} else {
+		for (k = 0; k < g->ngroups; k++)
+			if (margin[k] > mx)
+				mx = margin[k];
+		for (k = 0; k < g->ngroups; k++) {
+			out->prob[k] = exp((double)margin[k] - mx);
+			total += out->prob[k];
+		}
+		for (k = 0; k < g->ngroups; k++)
+			out->prob[k] /= total;
+	}
+	out->klass = 0;
+	for (k = 1; k < g->nclasses; k++)
+		if (out->prob[k] > out->prob[out->klass])
+			out->klass = (int)k;
+	out->value = out->prob[out->klass];
+}
+
+void ml__gbdt_release(struct ml__gbdt *g)
+{
+	mem_free(g->tree_start);
+	mem_free(g->tree_group);
+	mem_free(g->nodes);
+	memset(g, 0, sizeof(*g));
+}

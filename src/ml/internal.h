@@ -1,0 +1,182 @@
+/*
+ * internal.h - what the model modules of src/ml share (ml__ names): the
+ * fitted feature pipeline (features.c), the liblinear learner (linear.c) and
+ * the XGBoost learner with its own tree walker (gbdt.c). model.c glues them.
+ * Nothing outside src/ml includes this; the public API is model.h.
+ */
+#ifndef KILN_ML_INTERNAL_H
+#define KILN_ML_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "ml/frame.h"
+#include "ml/model.h"
+#include "ml/schema.h"
+
+#define ML__HASH_BITS_MAX 24
+#define ML__NGRAM_MAX	  5
+
+/* --- small helpers ------------------------------------------------------ */
+
+/* splitmix64: the seeded PRNG behind every shuffle (deterministic per seed). */
+uint64_t ml__rand_next(uint64_t *state);
+/* A uniform integer in [0, n), n > 0. */
+size_t ml__rand_below(uint64_t *state, size_t n);
+/* Fisher-Yates shuffle of idx[0..n). */
+void ml__shuffle(size_t *idx, size_t n, uint64_t *state);
+/* murmur3_x86_32 of len bytes with seed (the feature hash; docs/model-format.md). */
+uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed);
+
+/* --- sparse rows -------------------------------------------------------- */
+
+/*
+ * A sparse feature vector: n entries (idx ascending after ml__row_finish,
+ * no duplicates). Starts on caller-provided storage (often on the stack) and
+ * moves to the heap only when it outgrows it, so a typical prediction does
+ * not allocate. ml__row_release frees heap storage only.
+ */
+struct ml__row {
+	uint32_t *idx;
+	double *val;
+	size_t n, cap;
+	int heap;
+};
+
+void ml__row_init(struct ml__row *r, uint32_t *idx, double *val, size_t cap);
+int ml__row_push(struct ml__row *r, uint32_t idx, double val, struct err *err);
+void ml__row_release(struct ml__row *r);
+
+/* --- feature pipeline (features.c) -------------------------------------- */
+
+struct ml__feat_col {
+	char *name;
+	enum ml_kind kind;
+	uint32_t offset; /* first output feature of this column */
+	uint32_t width;	 /* output features of this column */
+	/* numeric */
+	double mean, std;
+	int missing_ind; /* a 0/1 missing indicator follows the value (linear only) */
+	/* categorical: sorted (byte order), one output per category */
+	size_t ncats;
+	char **cats;
+	/* text: smooth idf per bucket, fitted on ndocs training texts */
+	uint32_t ndocs;
+	double *idf; /* 2^hash_bits */
+};
+
+struct ml__pipeline {
+	size_t ncols;
+	struct ml__feat_col *cols;
+	int ngram_min, ngram_max;
+	unsigned hash_bits;
+	int for_trees; /* gbdt: raw numeric values, missing as absent (NaN) */
+	uint32_t nfeatures;
+};
+
+/*
+ * Fits the pipeline on the rows rows[0..nrows) of f. The kinds come from the
+ * schema (s->cols[i] describes input column i; colmap[i] is its frame
+ * column). Everything else (means, categories, document frequencies) is
+ * computed here from those rows only.
+ */
+int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
+		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
+		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err);
+void ml__pipeline_release(struct ml__pipeline *p);
+
+/*
+ * Turns one input row (cells[i] for pipeline column i) into a sparse row,
+ * sorted by index. Errors (ERR_INVALID) name the column: a number that does
+ * not parse. Thread-safe: reads p only.
+ */
+int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
+			   struct ml__row *out, struct err *err);
+
+/* The "features" manifest object, and back (ERR_FORMAT naming the field). */
+json_t *ml__pipeline_to_json(const struct ml__pipeline *p);
+int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *err);
+
+/* --- liblinear (linear.c) ----------------------------------------------- */
+
+/*
+ * A linear model as kiln stores it: nw weight vectors of dim entries (the
+ * last is the bias). Classification with 2 classes: nw == 1 and the score
+ * is the decision value for class 1. With k > 2 classes: nw == k,
+ * one-vs-rest. Regression: nw == 1 and the value is y_mean + y_std * score.
+ */
+struct ml__linear {
+	enum ml_algo algo; /* logreg or svm */
+	enum ml_task task;
+	uint32_t nclasses; /* 0 for regression */
+	uint32_t nw, dim;
+	double y_mean, y_std;
+	double *w; /* nw * dim, class-major */
+};
+
+/*
+ * Trains with liblinear: logreg L2R_LR, svm L2R_L2LOSS_SVC_DUAL, and for
+ * regression L2R_L2LOSS_SVR on the standardised target. y holds class
+ * indices (classification) or values. verbose: liblinear's own output.
+ */
+int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task, uint32_t nclasses,
+		     const struct ml__row *rows, const double *y, size_t n, uint32_t nfeatures,
+		     double C, int verbose, struct err *err);
+/* Allocation-free, thread-safe. */
+void ml__linear_predict(const struct ml__linear *lm, const struct ml__row *x, struct ml_pred *out);
+/* Compact little-endian payload (docs/model-format.md), and back. */
+int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *len,
+		    struct err *err);
+int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len, struct err *err);
+void ml__linear_release(struct ml__linear *lm);
+
+/* --- XGBoost (gbdt.c) --------------------------------------------------- */
+
+struct ml__tree_node {
+	int32_t left, right; /* -1 at a leaf */
+	uint32_t feature;
+	float split; /* leaf: the leaf value */
+	int default_left;
+};
+
+struct ml__gbdt {
+	enum ml_task task;
+	uint32_t nclasses; /* 0 for regression */
+	uint32_t ngroups;  /* outputs per row: 1, or nclasses for multiclass */
+	double base_margin;
+	size_t ntrees;
+	size_t *tree_start; /* ntrees + 1 offsets into nodes */
+	int *tree_group;    /* ntrees */
+	struct ml__tree_node *nodes;
+};
+
+struct ml__gbdt_params {
+	int n_trees, max_depth, early_stopping;
+	double eta;
+	unsigned long seed;
+	int progress;
+	int verbose;
+};
+
+/*
+ * Trains with XGBoost on rows (train) and, when nvalid > 0, early-stops on
+ * the validation rows. Fills *payload with the model in XGBoost's JSON
+ * format (caller frees with mem_free), *best_round with the number of
+ * boosting rounds kept, and g with the parsed trees. Checks that g
+ * predicts what XGBoost predicts on the validation rows.
+ */
+int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum ml_task task,
+		   uint32_t nclasses, const struct ml__row *rows, const double *y, size_t n,
+		   const struct ml__row *valid, const double *yvalid, size_t nvalid,
+		   uint32_t nfeatures, char **payload, size_t *payload_len, int *best_round,
+		   struct err *err);
+/* Parses XGBoost's JSON model (bounds-checked: ERR_FORMAT). */
+int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
+		  const char *json, size_t len, struct err *err);
+/* Walks the trees: allocation-free, thread-safe. Absent features are missing. */
+void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out);
+void ml__gbdt_release(struct ml__gbdt *g);
+
+#endif

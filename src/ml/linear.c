@@ -1,0 +1,316 @@
+/*
+ * linear.c - logistic regression and linear SVM through liblinear, kept as
+ * plain weight vectors: prediction is kiln's own sparse dot product (no
+ * liblinear at prediction time, no allocation). Also the payload format.
+ */
+#include "ml/internal.h"
+
+#include <linear.h>
+#include <math.h>
+#include <string.h>
+
+#include "base/mem.h"
+
+#define LINEAR_MAGIC   "KLINEAR"
+#define LINEAR_VERSION 1
+#define LINEAR_HEADER  (8 + 6 * 4 + 2 * 8)
+#define LINEAR_MAX_DIM ((1u << 30) + 1)
+
+static void print_nothing(const char *s)
+{
+	(void)s;
+}
+
+/* liblinear's rows: 1-based indices, a bias node, a -1 terminator. */
+static struct feature_node **make_rows(const struct ml__row *rows, size_t n, uint32_t nfeatures,
+				       struct feature_node **pool, struct err *err)
+{
+	size_t i, j, total = 0, at = 0;
+	struct feature_node **x;
+	for (i = 0; i < n; i++)
+		total += rows[i].n + 2;
+	x = mem_calloc(n ? n : 1, sizeof(*x));
+	*pool = mem_calloc(total ? total : 1, sizeof(**pool));
+	if (!x || !*pool) {
+		mem_free(x);
+		mem_free(*pool);
+		*pool = NULL;
+		err_set(err, ERR_NOMEM, "out of memory building the training matrix");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		x[i] = *pool + at;
+		for (j = 0; j < rows[i].n; j++) {
+			(*pool)[at].index = (int)rows[i].idx[j] + 1;
+			(*pool)[at++].value = rows[i].val[j];
+		}
+		(*pool)[at].index = (int)nfeatures + 1;
+		(*pool)[at++].value = 1.0;
+		(*pool)[at++].index = -1;
+	}
+	return x;
+}
+
+/* Copies liblinear's weights into kiln's class-major layout (see internal.h). */
+static int take_weights(struct ml__linear *lm, const struct model *mdl, struct err *err)
+{
+	uint32_t nrw = (mdl->nr_class == 2 || lm->task == ML_TASK_REGRESSION)
+			       ? 1
+			       : (uint32_t)mdl->nr_class;
+	uint32_t j, k;
+	if (lm->task == ML_TASK_CLASSIFICATION && (uint32_t)mdl->nr_class != lm->nclasses)
+		return err_set(err, ERR_TRAIN, "training rows hold %d of the %u classes",
+			       mdl->nr_class, lm->nclasses);
+	lm->nw = nrw;
+	lm->w = mem_calloc((size_t)lm->nw * lm->dim, sizeof(*lm->w));
+	if (!lm->w)
+		return err_set(err, ERR_NOMEM, "out of memory for the weights");
+	for (k = 0; k < nrw; k++) {
+		/* Column li of liblinear's w is class label[li] (or, with two
+		 * classes, label[0] on the positive side). */
+		uint32_t dst = k;
+		double sign = 1.0;
+		if (lm->task == ML_TASK_CLASSIFICATION && nrw == 1)
+			sign = mdl->label[0] == 1 ? 1.0 : -1.0;
+		else if (lm->task == ML_TASK_CLASSIFICATION)
+			dst = (uint32_t)mdl->label[k];
+		for (j = 0; j < lm->dim; j++)
+			lm->w[(size_t)dst * lm->dim + j] = sign * mdl->w[(size_t)j * nrw + k];
+	}
+	return 0;
+}
+
+int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task, uint32_t nclasses,
+		     const struct ml__row *rows, const double *y, size_t n, uint32_t nfeatures,
+		     double C, int verbose, struct err *err)
+{
+	struct feature_node *pool = NULL, **x = NULL;
+	struct problem prob;
+	struct parameter param;
+	struct model *mdl = NULL;
+	double *yy = NULL, sum = 0, sq = 0;
+	const char *msg;
+	size_t i;
+	int ret = -1;
+
+	memset(lm, 0, sizeof(*lm));
+	memset(&param, 0, sizeof(param));
+	lm->algo = algo;
+	lm->task = task;
+	lm->nclasses = task == ML_TASK_CLASSIFICATION ? nclasses : 0;
+	lm->dim = nfeatures + 1;
+	lm->y_mean = 0;
+	lm->y_std = 1;
+	if (n > INT32_MAX || nfeatures >= LINEAR_MAX_DIM) {
+		err_set(err, ERR_INVALID, "too many rows or features for liblinear");
+		goto out;
+	}
+	x = make_rows(rows, n, nfeatures, &pool, err);
+	yy = mem_calloc(n ? n : 1, sizeof(*yy));
+	if (!x || !yy) {
+		err_set(err, ERR_NOMEM, "out of memory building the training matrix");
+		goto out;
+	}
+	if (task == ML_TASK_REGRESSION) {
+		/* SVR on the standardised target, so C and epsilon mean the same
+		 * thing for prices and for ratios. */
+		for (i = 0; i < n; i++)
+			sum += y[i];
+		lm->y_mean = n ? sum / (double)n : 0;
+		for (i = 0; i < n; i++)
+			sq += (y[i] - lm->y_mean) * (y[i] - lm->y_mean);
+		lm->y_std = n ? sqrt(sq / (double)n) : 1;
+		if (!(lm->y_std > 0))
+			lm->y_std = 1;
+	}
+	for (i = 0; i < n; i++)
+		yy[i] = task == ML_TASK_REGRESSION ? (y[i] - lm->y_mean) / lm->y_std : y[i];
+	prob.l = (int)n;
+	prob.n = (int)nfeatures + 1;
+	prob.y = yy;
+	prob.x = x;
+	prob.bias = 1.0;
+	param.solver_type = task == ML_TASK_REGRESSION ? L2R_L2LOSS_SVR
+			    : algo == ML_ALGO_SVM      ? L2R_L2LOSS_SVC_DUAL
+						       : L2R_LR;
+	param.eps = task == ML_TASK_REGRESSION ? 1e-4 : algo == ML_ALGO_SVM ? 1e-3 : 1e-4;
+	param.C = C;
+	param.p = 0.0;
+	msg = check_parameter(&prob, &param);
+	if (msg) {
+		err_set(err, ERR_INVALID, "liblinear: %s", msg);
+		goto out;
+	}
+	/* liblinear's print hook is process-wide; training is single-threaded. */
+	set_print_string_function(verbose ? NULL : print_nothing);
+	mdl = train(&prob, &param);
+	if (!mdl) {
+		err_set(err, ERR_TRAIN, "liblinear training failed");
+		goto out;
+	}
+	if (take_weights(lm, mdl, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (mdl)
+		free_and_destroy_model(&mdl);
+	mem_free(x);
+	mem_free(pool);
+	mem_free(yy);
+	if (ret < 0)
+		ml__linear_release(lm);
+	return ret;
+}
+
+static double dot(const struct ml__linear *lm, uint32_t k, const struct ml__row *x)
+{
+	const double *w = lm->w + (size_t)k * lm->dim;
+	double s = w[lm->dim - 1];
+	size_t i;
+	for (i = 0; i < x->n; i++)
+		if (x->idx[i] < lm->dim - 1)
+			s += w[x->idx[i]] * x->val[i];
+	return s;
+}
+
+static double sigmoid(double z)
+{
+	return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
+void ml__linear_predict(const struct ml__linear *lm, const struct ml__row *x, struct ml_pred *out)
+{
+	uint32_t k;
+	double total = 0, mx = -INFINITY;
+	memset(out, 0, sizeof(*out));
+	if (lm->task == ML_TASK_REGRESSION) {
+		out->klass = -1;
+		out->value = lm->y_mean + lm->y_std * dot(lm, 0, x);
+		return;
+	}
+	if (lm->nw == 1) {
+		out->prob[1] = sigmoid(dot(lm, 0, x));
+		out->prob[0] = 1.0 - out->prob[1];
+	} else {
+		/* logreg: one-vs-rest sigmoids normalised (as liblinear);
+		 * svm: softmax of the decision values (not calibrated). */
+		for (k = 0; k < lm->nw; k++) {
+			out->prob[k] = dot(lm, k, x);
+			if (out->prob[k] > mx)
+				mx = out->prob[k];
+		}
+		for (k = 0; k < lm->nw; k++) {
+			out->prob[k] = lm->algo == ML_ALGO_LOGREG ? sigmoid(out->prob[k])
+								  : exp(out->prob[k] - mx);
+			total += out->prob[k];
+		}
+		for (k = 0; k < lm->nw; k++)
+			out->prob[k] /= total;
+	}
+	out->klass = 0;
+	for (k = 1; k < lm->nclasses; k++)
+		if (out->prob[k] > out->prob[out->klass])
+			out->klass = (int)k;
+	out->value = out->prob[out->klass];
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	int i;
+	for (i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_f64(unsigned char *p, double d)
+{
+	uint64_t v;
+	int i;
+	memcpy(&v, &d, sizeof(v));
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static double get_f64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	double d;
+	int i;
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	memcpy(&d, &v, sizeof(d));
+	return d;
+}
+
+int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *len, struct err *err)
+{
+	size_t nw = (size_t)lm->nw * lm->dim, i;
+	unsigned char *p = mem_malloc(LINEAR_HEADER + 8 * nw);
+	if (!p)
+		return err_set(err, ERR_NOMEM, "out of memory saving the weights");
+	memcpy(p, LINEAR_MAGIC, 8);
+	put_u32(p + 8, LINEAR_VERSION);
+	put_u32(p + 12, (uint32_t)lm->algo);
+	put_u32(p + 16, (uint32_t)lm->task);
+	put_u32(p + 20, lm->nclasses);
+	put_u32(p + 24, lm->nw);
+	put_u32(p + 28, lm->dim);
+	put_f64(p + 32, lm->y_mean);
+	put_f64(p + 40, lm->y_std);
+	for (i = 0; i < nw; i++)
+		put_f64(p + LINEAR_HEADER + 8 * i, lm->w[i]);
+	*data = p;
+	*len = LINEAR_HEADER + 8 * nw;
+	return 0;
+}
+
+int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len, struct err *err)
+{
+	size_t i, nw;
+	memset(lm, 0, sizeof(*lm));
+	if (len < LINEAR_HEADER || memcmp(data, LINEAR_MAGIC, 8) != 0)
+		return err_set(err, ERR_FORMAT, "payload: not kiln linear weights");
+	if (get_u32(data + 8) != LINEAR_VERSION)
+		return err_set(err, ERR_VERSION, "payload: linear weights version %u not supported",
+			       get_u32(data + 8));
+	lm->algo = (enum ml_algo)get_u32(data + 12);
+	lm->task = (enum ml_task)get_u32(data + 16);
+	lm->nclasses = get_u32(data + 20);
+	lm->nw = get_u32(data + 24);
+	lm->dim = get_u32(data + 28);
+	lm->y_mean = get_f64(data + 32);
+	lm->y_std = get_f64(data + 40);
+	if ((lm->algo != ML_ALGO_LOGREG && lm->algo != ML_ALGO_SVM) ||
+	    (lm->task != ML_TASK_CLASSIFICATION && lm->task != ML_TASK_REGRESSION) || lm->dim < 1 ||
+	    lm->dim > LINEAR_MAX_DIM || !isfinite(lm->y_mean) || !isfinite(lm->y_std) ||
+	    (lm->task == ML_TASK_REGRESSION && (lm->nclasses != 0 || lm->nw != 1)) ||
+	    (lm->task == ML_TASK_CLASSIFICATION &&
+	     (lm->nclasses < 2 || lm->nclasses > ML_MAX_CLASSES ||
+	      lm->nw != (lm->nclasses == 2 ? 1 : lm->nclasses))))
+		return err_set(err, ERR_FORMAT, "payload: inconsistent linear weights header");
+	nw = (size_t)lm->nw * lm->dim;
+	if ((len - LINEAR_HEADER) / 8 != nw || (len - LINEAR_HEADER) % 8 != 0)
+		return err_set(err, ERR_FORMAT, "payload: %zu bytes of weights, expected %zu",
+			       len - LINEAR_HEADER, 8 * nw);
+	lm->w = mem_calloc(nw, sizeof(*lm->w));
+	if (!lm->w)
+		return err_set(err, ERR_NOMEM, "out of memory loading the weights");
+	for (i = 0; i < nw; i++) {
+		lm->w[i] = get_f64(data + LINEAR_HEADER + 8 * i);
+		if (!isfinite(lm->w[i])) {
+			ml__linear_release(lm);
+			return err_set(err, ERR_FORMAT, "payload: weight %zu is not finite", i);
+		}
+	}
+	return 0;
+}
+
+void ml__linear_release(struct ml__linear *lm)
+{
+	mem_free(lm->w);
+	memset(lm, 0, sizeof(*lm));
+}
