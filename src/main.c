@@ -25,6 +25,7 @@ const struct cmd cli_commands[] = {
 	/* evaluation (ml/metrics): eval */
 
 	/* serving (serve/): serve */
+	{"serve", cmd_serve, cmd_serve_usage, "serve a model over HTTP (/predict, KServe V1, V2)"},
 
 	/* workflows (wf/): run, runs */
 

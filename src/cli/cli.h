@@ -56,6 +56,8 @@ extern const char cmd_predict_usage[];
 /* eval */
 
 /* serve */
+int cmd_serve(int argc, char **argv);
+extern const char cmd_serve_usage[];
 
 /* run, runs */
 
