@@ -315,13 +315,23 @@ struct http_server *http_start(const struct http_config *cfg, const struct http_
 	memcpy(s->routes, routes, nroutes * sizeof(*routes));
 	s->nroutes = nroutes;
 	s->ctx = ctx;
-	s->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_LIMIT,
-		cfg->max_connections ? cfg->max_connections : 1024, MHD_OPTION_CONNECTION_TIMEOUT,
-		cfg->timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		MHD_OPTION_END);
+	{
+		struct MHD_OptionItem ops[] = {
+			{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+			{MHD_OPTION_SOCK_ADDR, 0, &ss},
+			{MHD_OPTION_CONNECTION_LIMIT,
+			 cfg->max_connections ? (intptr_t)cfg->max_connections : 1024, NULL},
+			{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout, NULL},
+			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+			{MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+			/* Last, so that one thread means no pool (libmicrohttpd warns on 0). */
+			{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+			 (intptr_t)threads, NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, ops,
+					MHD_OPTION_END);
+	}
 	if (!s->d) {
 		err_set(err, ERR_IO, "cannot listen on %s:%u: %s", cfg->host, cfg->port,
 			errno ? strerror(errno) : "libmicrohttpd failed to start");
