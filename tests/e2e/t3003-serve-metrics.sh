@@ -8,6 +8,7 @@
 start_serve() {
 	local log=$1
 	shift
+	: >"$log"
 	"$KILN" serve "$@" --port 0 2>"$log" &
 	PID=$!
 	on_exit_kill $PID
