@@ -87,7 +87,7 @@ wrk.method = "POST"
 wrk.body = '{"text": "I loved this movie"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-wrk -t1 -c8 -d12s -s post.lua "http://127.0.0.1:$PORT/predict" >wrk.out 2>&1 &
+wrk -t1 -c8 -d120s -s post.lua "http://127.0.0.1:$PORT/predict" >wrk.out 2>&1 &
 wrk_pid=$!
 on_exit_kill $wrk_pid
 sleep 0.5
@@ -99,6 +99,8 @@ for i in $(seq 50); do
 	wait_metric kiln_model_loads_total $loads
 done
 kill -0 $wrk_pid 2>/dev/null || fail "the 50 swaps outlasted the load run"
+sleep 0.5
+kill -INT $wrk_pid # wrk stops and prints its summary
 wait $wrk_pid || fail "wrk failed: $(cat wrk.out)"
 cat wrk.out
 grep -q "Non-2xx" wrk.out && fail "failed requests during swaps: $(cat wrk.out)"
