@@ -91,9 +91,11 @@ static int set_params(BoosterHandle b, const struct ml__gbdt_params *prm, enum m
 	const char *obj = task == ML_TASK_REGRESSION ? "reg:squarederror"
 			  : nclasses > 2	     ? "multi:softprob"
 						     : "binary:logistic";
+	/* One thread: on a shared machine OpenMP's spinning workers made training
+	 * ten times slower, and the data sets kiln trains on are small. */
 	if (XGBoosterSetParam(b, "objective", obj) != 0 ||
 	    XGBoosterSetParam(b, "tree_method", "hist") != 0 ||
-	    XGBoosterSetParam(b, "nthread", "2") != 0 ||
+	    XGBoosterSetParam(b, "nthread", "1") != 0 ||
 	    XGBoosterSetParam(b, "verbosity", prm->verbose ? "1" : "0") != 0)
 		return xgb_fail(err, "cannot set parameters");
 	(void)snprintf(tmp, sizeof(tmp), "%d", prm->max_depth);

@@ -246,10 +246,19 @@ static double get_f64(const unsigned char *p)
 	return d;
 }
 
+/*
+ * Payload: the header, then per weight vector a u32 count of non-zero
+ * weights and that many (u32 index, f64 weight) pairs, indices ascending.
+ * Hashed text leaves most buckets at exactly zero, so this stays small.
+ */
 int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *len, struct err *err)
 {
-	size_t nw = (size_t)lm->nw * lm->dim, i;
-	unsigned char *p = mem_malloc(LINEAR_HEADER + 8 * nw);
+	size_t nw = (size_t)lm->nw * lm->dim, i, nnz = 0, at;
+	uint32_t k, j;
+	unsigned char *p;
+	for (i = 0; i < nw; i++)
+		nnz += lm->w[i] != 0;
+	p = mem_malloc(LINEAR_HEADER + 4 * (size_t)lm->nw + 12 * nnz);
 	if (!p)
 		return err_set(err, ERR_NOMEM, "out of memory saving the weights");
 	memcpy(p, LINEAR_MAGIC, 8);
@@ -261,16 +270,59 @@ int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *l
 	put_u32(p + 28, lm->dim);
 	put_f64(p + 32, lm->y_mean);
 	put_f64(p + 40, lm->y_std);
-	for (i = 0; i < nw; i++)
-		put_f64(p + LINEAR_HEADER + 8 * i, lm->w[i]);
+	at = LINEAR_HEADER;
+	for (k = 0; k < lm->nw; k++) {
+		const double *w = lm->w + (size_t)k * lm->dim;
+		size_t cnt_at = at;
+		uint32_t cnt = 0;
+		at += 4;
+		for (j = 0; j < lm->dim; j++) {
+			if (w[j] == 0)
+				continue;
+			put_u32(p + at, j);
+			put_f64(p + at + 4, w[j]);
+			at += 12;
+			cnt++;
+		}
+		put_u32(p + cnt_at, cnt);
+	}
 	*data = p;
-	*len = LINEAR_HEADER + 8 * nw;
+	*len = at;
+	return 0;
+}
+
+static int load_weights(struct ml__linear *lm, const unsigned char *data, size_t len,
+			struct err *err)
+{
+	size_t at = LINEAR_HEADER;
+	uint32_t k, i;
+	for (k = 0; k < lm->nw; k++) {
+		double *w = lm->w + (size_t)k * lm->dim;
+		uint32_t cnt;
+		long prev = -1;
+		if (len - at < 4)
+			return err_set(err, ERR_FORMAT, "payload: weights truncated");
+		cnt = get_u32(data + at);
+		at += 4;
+		if (cnt > lm->dim || (len - at) / 12 < cnt)
+			return err_set(err, ERR_FORMAT, "payload: weights truncated");
+		for (i = 0; i < cnt; i++, at += 12) {
+			uint32_t j = get_u32(data + at);
+			double v = get_f64(data + at + 4);
+			if ((long)j <= prev || j >= lm->dim || !isfinite(v))
+				return err_set(err, ERR_FORMAT,
+					       "payload: bad weight %u of vector %u", i, k);
+			w[j] = v;
+			prev = (long)j;
+		}
+	}
+	if (at != len)
+		return err_set(err, ERR_FORMAT, "payload: %zu bytes after the weights", len - at);
 	return 0;
 }
 
 int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len, struct err *err)
 {
-	size_t i, nw;
 	memset(lm, 0, sizeof(*lm));
 	if (len < LINEAR_HEADER || memcmp(data, LINEAR_MAGIC, 8) != 0)
 		return err_set(err, ERR_FORMAT, "payload: not kiln linear weights");
@@ -292,19 +344,12 @@ int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len
 	     (lm->nclasses < 2 || lm->nclasses > ML_MAX_CLASSES ||
 	      lm->nw != (lm->nclasses == 2 ? 1 : lm->nclasses))))
 		return err_set(err, ERR_FORMAT, "payload: inconsistent linear weights header");
-	nw = (size_t)lm->nw * lm->dim;
-	if ((len - LINEAR_HEADER) / 8 != nw || (len - LINEAR_HEADER) % 8 != 0)
-		return err_set(err, ERR_FORMAT, "payload: %zu bytes of weights, expected %zu",
-			       len - LINEAR_HEADER, 8 * nw);
-	lm->w = mem_calloc(nw, sizeof(*lm->w));
+	lm->w = mem_calloc((size_t)lm->nw * lm->dim, sizeof(*lm->w));
 	if (!lm->w)
 		return err_set(err, ERR_NOMEM, "out of memory loading the weights");
-	for (i = 0; i < nw; i++) {
-		lm->w[i] = get_f64(data + LINEAR_HEADER + 8 * i);
-		if (!isfinite(lm->w[i])) {
-			ml__linear_release(lm);
-			return err_set(err, ERR_FORMAT, "payload: weight %zu is not finite", i);
-		}
+	if (load_weights(lm, data, len, err) < 0) {
+		ml__linear_release(lm);
+		return -1;
 	}
 	return 0;
 }

@@ -539,7 +539,7 @@ static json_t *hyper_json(const struct ml_model *m, const struct ml_train_opts *
 				 "xgboost", "tree_method", "hist", "n_trees", o->n_trees,
 				 "max_depth", o->max_depth, "eta", o->eta, "early_stopping",
 				 o->early_stopping, "best_round", t->best_round, "validation_rows",
-				 (int)t->nvalid, "seed", (json_int_t)o->seed, "nthread", 2);
+				 (int)t->nvalid, "seed", (json_int_t)o->seed, "nthread", 1);
 	return json_pack("{s:s, s:s, s:f, s:f, s:I}", "library", "liblinear", "solver",
 			 m->task == ML_TASK_REGRESSION ? "L2R_L2LOSS_SVR"
 			 : o->algo == ML_ALGO_SVM      ? "L2R_L2LOSS_SVC_DUAL"
