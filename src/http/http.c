@@ -38,6 +38,7 @@ struct req_state {
 	struct buf body;
 	struct timespec start;
 	int too_big;
+	const char *method, *url; /* libmicrohttpd's, valid until the request completes */
 };
 
 void http_config_default(struct http_config *c)
@@ -48,6 +49,7 @@ void http_config_default(struct http_config *c)
 	c->max_body = HTTP_DEFAULT_BODY;
 	c->max_connections = 1024;
 	c->timeout = 30;
+	c->access_log_fd = -1;
 }
 
 int http_method_parse(const char *s)
@@ -100,6 +102,46 @@ static double since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * One JSON line per reply on the access log. A single write(2) of a line to
+ * an O_APPEND file does not interleave with other threads' lines, so there is
+ * no lock; a line that cannot be written is dropped (the reply matters more).
+ */
+static void access_log(struct http_server *s, struct MHD_Connection *c, struct req_state *st,
+		       int status, size_t bytes_out, double secs)
+{
+	struct buf line = BUF_INIT;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char addr[INET6_ADDRSTRLEN] = "", when[32];
+	struct timespec now;
+	struct tm tm;
+
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr,
+				  sizeof(addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+				  sizeof(addr));
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (buf_addf(&line, "{\"time\": \"%s.%03ldZ\", \"remote\": \"%s\", \"method\": ", when,
+		     now.tv_nsec / 1000000, addr) == 0 &&
+	    buf_add_json_str(&line, st->method, strlen(st->method)) == 0 &&
+	    buf_adds(&line, ", \"path\": ") == 0 &&
+	    buf_add_json_str(&line, st->url, strlen(st->url)) == 0 &&
+	    buf_addf(&line,
+		     ", \"status\": %d, \"bytes_in\": %zu, \"bytes_out\": %zu, "
+		     "\"duration_seconds\": %.6f}\n",
+		     status, st->body.len, bytes_out, secs) == 0)
+		(void)!write(s->cfg.access_log_fd, line.ptr, line.len); /* dropped on error */
+	buf_release(&line);
+}
+
 /* Queues resp and counts it against route ri (nroutes: no route). */
 static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c,
 				 struct req_state *st, size_t ri, int method,
@@ -109,6 +151,7 @@ static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c
 	enum MHD_Result ok;
 	size_t len = resp->body.len;
 	char allow_hdr[64] = "";
+	double secs;
 
 	if (resp->body.cap) {
 		char *p = buf_take(&resp->body, &len);
@@ -135,12 +178,17 @@ static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c
 						      o ? ", " : "", names[i]);
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow_hdr);
 	}
+	if (resp->request_id[0])
+		(void)MHD_add_response_header(r, "X-Request-Id", resp->request_id);
 	/* While draining, tell keep-alive clients to go elsewhere. */
 	if (atomic_load_explicit(&s->draining, memory_order_relaxed))
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ok = MHD_queue_response(c, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
-	http__stats_record(&s->stats[ri], method, resp->status, st ? since(&st->start) : 0);
+	secs = since(&st->start);
+	http__stats_record(&s->stats[ri], method, resp->status, secs);
+	if (s->cfg.access_log_fd >= 0)
+		access_log(s, c, st, resp->status, len, secs);
 	return ok;
 }
 
@@ -148,7 +196,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 				struct req_state *st, const char *url, const char *method_s,
 				int method)
 {
-	struct http_resp resp = {200, "application/json", BUF_INIT};
+	struct http_resp resp = {200, "application/json", BUF_INIT, ""};
 	struct http_req req = {0};
 	size_t len = strlen(url), ri = s->nroutes;
 	int allow = 0;
@@ -203,13 +251,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		buf_init(&st->body, s->cfg.max_body);
 		clock_gettime(CLOCK_MONOTONIC, &st->start);
+		st->method = method_s;
+		st->url = url;
 		atomic_fetch_add(&s->in_flight, 1);
 		*con_cls = st;
 		/* Refuse an announced oversize body before reading any of it. */
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-			struct http_resp resp = {413, "application/json", BUF_INIT};
+			struct http_resp resp = {413, "application/json", BUF_INIT, ""};
 			enum MHD_Result ok;
 			st->too_big = 1;
 			http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
@@ -229,7 +279,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (st->too_big) {
-		struct http_resp resp = {413, "application/json", BUF_INIT};
+		struct http_resp resp = {413, "application/json", BUF_INIT, ""};
 		enum MHD_Result ok;
 		http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
 				s->cfg.max_body);
@@ -238,7 +288,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return ok;
 	}
 	if (!method) {
-		struct http_resp resp = {501, "application/json", BUF_INIT};
+		struct http_resp resp = {501, "application/json", BUF_INIT, ""};
 		enum MHD_Result ok;
 		http_resp_error(&resp, 501, "method not implemented");
 		ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);

@@ -45,12 +45,13 @@ struct http_req {
 
 /*
  * The reply a handler fills. status defaults to 200 and content_type to
- * application/json; body starts empty (no cap).
+ * application/json; body and request_id start empty (the body has no cap).
  */
 struct http_resp {
 	int status;
 	const char *content_type; /* static string */
 	struct buf body;
+	char request_id[48]; /* sent as X-Request-Id when not empty */
 };
 
 typedef void (*http_handler_fn)(void *ctx, const struct http_req *req, struct http_resp *resp);
@@ -95,7 +96,8 @@ struct http_config {
 	unsigned threads; /* pool threads; 0: one per core */
 	size_t max_body;  /* bytes; larger bodies get 413 */
 	unsigned max_connections;
-	unsigned timeout; /* seconds an idle or slow connection may live */
+	unsigned timeout;  /* seconds an idle or slow connection may live */
+	int access_log_fd; /* one JSON line per reply (O_APPEND); -1: none */
 };
 
 void http_config_default(struct http_config *c);

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The predictions of one request, compact: class and probabilities, or value. */
 struct preds {
@@ -100,6 +101,80 @@ static int write_predict_row(struct buf *b, const struct srv_model *m, const str
 	return 0;
 }
 
+/* Appends a cell as JSON: a string, a number or null. */
+static int add_cell(struct buf *b, const struct ml_cell *c)
+{
+	if (c->kind == ML_CELL_STR)
+		return buf_add_json_str(b, c->str, c->len);
+	if (c->kind == ML_CELL_NUM)
+		return buf_addf(b, "%.17g", c->num);
+	return buf_adds(b, "null");
+}
+
+/* One JSON line of the request log: id, row, time, model, input, output. */
+static int log_row(struct buf *b, const struct srv_model *m, const struct ml_cell *cells,
+		   const struct preds *p, size_t i, const char *id, const char *when)
+{
+	if (buf_addf(b, "{\"id\": \"%s\", \"row\": %zu, \"time\": \"%s\", \"model\": ", id, i,
+		     when) < 0 ||
+	    add_str(b, m->name) < 0 || buf_adds(b, ", \"version\": ") < 0 ||
+	    add_str(b, m->version) < 0 || buf_adds(b, ", \"input\": {") < 0)
+		return -1;
+	for (size_t c = 0; c < m->schema->ncols; c++)
+		if ((c && buf_adds(b, ", ") < 0) || add_str(b, m->schema->cols[c].name) < 0 ||
+		    buf_adds(b, ": ") < 0 || add_cell(b, &cells[c]) < 0)
+			return -1;
+	if (buf_adds(b, "}, \"output\": {") < 0 || add_str(b, m->label) < 0 ||
+	    buf_adds(b, ": ") < 0)
+		return -1;
+	if (p->k) {
+		if (add_str(b, class_name(m, p->klass[i])) < 0 ||
+		    buf_addf(b, ", \"probability\": %.9g",
+			     (double)p->prob[i * p->k + (size_t)p->klass[i]]) < 0)
+			return -1;
+	} else if (buf_addf(b, "%.17g", p->value[i]) < 0) {
+		return -1;
+	}
+	return buf_adds(b, "}}\n");
+}
+
+/*
+ * With --log-requests, a sampled request's rows go to the request log, and
+ * its id to the client as X-Request-Id. A row that cannot be logged is
+ * skipped: logging never fails a prediction.
+ */
+static void log_request(struct srv *s, const struct srv_model *m, const struct srv_rows *rows,
+			const struct preds *p, struct http_resp *resp)
+{
+	struct buf b = BUF_INIT;
+	struct ml_cell stack[16], *cells = stack;
+	struct err err = ERR_INIT;
+	char when[32];
+	time_t now;
+	struct tm tm;
+
+	if (!srv__reqlog_sampled(&s->reqlog, resp->request_id, sizeof(resp->request_id)))
+		return;
+	if (m->schema->ncols > 16)
+		cells = mem_calloc(m->schema->ncols, sizeof(*cells));
+	if (!cells)
+		return;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (size_t i = 0; i < rows->n; i++) {
+		size_t mark = b.len;
+		if (srv_rows_cells(rows, m->schema, i, cells, &err) < 0 ||
+		    log_row(&b, m, cells, p, i, resp->request_id, when) < 0)
+			buf_setlen(&b, mark);
+	}
+	if (b.len)
+		srv__reqlog_append(&s->reqlog, b.ptr, b.len);
+	buf_release(&b);
+	if (cells != stack)
+		mem_free(cells);
+}
+
 /*
  * Takes the model for an inference route: 503 while the slot is empty or the
  * server drains, 404 for another model's name or an unknown version.
@@ -150,6 +225,7 @@ static void route_predict(void *ctx, const struct http_req *req, struct http_res
 		fail(resp, &err);
 		goto out;
 	}
+	log_request(s, m, &rows, &p, resp);
 	if (rows.single) {
 		bad = write_predict_row(b, m, &p, 0);
 	} else {
@@ -183,6 +259,7 @@ static void route_v1_predict(void *ctx, const struct http_req *req, struct http_
 		fail(resp, &err);
 		goto out;
 	}
+	log_request(s, m, &rows, &p, resp);
 	bad = buf_adds(b, "{\"predictions\": [") < 0;
 	for (size_t i = 0; i < p.n && !bad; i++)
 		bad = (i && buf_adds(b, ", ") < 0) || (p.k ? add_str(b, class_name(m, p.klass[i]))
@@ -259,6 +336,7 @@ static void route_v2_infer(void *ctx, const struct http_req *req, struct http_re
 		fail(resp, &err);
 		goto out;
 	}
+	log_request(s, m, &rows, &p, resp);
 	bad = buf_adds(b, "{\"model_name\": ") < 0 || add_str(b, m->name) < 0 ||
 	      buf_adds(b, ", \"model_version\": ") < 0 || add_str(b, m->version) < 0;
 	if (rows.id)

@@ -70,6 +70,9 @@ struct srv_config {
 	const char *version;   /* NULL: from the manifest */
 	long drain_timeout_ms; /* SIGTERM: how long requests in flight may finish */
 	int watch;	       /* reload when the model file changes (inotify) */
+	const char *log_dir;   /* --log-requests: sampled predictions as JSON lines; NULL: off */
+	double log_sample;     /* fraction of requests logged, (0, 1] */
+	size_t log_max_bytes;  /* rotate the request log past this size */
 };
 
 struct srv; /* opaque */

@@ -50,6 +50,7 @@ struct srv *srv_start(const struct srv_config *cfg, struct err *err)
 	}
 	s->cfg = *cfg;
 	s->sigfd = s->inofd = s->inowd = -1;
+	s->reqlog.fd = -1;
 	m = srv_model_load(cfg->model_path, cfg->name, cfg->version, err);
 	if (!m)
 		goto fail;
@@ -70,6 +71,9 @@ struct srv *srv_start(const struct srv_config *cfg, struct err *err)
 		goto fail;
 	}
 	if (cfg->watch && watch_file(s, err) < 0)
+		goto fail;
+	if (cfg->log_dir && srv__reqlog_open(&s->reqlog, cfg->log_dir, cfg->log_sample,
+					     cfg->log_max_bytes, err) < 0)
 		goto fail;
 	s->http = http_start(&cfg->http, srv_routes, srv_nroutes, s, err);
 	if (!s->http)
@@ -172,6 +176,7 @@ void srv_free(struct srv *s)
 		return;
 	http_free(s->http);
 	srv_slot_swap(&s->slot, NULL);
+	srv__reqlog_close(&s->reqlog);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->inofd >= 0)
