@@ -324,8 +324,8 @@ struct http_server *http_start(const struct http_config *cfg, const struct http_
 {
 	struct http_server *s = NULL;
 	struct sockaddr_storage ss;
-	unsigned flags =
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	unsigned threads = cfg->threads;
 	const union MHD_DaemonInfo *info;
 
@@ -374,6 +374,8 @@ struct http_server *http_start(const struct http_config *cfg, const struct http_
 			{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout, NULL},
 			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
 			{MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+			/* Per-connection pool (headers, read buffer); reset on every request. */
+			{MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL},
 			/* Last, so that one thread means no pool (libmicrohttpd warns on 0). */
 			{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 			 (intptr_t)threads, NULL},

@@ -23,6 +23,7 @@
 #define HTTP_MAX_CAPTURES 4		/* {name} captures per route */
 #define HTTP_MAX_ROUTES	  48		/* routes per server */
 #define HTTP_DEFAULT_BODY (1024 * 1024) /* --max-body default */
+#define HTTP_CONN_MEMORY  (16 * 1024)	/* headers + read buffer per connection */
 
 enum http_method {
 	HTTP_GET = 1 << 0,
