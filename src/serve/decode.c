@@ -231,6 +231,37 @@ static int is_numeric_type(const char *dt)
 	return 0;
 }
 
+/*
+ * Elements must match the declared datatype: strings for BYTES, numbers for
+ * FP types, whole numbers for INT / UINT types (UINT: not negative). null is
+ * a missing value in any tensor.
+ */
+static int check_leaves(const json_t *data, const char *dt, const char *nm, int depth,
+			struct err *err)
+{
+	size_t i;
+	const json_t *v;
+	int bytes = strcmp(dt, "BYTES") == 0, fp = dt[0] == 'F', uint = dt[0] == 'U';
+	json_array_foreach(data, i, v)
+	{
+		double d;
+		if (json_is_array(v)) {
+			if (check_leaves(v, dt, nm, depth + 1, err) < 0)
+				return -1;
+			continue;
+		}
+		if (json_is_null(v) || (bytes && json_is_string(v)))
+			continue;
+		if (bytes || !json_is_number(v))
+			return err_set(err, ERR_INVALID, "input '%s': %s data holds a %s", nm, dt,
+				       json_kind(v));
+		d = json_number_value(v);
+		if (!fp && (d != floor(d) || (uint && d < 0)))
+			return err_set(err, ERR_INVALID, "input '%s': %s data holds %g", nm, dt, d);
+	}
+	return 0;
+}
+
 /* Validates one V2 input tensor; returns its rows in *rows. */
 static int v2_tensor(const json_t *in, size_t idx, size_t *rows, struct err *err)
 {
@@ -283,7 +314,7 @@ static int v2_tensor(const json_t *in, size_t idx, size_t *rows, struct err *err
 		return err_set(err, ERR_INVALID, "input '%s': shape needs %zu elements, got %zu",
 			       nm, prod, leaves);
 	*rows = prod;
-	return 0;
+	return check_leaves(data, json_string_value(dt), nm, 0, err);
 }
 
 static const json_t *v2_find_input(const json_t *inputs, const char *name)

@@ -203,6 +203,22 @@ static void test_v2_errors_name_the_tensor(void **state)
 	expect_error(srv_decode_v2, &text_schema,
 		     "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"BYTES\", "
 		     "\"data\": [7]}]}",
+		     "input 'text': BYTES data holds a number");
+	expect_error(
+		srv_decode_v2, &tab_schema,
+		"{\"inputs\": [{\"name\": \"age\", \"shape\": [1], \"datatype\": \"INT64\", "
+		"\"data\": [1.5]}, {\"name\": \"plan\", \"shape\": [1], \"datatype\": \"BYTES\", "
+		"\"data\": [\"a\"]}]}",
+		"input 'age': INT64 data holds 1.5");
+	expect_error(
+		srv_decode_v2, &tab_schema,
+		"{\"inputs\": [{\"name\": \"age\", \"shape\": [1], \"datatype\": \"UINT8\", "
+		"\"data\": [-1]}, {\"name\": \"plan\", \"shape\": [1], \"datatype\": \"BYTES\", "
+		"\"data\": [\"a\"]}]}",
+		"input 'age': UINT8 data holds -1");
+	expect_error(srv_decode_v2, &text_schema,
+		     "{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"FP32\", "
+		     "\"data\": [7]}]}",
 		     "input 'text': element 0: expected a string, got number");
 	expect_error(srv_decode_v2, &text_schema,
 		     "{\"inputs\": [{\"name\": \"text\", \"shape\": [-1], \"datatype\": \"BYTES\", "
