@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "serve/decode.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -70,6 +71,17 @@ out:
 	return ret;
 }
 
+/*
+ * Appends a number with digits significant digits; JSON has no NaN or
+ * infinity, so a non-finite value (a regression on extreme inputs) is null.
+ */
+static int add_num(struct buf *b, const char *sep, double v, int digits)
+{
+	if (!isfinite(v))
+		return buf_addf(b, "%snull", sep);
+	return buf_addf(b, "%s%.*g", sep, digits, v);
+}
+
 static const char *class_name(const struct srv_model *m, int k)
 {
 	return k >= 0 && (size_t)k < m->schema->nclasses ? m->schema->classes[k] : "";
@@ -88,10 +100,10 @@ static int write_predict_row(struct buf *b, const struct srv_model *m, const str
 		return -1;
 	if (p->k) {
 		if (add_str(b, class_name(m, p->klass[i])) < 0 ||
-		    buf_addf(b, ", \"probability\": %.6g",
-			     (double)p->prob[i * p->k + (size_t)p->klass[i]]) < 0)
+		    add_num(b, ", \"probability\": ",
+			    (double)p->prob[i * p->k + (size_t)p->klass[i]], 6) < 0)
 			return -1;
-	} else if (buf_addf(b, "%.17g", p->value[i]) < 0) {
+	} else if (add_num(b, "", p->value[i], 17) < 0) {
 		return -1;
 	}
 	if (buf_adds(b, ", \"model\": ") < 0 || add_str(b, m->name) < 0 ||
@@ -107,7 +119,7 @@ static int add_cell(struct buf *b, const struct ml_cell *c)
 	if (c->kind == ML_CELL_STR)
 		return buf_add_json_str(b, c->str, c->len);
 	if (c->kind == ML_CELL_NUM)
-		return buf_addf(b, "%.17g", c->num);
+		return add_num(b, "", c->num, 17);
 	return buf_adds(b, "null");
 }
 
@@ -129,10 +141,10 @@ static int log_row(struct buf *b, const struct srv_model *m, const struct ml_cel
 		return -1;
 	if (p->k) {
 		if (add_str(b, class_name(m, p->klass[i])) < 0 ||
-		    buf_addf(b, ", \"probability\": %.9g",
-			     (double)p->prob[i * p->k + (size_t)p->klass[i]]) < 0)
+		    add_num(b, ", \"probability\": ",
+			    (double)p->prob[i * p->k + (size_t)p->klass[i]], 9) < 0)
 			return -1;
-	} else if (buf_addf(b, "%.17g", p->value[i]) < 0) {
+	} else if (add_num(b, "", p->value[i], 17) < 0) {
 		return -1;
 	}
 	return buf_adds(b, "}}\n");
@@ -263,15 +275,14 @@ static void route_v1_predict(void *ctx, const struct http_req *req, struct http_
 	bad = buf_adds(b, "{\"predictions\": [") < 0;
 	for (size_t i = 0; i < p.n && !bad; i++)
 		bad = (i && buf_adds(b, ", ") < 0) || (p.k ? add_str(b, class_name(m, p.klass[i]))
-							   : buf_addf(b, "%.17g", p.value[i])) < 0;
+							   : add_num(b, "", p.value[i], 17)) < 0;
 	bad = bad || buf_addch(b, ']') < 0;
 	if (p.k) {
 		bad = bad || buf_adds(b, ", \"probabilities\": [") < 0;
 		for (size_t i = 0; i < p.n && !bad; i++) {
 			bad = buf_adds(b, i ? ", [" : "[") < 0;
 			for (size_t c = 0; c < p.k && !bad; c++)
-				bad = buf_addf(b, c ? ", %.9g" : "%.9g",
-					       (double)p.prob[i * p.k + c]) < 0;
+				bad = add_num(b, c ? ", " : "", (double)p.prob[i * p.k + c], 9) < 0;
 			bad = bad || buf_addch(b, ']') < 0;
 		}
 		bad = bad || buf_addch(b, ']') < 0;
@@ -302,13 +313,13 @@ static int write_v2_output(struct buf *b, const struct srv_model *m, const struc
 				      "\"data\": [",
 				      p->n, p->k) < 0;
 		for (size_t i = 0; i < p->n * p->k && !bad; i++)
-			bad = buf_addf(b, i ? ", %.9g" : "%.9g", (double)p->prob[i]) < 0;
+			bad = add_num(b, i ? ", " : "", (double)p->prob[i], 9) < 0;
 		break;
 	case SRV_OUT_VALUE:
 		bad = bad || buf_addf(b, ", \"datatype\": \"FP64\", \"shape\": [%zu], \"data\": [",
 				      p->n) < 0;
 		for (size_t i = 0; i < p->n && !bad; i++)
-			bad = buf_addf(b, i ? ", %.17g" : "%.17g", p->value[i]) < 0;
+			bad = add_num(b, i ? ", " : "", p->value[i], 17) < 0;
 		break;
 	}
 	return bad || buf_adds(b, "]}") < 0 ? -1 : 0;

@@ -136,3 +136,38 @@ assert v2["outputs"][0]["data"] == [m["churn"] for m in many], (v2, many)
 v1 = post("/v1/models/churn:predict", {"instances": [[i[c] for c in cols] for i in inst]})
 assert v1["predictions"] == [m["churn"] for m in many], v1
 PY
+
+# A regression model: the value under the target's name, V2 output 'value' (FP64).
+expect_ok "$KILN" train "$DATA/ames/train.csv" --target Sale_Price -o ames.kiln >/dev/null
+start_serve ames.log ames.kiln
+expect_ok python3 - "$PORT" "$DATA/ames/test.csv" <<'PY'
+import csv, json, sys, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+def call(path, body=None):
+    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode())
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200
+        return json.loads(r.read())
+meta = call("/v2/models/ames")
+assert meta["outputs"] == [{"name": "value", "datatype": "FP64", "shape": [-1]}], meta
+names = [i["name"] for i in meta["inputs"]]
+rows = list(csv.DictReader(open(sys.argv[2])))[:3]
+def typed(row):
+    out = {}
+    for k in names:
+        try:
+            out[k] = float(row[k])
+        except ValueError:
+            out[k] = row[k]
+    return out
+inst = [typed(r) for r in rows]
+one = call("/predict", inst[0])
+assert set(one) == {"Sale_Price", "model", "version"} and one["Sale_Price"] > 1000, one
+v1 = call("/v1/models/ames:predict", {"instances": inst})
+assert "probabilities" not in v1 and abs(v1["predictions"][0] - one["Sale_Price"]) < 1e-6, v1
+v2 = call("/v2/models/ames/infer", {"inputs": [
+    {"name": k, "shape": [3], "datatype": "FP64" if isinstance(inst[0][k], float) else "BYTES",
+     "data": [i[k] for i in inst]} for k in names], "outputs": [{"name": "predict"}]})
+assert v2["outputs"][0]["name"] == "predict" and v2["outputs"][0]["datatype"] == "FP64", v2
+assert v2["outputs"][0]["data"] == v1["predictions"], (v2, v1)
+PY
