@@ -38,6 +38,7 @@ struct req_state {
 	struct buf body;
 	struct timespec start;
 	int too_big;
+	int replied;		  /* a reply is queued: ignore what the client still sends */
 	const char *method, *url; /* libmicrohttpd's, valid until the request completes */
 };
 
@@ -185,6 +186,7 @@ static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ok = MHD_queue_response(c, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
+	st->replied = 1;
 	secs = since(&st->start);
 	http__stats_record(&s->stats[ri], method, resp->status, secs);
 	if (s->cfg.access_log_fd >= 0)
@@ -268,6 +270,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			buf_release(&resp.body);
 			return ok;
 		}
+		return MHD_YES;
+	}
+	if (st->replied) {
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size) {
