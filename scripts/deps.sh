@@ -20,6 +20,7 @@ pkgs=(
 	libgit2-dev                        # repositories, triggers
 	libsqlite3-dev                     # metadata store
 	prometheus                         # promtool and a real Prometheus for /metrics tests
+	wrk                                # HTTP load for kiln serve hot-swap tests
 	bubblewrap                         # kiln run --sandbox
 	python3                            # e2e checks use the standard library only
 )

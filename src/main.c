@@ -26,6 +26,7 @@ const struct cmd cli_commands[] = {
 	{"eval", cmd_eval, cmd_eval_usage, "score a model on labelled data; fail on quality gates"},
 
 	/* serving (serve/): serve */
+	{"serve", cmd_serve, cmd_serve_usage, "serve a model over HTTP (/predict, KServe V1, V2)"},
 
 	/* workflows (wf/): run, runs */
 

@@ -58,6 +58,8 @@ int cmd_eval(int argc, char **argv);
 extern const char cmd_eval_usage[];
 
 /* serve */
+int cmd_serve(int argc, char **argv);
+extern const char cmd_serve_usage[];
 
 /* run, runs */
 

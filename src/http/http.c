@@ -1,0 +1,446 @@
+/*
+ * http.c - the libmicrohttpd glue: daemon start and drain, per-request state
+ * (body under a cap, start time), dispatch through the route table, replies.
+ * Routing and Prometheus output live in route.c and stats.c.
+ */
+#include "http/http.h"
+#include "http/internal.h"
+
+#include "base/log.h"
+#include "base/mem.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct http_config cfg;
+	struct http_route routes[HTTP_MAX_ROUTES];
+	size_t nroutes;
+	struct http_route_stats stats[HTTP_MAX_ROUTES + 1];
+	void *ctx;
+	atomic_long in_flight;
+	atomic_int draining;
+	unsigned port;
+};
+
+/* What one request carries between libmicrohttpd's calls. */
+struct req_state {
+	struct buf body;
+	struct timespec start;
+	int too_big;
+	int replied;		  /* a reply is queued: ignore what the client still sends */
+	const char *method, *url; /* libmicrohttpd's, valid until the request completes */
+};
+
+void http_config_default(struct http_config *c)
+{
+	c->host = "127.0.0.1";
+	c->port = 8080;
+	c->threads = 0;
+	c->max_body = HTTP_DEFAULT_BODY;
+	c->max_connections = 1024;
+	c->timeout = 30;
+	c->access_log_fd = -1;
+}
+
+int http_method_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		int m;
+	} tab[] = {{"GET", HTTP_GET},
+		   {"POST", HTTP_POST},
+		   {"PUT", HTTP_PUT},
+		   {"DELETE", HTTP_DELETE},
+		   {"HEAD", HTTP_HEAD}};
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(s, tab[i].name) == 0)
+			return tab[i].m;
+	return 0;
+}
+
+void http_resp_error(struct http_resp *resp, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	resp->status = status;
+	resp->content_type = "application/json";
+	buf_reset(&resp->body);
+	/* On ENOMEM the body stays short; the status still tells the client. */
+	if (buf_adds(&resp->body, "{\"error\": ") < 0 ||
+	    buf_add_json_str(&resp->body, msg, strlen(msg)) < 0 || buf_adds(&resp->body, "}\n") < 0)
+		buf_reset(&resp->body);
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND,
+					   name);
+}
+
+static void free_body(void *p)
+{
+	mem_free(p);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * One JSON line per reply on the access log. A single write(2) of a line to
+ * an O_APPEND file does not interleave with other threads' lines, so there is
+ * no lock; a line that cannot be written is dropped (the reply matters more).
+ */
+static void access_log(struct http_server *s, struct MHD_Connection *c, struct req_state *st,
+		       int status, size_t bytes_out, double secs)
+{
+	struct buf line = BUF_INIT;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char addr[INET6_ADDRSTRLEN] = "", when[32];
+	struct timespec now;
+	struct tm tm;
+
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr,
+				  sizeof(addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+				  sizeof(addr));
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (buf_addf(&line, "{\"time\": \"%s.%03ldZ\", \"remote\": \"%s\", \"method\": ", when,
+		     now.tv_nsec / 1000000, addr) == 0 &&
+	    buf_add_json_str(&line, st->method, strlen(st->method)) == 0 &&
+	    buf_adds(&line, ", \"path\": ") == 0 &&
+	    buf_add_json_str(&line, st->url, strlen(st->url)) == 0 &&
+	    buf_addf(&line,
+		     ", \"status\": %d, \"bytes_in\": %zu, \"bytes_out\": %zu, "
+		     "\"duration_seconds\": %.6f}\n",
+		     status, st->body.len, bytes_out, secs) == 0)
+		(void)!write(s->cfg.access_log_fd, line.ptr, line.len); /* dropped on error */
+	buf_release(&line);
+}
+
+/* Queues resp and counts it against route ri (nroutes: no route). */
+static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c,
+				 struct req_state *st, size_t ri, int method,
+				 struct http_resp *resp, int allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+	size_t len = resp->body.len;
+	char allow_hdr[64] = "";
+	double secs;
+
+	if (resp->body.cap) {
+		char *p = buf_take(&resp->body, &len);
+		r = p ? MHD_create_response_from_buffer_with_free_callback(len, p, free_body)
+		      : NULL;
+		if (!r)
+			mem_free(p);
+	} else {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	}
+	if (!r)
+		return MHD_NO;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) !=
+	    MHD_YES) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	if (allow) {
+		static const char *names[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
+		size_t o = 0;
+		for (int i = 0; i < HTTP_NMETHODS; i++)
+			if (allow & (1 << i))
+				o += (size_t)snprintf(allow_hdr + o, sizeof(allow_hdr) - o, "%s%s",
+						      o ? ", " : "", names[i]);
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow_hdr);
+	}
+	if (resp->request_id[0])
+		(void)MHD_add_response_header(r, "X-Request-Id", resp->request_id);
+	/* While draining, tell keep-alive clients to go elsewhere. */
+	if (atomic_load_explicit(&s->draining, memory_order_relaxed))
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ok = MHD_queue_response(c, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	st->replied = 1;
+	secs = since(&st->start);
+	http__stats_record(&s->stats[ri], method, resp->status, secs);
+	if (s->cfg.access_log_fd >= 0)
+		access_log(s, c, st, resp->status, len, secs);
+	return ok;
+}
+
+static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
+				struct req_state *st, const char *url, const char *method_s,
+				int method)
+{
+	struct http_resp resp = {200, "application/json", BUF_INIT, ""};
+	struct http_req req = {0};
+	size_t len = strlen(url), ri = s->nroutes;
+	int allow = 0;
+	char scratch[HTTP_MAX_PATH + 1];
+	enum MHD_Result ok;
+
+	if (len > HTTP_MAX_PATH) {
+		http_resp_error(&resp, 414, "path longer than %d bytes", HTTP_MAX_PATH);
+		goto send;
+	}
+	for (size_t i = 0; i < s->nroutes; i++) {
+		if (!http_match(s->routes[i].pattern, url, scratch, req.cap, &req.ncap))
+			continue;
+		if (!(s->routes[i].methods & method)) {
+			allow |= s->routes[i].methods;
+			if (ri == s->nroutes)
+				ri = i;
+			continue;
+		}
+		req.method = method;
+		req.path = url;
+		req.body = st->body.ptr;
+		req.body_len = st->body.len;
+		req.conn = c;
+		s->routes[i].fn(s->ctx, &req, &resp);
+		ri = i;
+		allow = 0;
+		goto send;
+	}
+	if (allow)
+		http_resp_error(&resp, 405, "method %s not allowed on '%s'", method_s, url);
+	else
+		http_resp_error(&resp, 404, "no route for '%s'", url);
+send:
+	ok = send_resp(s, c, st, ri, method, &resp, allow);
+	buf_release(&resp.body);
+	return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method_s, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct req_state *st = *con_cls;
+	int method = http_method_parse(method_s);
+
+	if (!st) {
+		const char *cl;
+		st = mem_calloc(1, sizeof(*st));
+		if (!st)
+			return MHD_NO;
+		buf_init(&st->body, s->cfg.max_body);
+		clock_gettime(CLOCK_MONOTONIC, &st->start);
+		st->method = method_s;
+		st->url = url;
+		atomic_fetch_add(&s->in_flight, 1);
+		*con_cls = st;
+		/* Refuse an announced oversize body before reading any of it. */
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+			struct http_resp resp = {413, "application/json", BUF_INIT, ""};
+			enum MHD_Result ok;
+			st->too_big = 1;
+			http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
+					s->cfg.max_body);
+			ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);
+			buf_release(&resp.body);
+			return ok;
+		}
+		return MHD_YES;
+	}
+	if (st->replied) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!st->too_big && buf_add(&st->body, upload, *upload_size) < 0) {
+			st->too_big = 1;
+			buf_release(&st->body);
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_big) {
+		struct http_resp resp = {413, "application/json", BUF_INIT, ""};
+		enum MHD_Result ok;
+		http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
+				s->cfg.max_body);
+		ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);
+		buf_release(&resp.body);
+		return ok;
+	}
+	if (!method) {
+		struct http_resp resp = {501, "application/json", BUF_INIT, ""};
+		enum MHD_Result ok;
+		http_resp_error(&resp, 501, "method not implemented");
+		ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);
+		buf_release(&resp.body);
+		return ok;
+	}
+	return dispatch(s, c, st, url, method_s, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct req_state *st = *con_cls;
+	if (!st)
+		return;
+	buf_release(&st->body);
+	mem_free(st);
+	*con_cls = NULL;
+	atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug("http: %s", line);
+}
+
+struct http_server *http_start(const struct http_config *cfg, const struct http_route *routes,
+			       size_t nroutes, void *ctx, struct err *err)
+{
+	struct http_server *s = NULL;
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	unsigned threads = cfg->threads;
+	const union MHD_DaemonInfo *info;
+
+	memset(&ss, 0, sizeof(ss));
+	if (nroutes > HTTP_MAX_ROUTES) {
+		err_set(err, ERR_INTERNAL, "too many routes (%zu)", nroutes);
+		return NULL;
+	}
+	if (cfg->port > 65535) {
+		err_set(err, ERR_USAGE, "port %u out of range", cfg->port);
+		return NULL;
+	}
+	if (inet_pton(AF_INET, cfg->host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)cfg->port);
+	} else if (inet_pton(AF_INET6, cfg->host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)cfg->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		err_set(err, ERR_USAGE, "host '%s' is not a numeric IPv4 or IPv6 address",
+			cfg->host);
+		return NULL;
+	}
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	s = mem_calloc(1, sizeof(*s));
+	if (!s) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	s->cfg = *cfg;
+	memcpy(s->routes, routes, nroutes * sizeof(*routes));
+	s->nroutes = nroutes;
+	s->ctx = ctx;
+	{
+		struct MHD_OptionItem ops[] = {
+			{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+			{MHD_OPTION_SOCK_ADDR, 0, &ss},
+			{MHD_OPTION_CONNECTION_LIMIT,
+			 cfg->max_connections ? (intptr_t)cfg->max_connections : 1024, NULL},
+			{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout, NULL},
+			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+			{MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+			/* Per-connection pool (headers, read buffer); reset on every request. */
+			{MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL},
+			/* Last, so that one thread means no pool (libmicrohttpd warns on 0). */
+			{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+			 (intptr_t)threads, NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, ops,
+					MHD_OPTION_END);
+	}
+	if (!s->d) {
+		err_set(err, ERR_IO, "cannot listen on %s:%u: %s", cfg->host, cfg->port,
+			errno ? strerror(errno) : "libmicrohttpd failed to start");
+		mem_free(s);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	return s;
+}
+
+unsigned http_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+long http_in_flight(const struct http_server *s)
+{
+	return atomic_load(&((struct http_server *)s)->in_flight);
+}
+
+long http_drain(struct http_server *s, long timeout_ms)
+{
+	struct timespec t0, nap = {0, 5 * 1000 * 1000};
+	long left;
+	MHD_socket fd;
+
+	if (!s->d)
+		return 0;
+	atomic_store(&s->draining, 1);
+	fd = MHD_quiesce_daemon(s->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd); /* ours now: new connections are refused from here on */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((left = atomic_load(&s->in_flight)) > 0 && since(&t0) * 1000 < (double)timeout_ms)
+		nanosleep(&nap, NULL);
+	MHD_stop_daemon(s->d);
+	s->d = NULL;
+	return left;
+}
+
+void http_free(struct http_server *s)
+{
+	if (!s)
+		return;
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	mem_free(s);
+}
+
+int http_write_metrics(const struct http_server *s, struct buf *out)
+{
+	return http__stats_write(s->routes, s->nroutes, s->stats, http_in_flight(s), out);
+}

@@ -1,0 +1,163 @@
+/*
+ * http.h - a thin HTTP server over libmicrohttpd, shared by `kiln serve` and
+ * `kiln server`: a route table with path captures and method checks, body
+ * accumulation under a size cap, JSON replies and {"error": ...} errors,
+ * per-route request counters and latency histograms. Not an HTTP parser:
+ * libmicrohttpd parses; this layer only routes and bounds.
+ *
+ * Threads: handlers run on libmicrohttpd's pool threads, any number at once;
+ * a handler must be thread-safe and must not block for long.
+ */
+#ifndef KILN_HTTP_H
+#define KILN_HTTP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+/* Limits for outside input (STYLE.md section 6). */
+#define HTTP_MAX_PATH	  2048		/* decoded path bytes */
+#define HTTP_MAX_CAPTURES 4		/* {name} captures per route */
+#define HTTP_MAX_ROUTES	  48		/* routes per server */
+#define HTTP_DEFAULT_BODY (1024 * 1024) /* --max-body default */
+#define HTTP_CONN_MEMORY  (16 * 1024)	/* headers + read buffer per connection */
+
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_POST = 1 << 1,
+	HTTP_PUT = 1 << 2,
+	HTTP_DELETE = 1 << 3,
+	HTTP_HEAD = 1 << 4,
+};
+
+/* One request as a handler sees it. Everything is borrowed for the call. */
+struct http_req {
+	int method;	  /* enum http_method */
+	const char *path; /* percent-decoded, NUL-terminated */
+	const char *body; /* NUL-terminated; body_len bytes (may hold NULs) */
+	size_t body_len;
+	size_t ncap;
+	const char *cap[HTTP_MAX_CAPTURES]; /* captured {x} segments, in pattern order */
+	void *conn;			    /* libmicrohttpd connection, for http_req_header */
+};
+
+/*
+ * The reply a handler fills. status defaults to 200 and content_type to
+ * application/json; body and request_id start empty (the body has no cap).
+ */
+struct http_resp {
+	int status;
+	const char *content_type; /* static string */
+	struct buf body;
+	char request_id[48]; /* sent as X-Request-Id when not empty */
+};
+
+typedef void (*http_handler_fn)(void *ctx, const struct http_req *req, struct http_resp *resp);
+
+/*
+ * A route: methods is a mask of enum http_method; pattern is a path where a
+ * segment may be "{x}" (any non-empty segment without ':') or "{x}SUFFIX"
+ * (a segment ending in SUFFIX, captured without it, e.g. "{name}:predict").
+ * The first route whose pattern and method match handles the request; a path
+ * that matches only with other methods gets 405 with Allow. The pattern
+ * string also names the route in metrics (label handler).
+ */
+struct http_route {
+	int methods;
+	const char *pattern;
+	http_handler_fn fn;
+};
+
+/* Latency buckets (seconds) of kiln_http_request_duration_seconds. */
+#define HTTP_NBUCKETS 13
+extern const double http_buckets[HTTP_NBUCKETS];
+
+/* Counted status codes; anything else is counted under code="other". */
+#define HTTP_NSTATUS 12
+extern const int http_statuses[HTTP_NSTATUS];
+
+/* Methods told apart in the counters (enum http_method bit order). */
+#define HTTP_NMETHODS 5
+
+/* Per-route counters; index nroutes counts requests that matched no route. */
+struct http_route_stats {
+	atomic_uint_fast64_t by_status[HTTP_NMETHODS + 1]
+				      [HTTP_NSTATUS + 1]; /* last: other methods */
+	atomic_uint_fast64_t bucket[HTTP_NBUCKETS];	  /* non-cumulative */
+	atomic_uint_fast64_t count;
+	atomic_uint_fast64_t sum_ns;
+};
+
+struct http_config {
+	const char *host; /* "127.0.0.1"; numeric IPv4 or IPv6 address */
+	unsigned port;	  /* 0: pick a free port */
+	unsigned threads; /* pool threads; 0: one per core */
+	size_t max_body;  /* bytes; larger bodies get 413 */
+	unsigned max_connections;
+	unsigned timeout;  /* seconds an idle or slow connection may live */
+	int access_log_fd; /* one JSON line per reply (O_APPEND); -1: none */
+};
+
+void http_config_default(struct http_config *c);
+
+struct http_server; /* opaque */
+
+/*
+ * Starts serving routes[0..nroutes) (copied; pattern strings must outlive the
+ * server) with ctx passed to every handler. Returns NULL with err set when
+ * the address cannot be bound. The bound port is http_port().
+ */
+struct http_server *http_start(const struct http_config *cfg, const struct http_route *routes,
+			       size_t nroutes, void *ctx, struct err *err);
+unsigned http_port(const struct http_server *s);
+/* Requests being handled right now. */
+long http_in_flight(const struct http_server *s);
+/*
+ * Stops accepting new connections, waits up to timeout_ms for requests in
+ * flight to finish, then closes everything. Returns the number of requests
+ * still in flight when it gave up (0: a clean drain).
+ */
+long http_drain(struct http_server *s, long timeout_ms);
+/* Stops (if not drained) and frees. NULL is fine. */
+void http_free(struct http_server *s);
+
+/* A request header, or NULL. */
+const char *http_req_header(const struct http_req *req, const char *name);
+
+/*
+ * Appends Prometheus text for the request counters and latency histogram:
+ * kiln_http_requests_total{code,handler,method} and
+ * kiln_http_request_duration_seconds{handler}, plus kiln_http_requests_in_flight.
+ */
+int http_write_metrics(const struct http_server *s, struct buf *out);
+
+/* Sets an error reply: status and {"error": msg}. */
+void http_resp_error(struct http_resp *resp, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Matches a decoded path against a pattern (see struct http_route). Returns 1
+ * and fills cap/ncap (pointers into scratch, NUL-terminated there; scratch
+ * must hold strlen(path)+1 bytes) or 0 on no match.
+ */
+int http_match(const char *pattern, const char *path, char *scratch, const char **cap,
+	       size_t *ncap);
+
+/* "GET" -> HTTP_GET ...; 0 when unknown. */
+int http_method_parse(const char *s);
+
+/*
+ * Prometheus text 0.0.4 helpers (each returns 0, or -1 on ENOMEM).
+ * http_prom_family writes the HELP and TYPE lines; http_prom_label appends a
+ * label value escaped (\, \", \n); http_prom_process writes the standard
+ * process_* families (CPU seconds, resident and virtual memory, start time,
+ * open and max fds) read from /proc/self.
+ */
+int http_prom_family(struct buf *b, const char *name, const char *type, const char *help);
+int http_prom_label(struct buf *b, const char *value);
+int http_prom_process(struct buf *b);
+
+#endif
