@@ -24,6 +24,7 @@ const struct cmd cli_commands[] = {
 	/* serving (serve/): serve */
 
 	/* workflows (wf/): run, runs */
+	{"run", cmd_run, cmd_run_usage, "run a GitHub Actions workflow locally"},
 
 	/* control plane (ctl/, store/): server, models, exp */
 

@@ -52,8 +52,9 @@ extern const char cmd_version_usage[];
 /* serve */
 
 /* run, runs */
+int cmd_run(int argc, char **argv);
+extern const char cmd_run_usage[];
 
 /* server, models, exp */
-
 
 #endif

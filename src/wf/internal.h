@@ -145,6 +145,22 @@ struct wf__command {
 int wf__command_parse(const char *line, size_t len, struct wf__command *c);
 void wf__command_release(struct wf__command *c);
 
+/* ---- planning (plan.c) ---- */
+
+/*
+ * Expands an evaluated strategy.matrix into an array of combinations
+ * (objects): product of the vectors, minus exclude, plus include. New
+ * reference, or NULL with err set.
+ */
+json_t *wf__matrix_expand(const json_t *m, struct err *err);
+/*
+ * The inputs context for event: declared inputs (typed, with defaults) from
+ * on.<event>.inputs, values from the payload's "inputs" and from given
+ * (--input, wins). New reference.
+ */
+json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload,
+		   const json_t *given, struct err *err);
+
 /* Reads a dotenv file (godotenv rules as act uses them) into obj. */
 int wf__dotenv_parse(const char *text, size_t len, const char *file, json_t *obj, struct err *err);
 

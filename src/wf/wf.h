@@ -87,6 +87,8 @@ struct wf_run_opts {
 	json_t *inputs, *secrets, *vars, *env;
 	const char *job; /* run only this job (and what it needs); NULL: all */
 	const char *workspace;
+	char *const *environ; /* the process environment steps inherit */
+	const char *tmpdir;   /* for the run's scratch files; NULL: /tmp */
 	int max_jobs;
 	int flags;
 	FILE *out;
