@@ -29,6 +29,7 @@ const struct cmd cli_commands[] = {
 	{"serve", cmd_serve, cmd_serve_usage, "serve a model over HTTP (/predict, KServe V1, V2)"},
 
 	/* workflows (wf/): run, runs */
+	{"run", cmd_run, cmd_run_usage, "run a GitHub Actions workflow locally"},
 
 	/* control plane (ctl/, store/): server, models, exp */
 

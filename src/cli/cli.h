@@ -62,6 +62,8 @@ int cmd_serve(int argc, char **argv);
 extern const char cmd_serve_usage[];
 
 /* run, runs */
+int cmd_run(int argc, char **argv);
+extern const char cmd_run_usage[];
 
 /* server, models, exp */
 

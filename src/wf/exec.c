@@ -1,0 +1,1639 @@
+/*
+ * exec.c - run a validated workflow on this machine: a scheduler that starts
+ * each job as soon as its own needs are done (up to --jobs at once), one
+ * thread per running job instance, and each step spawned directly (no
+ * wrapper shell) in its own process group with its output prefixed, masked
+ * and scanned for workflow commands. Not for parsing: see parse.c.
+ */
+#include "wf/internal.h"
+
+#include "base/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { JOB_PENDING, JOB_RUNNING, JOB_DONE };
+
+struct run;
+struct jobst;
+
+/* One job instance: a matrix combination, run by its own thread. */
+struct inst {
+	struct run *run;
+	struct jobst *js;
+	json_t *ctx; /* contexts prepared by the scheduler; owned by the thread */
+	char *display;
+	int index;
+	pthread_t th;
+	int started, done, joined;
+	int result;
+	int cancel; /* set under the run lock */
+	pid_t pgid; /* running step's process group, 0 when none; run lock */
+	json_t *outputs;
+	double secs;
+};
+
+struct jobst {
+	const struct wf_job *job;
+	int state, result, wanted;
+	struct inst *inst;
+	size_t n_inst;
+	int fail_fast, max_parallel, running, ff_cancel, allow_fail;
+	json_t *outputs;
+	double secs;
+};
+
+struct run {
+	const struct wf *wf;
+	const struct wf_run_opts *o;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct jobst *jobs;
+	int running;
+	struct wf__masks masks;
+	json_t *github, *inputs, *procenv;
+	char tmp[1024];
+	int seq;
+};
+
+/* State of one job instance while its steps run (thread-local). */
+struct jctx {
+	struct run *run;
+	struct inst *in;
+	const struct wf_job *job;
+	json_t *ctx;	  /* all contexts; ctx.env and ctx.steps change */
+	json_t *env;	  /* workflow + job env */
+	json_t *gh_env;	  /* from GITHUB_ENV and set-env */
+	json_t *path_add; /* from GITHUB_PATH, first is first in PATH */
+	json_t *step_out; /* outputs of the running step */
+	int status;
+	char dir[1100]; /* RUNNER_TEMP */
+	char stop_token[128];
+	struct buf summary;
+	double deadline;
+	int debug, timed_out;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *wf_status_name(int status)
+{
+	static const char *const names[] = {"success", "failure", "cancelled", "skipped"};
+	return status >= 0 && status <= 3 ? names[status] : "unknown";
+}
+
+void wf_results_free(struct wf_result *r, size_t n)
+{
+	size_t i;
+	for (i = 0; r && i < n; i++)
+		mem_free(r[i].job);
+	mem_free(r);
+}
+
+/* ---- output ---- */
+
+static const char *colour_of(int i)
+{
+	static const char *const c[] = {"\033[36m", "\033[35m", "\033[33m", "\033[32m",
+					"\033[34m", "\033[96m", "\033[95m", "\033[93m"};
+	return c[i % 8];
+}
+
+/* Writes "[job] text" lines, masked. Caller holds the run lock. */
+static void emit_locked(struct run *r, struct inst *in, FILE *f, const char *text, size_t len)
+{
+	struct buf b = BUF_INIT;
+	if (in && (r->o->flags & WF_RUN_COLOR))
+		(void)buf_addf(&b, "%s[%s]\033[0m ", colour_of((int)(in->js - r->jobs)),
+			       in->display);
+	else if (in)
+		(void)buf_addf(&b, "[%s] ", in->display);
+	if (wf__mask_apply(&r->masks, text, len, &b) == 0 && buf_addch(&b, '\n') == 0)
+		(void)fwrite(b.ptr, 1, b.len, f);
+	buf_release(&b);
+}
+
+static void say(struct run *r, struct inst *in, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(struct run *r, struct inst *in, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	if (buf_vaddf(&b, fmt, ap) == 0) {
+		pthread_mutex_lock(&r->lock);
+		emit_locked(r, in, r->o->log, b.ptr, b.len);
+		fflush(r->o->log);
+		pthread_mutex_unlock(&r->lock);
+	}
+	va_end(ap);
+	buf_release(&b);
+}
+
+/* ---- files ---- */
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t off = 0;
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return close(fd);
+}
+
+static int rm_rf(const char *path)
+{
+	pid_t pid;
+	int st;
+	char *argv[] = {(char *)"/bin/rm", (char *)"-rf", (char *)path, NULL};
+	char *envp[] = {NULL};
+	if (posix_spawn(&pid, "/bin/rm", NULL, NULL, argv, envp) != 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* ---- environment ---- */
+
+static int set_s(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new(o, k, json_string(v ? v : ""));
+}
+
+/* The env array for a step: process env, GITHUB_*, env, PATH additions. */
+static char **make_envp(struct jctx *j, json_t *step_env, const char *files)
+{
+	json_t *e = json_copy(j->run->procenv), *v;
+	struct buf path = BUF_INIT;
+	const char *k;
+	char **envp = NULL;
+	size_t n = 0, i;
+	char p[1300];
+
+	if (!e)
+		return NULL;
+	if (json_object_update(e, json_object_get(j->ctx, "_genv")) < 0 ||
+	    json_object_update(e, step_env) < 0)
+		goto out;
+#define FILEVAR(NAME, FILE)                                                                        \
+	snprintf(p, sizeof(p), "%s/%s", files, FILE);                                              \
+	if (set_s(e, NAME, p) < 0)                                                                 \
+		goto out;
+	FILEVAR("GITHUB_OUTPUT", "output")
+	FILEVAR("GITHUB_ENV", "env")
+	FILEVAR("GITHUB_PATH", "path")
+	FILEVAR("GITHUB_STEP_SUMMARY", "summary")
+	FILEVAR("GITHUB_STATE", "state")
+#undef FILEVAR
+	for (i = 0; i < json_array_size(j->path_add); i++)
+		if (buf_adds(&path, json_string_value(json_array_get(j->path_add, i))) < 0 ||
+		    buf_addch(&path, ':') < 0)
+			goto out;
+	if (path.len) {
+		v = json_object_get(e, "PATH");
+		if (buf_adds(&path, v ? json_string_value(v) : "/usr/bin:/bin") < 0 ||
+		    set_s(e, "PATH", path.ptr) < 0)
+			goto out;
+	}
+	envp = mem_calloc(json_object_size(e) + 1, sizeof(*envp));
+	if (!envp)
+		goto out;
+	json_object_foreach(e, k, v)
+	{
+		struct buf kv = BUF_INIT;
+		if (!json_is_string(v) || strchr(k, '='))
+			continue;
+		if (buf_addf(&kv, "%s=%s", k, json_string_value(v)) < 0) {
+			buf_release(&kv);
+			goto fail;
+		}
+		envp[n++] = buf_take(&kv, NULL);
+		if (!envp[n - 1])
+			goto fail;
+	}
+	goto out;
+fail:
+	for (i = 0; i < n; i++)
+		mem_free(envp[i]);
+	mem_free(envp);
+	envp = NULL;
+out:
+	json_decref(e);
+	buf_release(&path);
+	return envp;
+}
+
+static void free_envp(char **envp)
+{
+	size_t i;
+	for (i = 0; envp && envp[i]; i++)
+		mem_free(envp[i]);
+	mem_free(envp);
+}
+
+/* ---- workflow commands in step output ---- */
+
+static int unsecure_ok(json_t *env)
+{
+	json_t *v = json_object_get(env, "ACTIONS_ALLOW_UNSECURE_COMMANDS");
+	return json_is_string(v) && strcmp(json_string_value(v), "true") == 0;
+}
+
+static void handle_line(struct jctx *j, json_t *step_env, const char *line, size_t len)
+{
+	struct run *r = j->run;
+	struct wf__command c;
+	const char *name;
+
+	if (j->stop_token[0]) {
+		size_t tn = strlen(j->stop_token);
+		if (len == tn + 4 && memcmp(line, "::", 2) == 0 &&
+		    memcmp(line + 2, j->stop_token, tn) == 0 && memcmp(line + 2 + tn, "::", 2) == 0)
+			j->stop_token[0] = '\0';
+		goto print;
+	}
+	if (!wf__command_parse(line, len, &c))
+		goto print;
+	name = c.name;
+	if (strcmp(name, "add-mask") == 0) {
+		pthread_mutex_lock(&r->lock);
+		(void)wf__mask_add(&r->masks, c.msg.ptr); /* ENOMEM: the value stays visible */
+		pthread_mutex_unlock(&r->lock);
+		wf__command_release(&c);
+		return;
+	}
+	if (strcmp(name, "set-output") == 0) {
+		json_t *n = json_object_get(c.props, "name");
+		if (json_is_string(n))
+			(void)json_object_set_new(j->step_out, json_string_value(n),
+						  json_stringn(c.msg.ptr, c.msg.len));
+		wf__command_release(&c);
+		return;
+	}
+	if (strcmp(name, "set-env") == 0 || strcmp(name, "add-path") == 0) {
+		if (!unsecure_ok(step_env)) {
+			say(r, j->in,
+			    "error: the '%s' command is disabled; use the GITHUB_ENV / GITHUB_PATH "
+			    "files or set ACTIONS_ALLOW_UNSECURE_COMMANDS=true",
+			    name);
+		} else if (name[4] == 'e') {
+			json_t *n = json_object_get(c.props, "name");
+			if (json_is_string(n))
+				(void)json_object_set_new(j->gh_env, json_string_value(n),
+							  json_stringn(c.msg.ptr, c.msg.len));
+		} else {
+			(void)json_array_insert_new(j->path_add, 0, json_string(c.msg.ptr));
+		}
+		wf__command_release(&c);
+		return;
+	}
+	if (strcmp(name, "stop-commands") == 0) {
+		snprintf(j->stop_token, sizeof(j->stop_token), "%s", c.msg.ptr);
+		wf__command_release(&c);
+		return;
+	}
+	if (strcmp(name, "error") == 0 || strcmp(name, "warning") == 0 ||
+	    strcmp(name, "notice") == 0 || strcmp(name, "debug") == 0) {
+		json_t *f = json_object_get(c.props, "file"), *l = json_object_get(c.props, "line");
+		json_t *col = json_object_get(c.props, "col");
+		if (name[0] != 'd' || j->debug)
+			say(r, j->in, "%s: %s%s%s%s%s%s%s", name, f ? json_string_value(f) : "",
+			    l ? ":" : "", l ? json_string_value(l) : "", col ? ":" : "",
+			    col ? json_string_value(col) : "", f ? ": " : "", c.msg.ptr);
+		wf__command_release(&c);
+		return;
+	}
+	if (strcmp(name, "group") == 0) {
+		say(r, j->in, "> %s", c.msg.ptr);
+		wf__command_release(&c);
+		return;
+	}
+	if (strcmp(name, "endgroup") == 0 || strcmp(name, "save-state") == 0 ||
+	    strcmp(name, "echo") == 0) {
+		wf__command_release(&c);
+		return;
+	}
+	wf__command_release(&c);
+print:
+	pthread_mutex_lock(&r->lock);
+	emit_locked(r, j->in, r->o->out, line, len);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- processes ---- */
+
+static void kill_group(pid_t pgid)
+{
+	if (pgid > 0)
+		(void)kill(-pgid, SIGKILL); /* ESRCH: already gone */
+}
+
+/*
+ * Spawns argv in its own process group with stdout and stderr on a pipe,
+ * handles each output line, and waits. *code is the exit status (128+sig
+ * when killed); *why is 1 on a step timeout, 2 on cancel.
+ */
+static int spawn_step(struct jctx *j, char **argv, char **envp, const char *cwd, double deadline,
+		      json_t *step_env, int *code, int *why, struct err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	int fds[2] = {-1, -1}, st = 0, rc = -1;
+	pid_t pid = -1;
+	struct buf part = BUF_INIT;
+	char chunk[8192];
+	int fa_ok = 0, at_ok = 0, killed = 0;
+
+	*why = 0;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return err_set(err, ERR_IO, "pipe: %s", strerror(errno));
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		goto spawn_fail;
+	fa_ok = 1;
+	if (posix_spawnattr_init(&at) != 0)
+		goto spawn_fail;
+	at_ok = 1;
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	if (posix_spawn_file_actions_adddup2(&fa, fds[1], 1) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, fds[1], 2) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+	    posix_spawn_file_actions_addchdir_np(&fa, cwd) != 0 ||
+	    posix_spawnattr_setpgroup(&at, 0) != 0 || posix_spawnattr_setsigmask(&at, &none) != 0 ||
+	    posix_spawnattr_setsigdefault(&at, &def) != 0 ||
+	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						  POSIX_SPAWN_SETSIGDEF) != 0)
+		goto spawn_fail;
+	errno = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	if (errno != 0) {
+		err_set(err, ERR_IO, "cannot run '%s': %s", argv[0], strerror(errno));
+		pid = -1;
+		goto out;
+	}
+	close(fds[1]);
+	fds[1] = -1;
+	pthread_mutex_lock(&j->run->lock);
+	j->in->pgid = pid;
+	if (j->in->cancel)
+		kill_group(pid);
+	pthread_mutex_unlock(&j->run->lock);
+	for (;;) {
+		struct pollfd pfd = {fds[0], POLLIN, 0};
+		double left = deadline - now();
+		int t = 250, n;
+		ssize_t got;
+		if (!killed && deadline > 0 && left <= 0) {
+			*why = 1;
+			kill_group(pid);
+			killed = 1;
+		}
+		if (deadline > 0 && !killed && left * 1000 < t)
+			t = (int)(left * 1000) + 1;
+		n = poll(&pfd, 1, t);
+		if (n < 0 && errno != EINTR)
+			break;
+		pthread_mutex_lock(&j->run->lock);
+		if (j->in->cancel && !killed) {
+			*why = 2;
+			kill_group(pid);
+			killed = 1;
+		}
+		pthread_mutex_unlock(&j->run->lock);
+		if (n <= 0)
+			continue;
+		got = read(fds[0], chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if (buf_add(&part, chunk, (size_t)got) < 0)
+			break;
+		for (;;) {
+			char *nl = memchr(part.ptr, '\n', part.len);
+			size_t ll;
+			if (!nl)
+				break;
+			ll = (size_t)(nl - part.ptr);
+			handle_line(j, step_env, part.ptr,
+				    ll && part.ptr[ll - 1] == '\r' ? ll - 1 : ll);
+			memmove(part.ptr, nl + 1, part.len - ll - 1);
+			buf_setlen(&part, part.len - ll - 1);
+		}
+		if (part.len > 65536) { /* a very long line: flush what we have */
+			handle_line(j, step_env, part.ptr, part.len);
+			buf_reset(&part);
+		}
+	}
+	if (part.len)
+		handle_line(j, step_env, part.ptr, part.len);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	/* a background process left behind by the step dies with its group */
+	kill_group(pid);
+	*code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	rc = 0;
+	goto out;
+spawn_fail:
+	err_set(err, ERR_IO, "cannot set up process: %s", strerror(errno));
+out:
+	if (pid > 0) {
+		pthread_mutex_lock(&j->run->lock);
+		j->in->pgid = 0;
+		pthread_mutex_unlock(&j->run->lock);
+	}
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	if (at_ok)
+		posix_spawnattr_destroy(&at);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	buf_release(&part);
+	return rc;
+}
+
+/* ---- steps ---- */
+
+static int evaluate_str(struct jctx *j, const char *s, struct buf *out, struct err *err)
+{
+	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	return wf__tmpl_str(s, strlen(s), &c, out, err);
+}
+
+static int node_bool(struct jctx *j, const struct wf_node *n, int *out, struct err *err)
+{
+	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	json_t *v;
+	*out = 0;
+	if (!n)
+		return 0;
+	v = wf__node_eval(n, &c, err);
+	if (!v)
+		return -1;
+	*out = json_is_string(v) ? strcmp(json_string_value(v), "true") == 0 : wf__truthy(v);
+	json_decref(v);
+	return 0;
+}
+
+static int node_num(json_t *ctx, int status, const struct wf_node *n, double *out, struct err *err)
+{
+	struct wf_expr_ctx c = {ctx, status, NULL, NULL};
+	json_t *v;
+	if (!n)
+		return 0;
+	v = wf__node_eval(n, &c, err);
+	if (!v)
+		return -1;
+	if (json_is_number(v))
+		*out = json_number_value(v);
+	else if (json_is_string(v))
+		*out = strtod(json_string_value(v), NULL);
+	json_decref(v);
+	return 0;
+}
+
+/* Evaluates an env: mapping (or expression) into dst. */
+static int eval_env(json_t *ctx, int status, const struct wf_node *n, json_t *dst, struct err *err)
+{
+	struct wf_expr_ctx c = {ctx, status, NULL, NULL};
+	json_t *v;
+	const char *k;
+	json_t *x;
+	int rc = 0;
+
+	if (!n || wf__node_is_null(n))
+		return 0;
+	v = wf__node_eval(n, &c, err);
+	if (!v)
+		return -1;
+	json_object_foreach(v, k, x)
+	{
+		struct buf b = BUF_INIT;
+		if (wf__to_str(x, &b) < 0 || set_s(dst, k, b.ptr) < 0)
+			rc = err_set(err, ERR_NOMEM, "out of memory");
+		buf_release(&b);
+		/* later entries may refer to earlier ones through env */
+	}
+	json_decref(v);
+	return rc;
+}
+
+/* argv for a shell spec; {0} replaced by the script path. */
+static char **shell_argv(const char *shell, int explicit, const char *script, char *storage,
+			 size_t cap, char **argv)
+{
+	const char *spec;
+	size_t n = 0, used = 0;
+	char *p;
+
+	if (!explicit || !shell)
+		spec = "bash -e {0}";
+	else if (strcmp(shell, "bash") == 0)
+		spec = "bash --noprofile --norc -eo pipefail {0}";
+	else if (strcmp(shell, "sh") == 0)
+		spec = "sh -e {0}";
+	else if (strcmp(shell, "python") == 0)
+		spec = "python3 {0}";
+	else
+		spec = shell;
+	if (strlen(spec) + strlen(script) + 8 > cap)
+		return NULL;
+	p = storage;
+	while (*spec && n < 15) {
+		const char *e;
+		while (*spec == ' ' || *spec == '\t')
+			spec++;
+		if (!*spec)
+			break;
+		e = spec;
+		while (*e && *e != ' ' && *e != '\t')
+			e++;
+		argv[n++] = p + used;
+		while (spec < e) {
+			if (strncmp(spec, "{0}", 3) == 0) {
+				size_t sl = strlen(script);
+				memcpy(p + used, script, sl);
+				used += sl;
+				spec += 3;
+			} else {
+				p[used++] = *spec++;
+			}
+		}
+		p[used++] = '\0';
+	}
+	if (n == 0 || !strstr(shell && explicit ? shell : "{0}", "{0}")) {
+		/* a custom shell without {0} gets the script as its last argument */
+		if (n >= 15 || !explicit || !shell)
+			return NULL;
+		argv[n++] = (char *)script;
+	}
+	argv[n] = NULL;
+	return argv;
+}
+
+static int read_small(const char *path, struct buf *b)
+{
+	buf_reset(b);
+	if (buf_read_file(b, path, WF_MAX_FILE) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return 0;
+}
+
+/* After a step: GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH and the summary. */
+static int collect_files(struct jctx *j, const char *files, struct err *err)
+{
+	struct buf b = BUF_INIT;
+	char p[1300];
+	int rc = -1;
+	const char *s, *e;
+
+	snprintf(p, sizeof(p), "%s/output", files);
+	if (read_small(p, &b) < 0 ||
+	    wf__parse_kv_file(b.ptr, b.len, "GITHUB_OUTPUT", j->step_out, err) < 0)
+		goto out;
+	snprintf(p, sizeof(p), "%s/env", files);
+	if (read_small(p, &b) < 0 ||
+	    wf__parse_kv_file(b.ptr, b.len, "GITHUB_ENV", j->gh_env, err) < 0)
+		goto out;
+	snprintf(p, sizeof(p), "%s/path", files);
+	if (read_small(p, &b) < 0)
+		goto out;
+	for (s = b.ptr; s < b.ptr + b.len; s = e + 1) {
+		size_t n;
+		e = memchr(s, '\n', (size_t)(b.ptr + b.len - s));
+		if (!e)
+			e = b.ptr + b.len;
+		n = (size_t)(e - s);
+		if (n && s[n - 1] == '\r')
+			n--;
+		if (n && json_array_insert_new(j->path_add, 0, json_stringn(s, n)) < 0)
+			goto out;
+	}
+	snprintf(p, sizeof(p), "%s/summary", files);
+	if (read_small(p, &b) < 0 || buf_add(&j->summary, b.ptr, b.len) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		err_set(err, ERR_IO, "cannot read the step's files: %s", strerror(errno));
+	buf_release(&b);
+	return rc;
+}
+
+static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
+{
+	static const char *const tools[][2] = {{"actions/setup-python@", "python3"},
+					       {"actions/setup-node@", "node"},
+					       {"actions/setup-go@", "go"}};
+	size_t i;
+	if (strncmp(uses, "actions/checkout@", 17) == 0)
+		return 0; /* the workspace already is the checkout */
+	for (i = 0; i < 3; i++) {
+		if (strncmp(uses, tools[i][0], strlen(tools[i][0])) == 0) {
+			say(j->run, j->in, "%s: using the installed '%s'", uses, tools[i][1]);
+			return 0;
+		}
+	}
+	return err_set(err, ERR_INVALID, "unsupported action '%s'", uses);
+}
+
+/* Runs one step; sets *outcome. Returns -1 only on engine failure. */
+static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int *outcome)
+{
+	struct run *r = j->run;
+	struct err err = ERR_INIT;
+	json_t *step_env = json_copy(j->env), *env_ctx = NULL;
+	struct buf name = BUF_INIT, script = BUF_INIT, wd = BUF_INIT, tmp = BUF_INIT;
+	char files[1200], spath[1300], argstore[4096];
+	char **envp = NULL, **argv, *argvbuf[16];
+	int code = 0, why = 0, rc = 0;
+	double t0 = now(), limit = 0, deadline = j->deadline;
+	const char *shell;
+	int explicit_shell;
+
+	*outcome = WF_ST_FAILURE;
+	if (!step_env || json_object_update(step_env, j->gh_env) < 0)
+		goto oom;
+	json_object_set(j->ctx, "env", step_env);
+	if (eval_env(j->ctx, j->status, s->env, step_env, &err) < 0)
+		goto fail;
+	json_object_set(j->ctx, "env", step_env);
+	if (s->name) {
+		if (evaluate_str(j, s->name, &name, &err) < 0)
+			goto fail;
+	} else if (s->run) {
+		const char *nl = strchr(s->run, '\n');
+		if (buf_addf(&name, "Run %.*s", (int)(nl ? nl - s->run : (long)strlen(s->run)),
+			     s->run) < 0)
+			goto oom;
+	} else if (buf_addf(&name, "Run %s", s->uses) < 0) {
+		goto oom;
+	}
+	say(r, j->in, "step %zu: %s", idx + 1, name.ptr);
+	if (s->uses) {
+		if (builtin_uses(j, s->uses, &err) < 0)
+			goto fail;
+		*outcome = WF_ST_SUCCESS;
+		goto out;
+	}
+	if (evaluate_str(j, s->run, &script, &err) < 0)
+		goto fail;
+	if (node_num(j->ctx, j->status, s->timeout_minutes, &limit, &err) < 0)
+		goto fail;
+	if (limit > 0 && (deadline <= 0 || t0 + limit * 60 < deadline))
+		deadline = t0 + limit * 60;
+	shell = s->shell ? s->shell : j->job->shell ? j->job->shell : r->wf->shell;
+	explicit_shell = shell != NULL;
+	snprintf(files, sizeof(files), "%s/s%zu", j->dir, idx);
+	if (mkdir(files, 0700) < 0 && errno != EEXIST) {
+		err_set(&err, ERR_IO, "cannot create '%s': %s", files, strerror(errno));
+		goto fail;
+	}
+	snprintf(spath, sizeof(spath), "%s/script%s", files,
+		 shell && strcmp(shell, "python") == 0 ? ".py" : ".sh");
+	if (write_file(spath, script.ptr, script.len) < 0) {
+		err_set(&err, ERR_IO, "cannot write '%s': %s", spath, strerror(errno));
+		goto fail;
+	}
+	{
+		static const char *const names[] = {"output", "env", "path", "summary", "state"};
+		size_t k;
+		for (k = 0; k < 5; k++) {
+			char fp[1300];
+			snprintf(fp, sizeof(fp), "%s/%s", files, names[k]);
+			if (write_file(fp, "", 0) < 0) {
+				err_set(&err, ERR_IO, "cannot create '%s': %s", fp,
+					strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	argv = shell_argv(shell, explicit_shell, spath, argstore, sizeof(argstore), argvbuf);
+	if (!argv) {
+		err_set(&err, ERR_INVALID, "invalid shell '%s'", shell ? shell : "");
+		goto fail;
+	}
+	{
+		const char *w = s->working_directory	    ? s->working_directory
+				: j->job->working_directory ? j->job->working_directory
+							    : r->wf->working_directory;
+		if (w && evaluate_str(j, w, &tmp, &err) < 0)
+			goto fail;
+		if (!w || tmp.ptr[0] != '/') {
+			if (buf_adds(&wd, r->o->workspace) < 0 ||
+			    (w && (buf_addch(&wd, '/') < 0 || buf_adds(&wd, tmp.ptr) < 0)))
+				goto oom;
+		} else if (buf_adds(&wd, tmp.ptr) < 0) {
+			goto oom;
+		}
+	}
+	{
+		char act[64];
+		snprintf(act, sizeof(act), "__run_%zu", idx);
+		if (set_s(step_env, "GITHUB_ACTION", s->id ? s->id : act) < 0)
+			goto oom;
+	}
+	envp = make_envp(j, step_env, files);
+	if (!envp)
+		goto oom;
+	json_decref(j->step_out);
+	j->step_out = json_object();
+	if (!j->step_out)
+		goto oom;
+	if (spawn_step(j, argv, envp, wd.ptr, deadline, step_env, &code, &why, &err) < 0)
+		goto fail;
+	if (collect_files(j, files, &err) < 0)
+		goto fail;
+	if (why == 1) {
+		if (deadline == j->deadline)
+			j->timed_out = 1;
+		say(r, j->in, "error: step %zu timed out after %g minutes", idx + 1,
+		    deadline == j->deadline ? (j->deadline - t0) / 60 : limit);
+	} else if (why == 2) {
+		say(r, j->in, "step %zu cancelled", idx + 1);
+	} else if (code != 0) {
+		say(r, j->in, "error: step %zu failed: exit status %d", idx + 1, code);
+	}
+	*outcome = code == 0 && why == 0 ? WF_ST_SUCCESS : WF_ST_FAILURE;
+	goto out;
+oom:
+	err_set(&err, ERR_NOMEM, "out of memory");
+fail:
+	say(r, j->in, "error: step %zu: %s", idx + 1, err.msg);
+	*outcome = WF_ST_FAILURE;
+out:
+	(void)t0;
+	free_envp(envp);
+	json_decref(step_env);
+	json_decref(env_ctx);
+	buf_release(&name);
+	buf_release(&script);
+	buf_release(&wd);
+	buf_release(&tmp);
+	return rc;
+}
+
+static int set_step_ctx(struct jctx *j, const struct wf_step *s, int outcome, int conclusion)
+{
+	json_t *steps = json_object_get(j->ctx, "steps"), *e;
+	if (!s->id)
+		return 0;
+	e = json_pack("{s:O?, s:s, s:s}", "outputs", j->step_out, "outcome",
+		      wf_status_name(outcome), "conclusion", wf_status_name(conclusion));
+	if (e && !json_object_get(e, "outputs"))
+		json_object_set_new(e, "outputs", json_object());
+	return e ? json_object_set_new(steps, s->id, e) : -1;
+}
+
+/* The steps of one job instance, in order. Returns the instance's result. */
+static int run_steps(struct jctx *j)
+{
+	const struct wf_job *job = j->job;
+	struct run *r = j->run;
+	size_t i;
+	int cancelled = 0;
+
+	for (i = 0; i < job->n_steps; i++) {
+		const struct wf_step *s = &job->steps[i];
+		struct err err = ERR_INIT;
+		int run_it = 0, outcome = WF_ST_SKIPPED, conclusion, coe = 0;
+		json_t *env_now = json_copy(j->env);
+
+		pthread_mutex_lock(&r->lock);
+		cancelled = j->in->cancel;
+		pthread_mutex_unlock(&r->lock);
+		if (cancelled || j->timed_out)
+			j->status = WF_ST_CANCELLED;
+		if (!env_now || json_object_update(env_now, j->gh_env) < 0) {
+			json_decref(env_now);
+			return WF_ST_FAILURE;
+		}
+		json_object_set_new(j->ctx, "env", env_now);
+		if (wf__cond(s->if_ ? s->if_ : "",
+			     &(struct wf_expr_ctx){j->ctx, j->status, NULL, NULL}, &run_it,
+			     &err) < 0) {
+			say(r, j->in, "error: step %zu: if: %s", i + 1, err.msg);
+			run_it = 0;
+			outcome = WF_ST_FAILURE;
+		}
+		json_decref(j->step_out);
+		j->step_out = json_object();
+		if (run_it) {
+			if (run_step(j, s, i, &outcome) < 0)
+				outcome = WF_ST_FAILURE;
+		}
+		conclusion = outcome;
+		if (outcome == WF_ST_FAILURE) {
+			if (node_bool(j, s->continue_on_error, &coe, &err) < 0)
+				say(r, j->in, "error: continue-on-error: %s", err.msg);
+			if (coe)
+				conclusion = WF_ST_SUCCESS;
+			else if (j->status == WF_ST_SUCCESS)
+				j->status = WF_ST_FAILURE;
+		}
+		if (set_step_ctx(j, s, outcome, conclusion) < 0)
+			return WF_ST_FAILURE;
+	}
+	if (j->timed_out)
+		return WF_ST_FAILURE;
+	return j->status == WF_ST_CANCELLED ? (cancelled ? WF_ST_CANCELLED : WF_ST_FAILURE)
+					    : j->status;
+}
+
+/* Job outputs; values that hold a secret are dropped, as GitHub does. */
+static json_t *job_outputs(struct jctx *j)
+{
+	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct run *r = j->run;
+	json_t *out = json_object(), *v = NULL, *x;
+	const char *k;
+	struct err err = ERR_INIT;
+
+	if (!out || !j->job->outputs)
+		return out;
+	v = wf__node_eval(j->job->outputs, &c, &err);
+	if (!v) {
+		say(r, j->in, "error: outputs: %s", err.msg);
+		return out;
+	}
+	json_object_foreach(v, k, x)
+	{
+		struct buf b = BUF_INIT, m = BUF_INIT;
+		if (wf__to_str(x, &b) == 0) {
+			pthread_mutex_lock(&r->lock);
+			(void)wf__mask_apply(&r->masks, b.ptr, b.len, &m);
+			pthread_mutex_unlock(&r->lock);
+			if (strcmp(b.ptr, m.ptr) != 0)
+				say(r, j->in,
+				    "warning: output '%s' holds a secret; it is not passed on", k);
+			else
+				(void)set_s(out, k, b.ptr);
+		}
+		buf_release(&b);
+		buf_release(&m);
+	}
+	json_decref(v);
+	return out;
+}
+
+static void *inst_main(void *arg)
+{
+	struct inst *in = arg;
+	struct run *r = in->run;
+	const struct wf_job *job = in->js->job;
+	struct jctx j;
+	struct err err = ERR_INIT;
+	double t0 = now(), tmo = 360;
+	int result = WF_ST_FAILURE, n;
+
+	memset(&j, 0, sizeof(j));
+	j.run = r;
+	j.in = in;
+	j.job = job;
+	j.ctx = in->ctx;
+	j.status = WF_ST_SUCCESS;
+	j.summary = (struct buf)BUF_INIT;
+	j.env = json_object();
+	j.gh_env = json_object();
+	j.path_add = json_array();
+	j.step_out = json_object();
+	pthread_mutex_lock(&r->lock);
+	n = ++r->seq;
+	pthread_mutex_unlock(&r->lock);
+	snprintf(j.dir, sizeof(j.dir), "%s/j%d", r->tmp, n);
+	if (!j.env || !j.gh_env || !j.path_add || !j.step_out) {
+		say(r, in, "error: out of memory");
+		goto out;
+	}
+	if (mkdir(j.dir, 0700) < 0) {
+		say(r, in, "error: cannot create '%s': %s", j.dir, strerror(errno));
+		goto out;
+	}
+	{
+		json_t *runner = json_object_get(j.ctx, "runner");
+		(void)set_s(runner, "temp", j.dir);
+		(void)set_s(json_object_get(j.ctx, "_genv"), "RUNNER_TEMP", j.dir);
+	}
+	j.debug = json_is_string(json_object_get(r->procenv, "ACTIONS_STEP_DEBUG"));
+	/* env: --env-file values, then workflow env, then job env */
+	if (json_object_update(j.env, r->o->env) < 0)
+		goto oom;
+	json_object_set(j.ctx, "env", j.env);
+	if (eval_env(j.ctx, WF_ST_SUCCESS, r->wf->env, j.env, &err) < 0 ||
+	    eval_env(j.ctx, WF_ST_SUCCESS, job->env, j.env, &err) < 0 ||
+	    node_num(j.ctx, WF_ST_SUCCESS, job->timeout_minutes, &tmo, &err) < 0) {
+		say(r, in, "error: %s", err.msg);
+		goto out;
+	}
+	j.deadline = tmo > 0 ? t0 + tmo * 60 : 0;
+	say(r, in, "job started");
+	result = run_steps(&j);
+	in->outputs = job_outputs(&j);
+	if (j.summary.len) {
+		say(r, in, "step summary:");
+		say(r, in, "%s", j.summary.ptr);
+	}
+	goto out;
+oom:
+	say(r, in, "error: out of memory");
+out:
+	in->secs = now() - t0;
+	say(r, in, "job %s (%.2fs)", wf_status_name(result), in->secs);
+	json_decref(j.env);
+	json_decref(j.gh_env);
+	json_decref(j.path_add);
+	json_decref(j.step_out);
+	buf_release(&j.summary);
+	json_decref(in->ctx);
+	in->ctx = NULL;
+	pthread_mutex_lock(&r->lock);
+	in->result = result;
+	in->done = 1;
+	r->running--;
+	in->js->running--;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* ---- scheduling ---- */
+
+static int needs_done(struct run *r, struct jobst *js)
+{
+	size_t k;
+	for (k = 0; k < js->job->n_needs; k++) {
+		const struct wf_job *n = wf_job_find(r->wf, js->job->needs[k]);
+		if (r->jobs[n - r->wf->jobs].state != JOB_DONE)
+			return 0;
+	}
+	return 1;
+}
+
+/* Status for a job's if: failure when any ancestor failed, and so on. */
+static int ancestors_status(struct run *r, const struct wf_job *job, int depth)
+{
+	size_t k;
+	int st = WF_ST_SUCCESS;
+	if (depth > 1000)
+		return st;
+	for (k = 0; k < job->n_needs; k++) {
+		const struct wf_job *n = wf_job_find(r->wf, job->needs[k]);
+		int res = r->jobs[n - r->wf->jobs].result, up = ancestors_status(r, n, depth + 1);
+		if (res == WF_ST_FAILURE || up == WF_ST_FAILURE)
+			return WF_ST_FAILURE;
+		if (res == WF_ST_CANCELLED || up == WF_ST_CANCELLED)
+			st = WF_ST_CANCELLED;
+		else if (st == WF_ST_SUCCESS && (res == WF_ST_SKIPPED || up == WF_ST_SKIPPED))
+			st = WF_ST_SKIPPED;
+	}
+	return st;
+}
+
+static json_t *needs_ctx(struct run *r, const struct wf_job *job)
+{
+	json_t *o = json_object();
+	size_t k;
+	for (k = 0; o && k < job->n_needs; k++) {
+		const struct jobst *n = &r->jobs[wf_job_find(r->wf, job->needs[k]) - r->wf->jobs];
+		json_t *e = json_pack("{s:s, s:O}", "result", wf_status_name(n->result), "outputs",
+				      n->outputs);
+		if (!e || json_object_set_new(o, job->needs[k], e) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Contexts every job sees; deep copies, so threads share nothing. */
+static json_t *base_ctx(struct run *r, const struct wf_job *job)
+{
+	json_t *gh = json_deep_copy(r->github);
+	json_t *c = json_object();
+	if (!gh || !c)
+		goto fail;
+	if (set_s(gh, "job", job->id) < 0 || json_object_set_new(c, "github", gh) < 0)
+		goto fail_c;
+	if (json_object_set_new(c, "needs", needs_ctx(r, job)) < 0 ||
+	    json_object_set_new(c, "inputs", json_deep_copy(r->inputs)) < 0 ||
+	    json_object_set_new(c, "vars", json_deep_copy(r->o->vars)) < 0 ||
+	    json_object_set_new(c, "secrets", json_deep_copy(r->o->secrets)) < 0 ||
+	    json_object_set_new(c, "env", json_object()) < 0 ||
+	    json_object_set_new(c, "steps", json_object()) < 0 ||
+	    json_object_set_new(c, "matrix", json_object()) < 0 ||
+	    json_object_set_new(c, "strategy", json_object()) < 0 ||
+	    json_object_set_new(c, "job", json_pack("{s:s}", "status", "success")) < 0 ||
+	    json_object_set_new(c, "runner",
+				json_pack("{s:s, s:s, s:s, s:s}", "os", "Linux", "arch", "X64",
+					  "name", "kiln", "tool_cache", "/opt/hostedtoolcache")) <
+		    0)
+		goto fail_c;
+	return c;
+fail:
+	json_decref(gh);
+fail_c:
+	json_decref(c);
+	return NULL;
+}
+
+/* Environment variables of the GITHUB_ and RUNNER_ family for a job. */
+static int genv(struct run *r, json_t *c, const struct wf_job *job)
+{
+	json_t *g = json_object_get(c, "github"), *e = json_object();
+	static const char *const map[][2] = {{"GITHUB_SHA", "sha"},
+					     {"GITHUB_REF", "ref"},
+					     {"GITHUB_REF_NAME", "ref_name"},
+					     {"GITHUB_REF_TYPE", "ref_type"},
+					     {"GITHUB_EVENT_NAME", "event_name"},
+					     {"GITHUB_EVENT_PATH", "event_path"},
+					     {"GITHUB_RUN_ID", "run_id"},
+					     {"GITHUB_RUN_NUMBER", "run_number"},
+					     {"GITHUB_RUN_ATTEMPT", "run_attempt"},
+					     {"GITHUB_REPOSITORY", "repository"},
+					     {"GITHUB_REPOSITORY_OWNER", "repository_owner"},
+					     {"GITHUB_ACTOR", "actor"},
+					     {"GITHUB_WORKFLOW", "workflow"},
+					     {"GITHUB_SERVER_URL", "server_url"},
+					     {"GITHUB_API_URL", "api_url"},
+					     {"GITHUB_GRAPHQL_URL", "graphql_url"},
+					     {"GITHUB_HEAD_REF", "head_ref"},
+					     {"GITHUB_BASE_REF", "base_ref"},
+					     {"GITHUB_WORKSPACE", "workspace"},
+					     {"GITHUB_TRIGGERING_ACTOR", "actor"}};
+	size_t i;
+	char ws[PATH_MAX];
+
+	if (!e)
+		return -1;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		json_t *v = json_object_get(g, map[i][1]);
+		if (set_s(e, map[i][0], json_is_string(v) ? json_string_value(v) : "") < 0)
+			goto fail;
+	}
+	snprintf(ws, sizeof(ws), "%s", r->o->workspace);
+	if (strrchr(ws, '/') && strrchr(ws, '/') != ws)
+		*strrchr(ws, '/') = '\0';
+	if (set_s(e, "CI", "true") < 0 || set_s(e, "GITHUB_ACTIONS", "true") < 0 ||
+	    set_s(e, "GITHUB_JOB", job->id) < 0 || set_s(e, "RUNNER_OS", "Linux") < 0 ||
+	    set_s(e, "RUNNER_ARCH", "X64") < 0 || set_s(e, "RUNNER_NAME", "kiln") < 0 ||
+	    set_s(e, "RUNNER_WORKSPACE", ws) < 0 ||
+	    set_s(e, "RUNNER_TOOL_CACHE", "/opt/hostedtoolcache") < 0)
+		goto fail;
+	return json_object_set_new(c, "_genv", e);
+fail:
+	json_decref(e);
+	return -1;
+}
+
+static char *display_name(struct run *r, const struct wf_job *job, json_t *ctx, json_t *matrix)
+{
+	struct buf b = BUF_INIT;
+	struct err err = ERR_INIT;
+	const char *k;
+	json_t *v;
+	int first = 1;
+
+	if (job->name) {
+		if (evaluate_str(&(struct jctx){.run = r, .ctx = ctx, .status = WF_ST_SUCCESS},
+				 job->name->str, &b, &err) == 0)
+			return buf_take(&b, NULL);
+		buf_reset(&b);
+	}
+	if (buf_adds(&b, job->id) < 0)
+		goto fail;
+	if (json_object_size(matrix)) {
+		if (buf_adds(&b, " (") < 0)
+			goto fail;
+		json_object_foreach(matrix, k, v)
+		{
+			if ((!first && buf_adds(&b, ", ") < 0) || wf__to_str(v, &b) < 0)
+				goto fail;
+			first = 0;
+		}
+		if (buf_addch(&b, ')') < 0)
+			goto fail;
+	}
+	return buf_take(&b, NULL);
+fail:
+	buf_release(&b);
+	return NULL;
+}
+
+/* Decides whether a ready job runs, and if so creates its instances. */
+static void plan_job(struct run *r, struct jobst *js)
+{
+	const struct wf_job *job = js->job;
+	json_t *ctx = base_ctx(r, job), *combos = NULL, *strategy = NULL;
+	struct wf_expr_ctx c = {ctx, WF_ST_SUCCESS, NULL, NULL};
+	struct err err = ERR_INIT;
+	int go = 0;
+	size_t i;
+	double mp = 0;
+
+	js->outputs = json_object();
+	if (!ctx || !js->outputs) {
+		err_set(&err, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	c.status = ancestors_status(r, job, 0);
+	if (wf__cond(job->if_ ? job->if_ : "", &c, &go, &err) < 0)
+		goto fail;
+	if (!go) {
+		js->state = JOB_DONE;
+		js->result = WF_ST_SKIPPED;
+		pthread_mutex_unlock(&r->lock);
+		say(r, NULL, "[%s] job skipped", job->id);
+		pthread_mutex_lock(&r->lock);
+		json_decref(ctx);
+		return;
+	}
+	if (job->uses) {
+		err_set(&err, ERR_INVALID,
+			"job '%s' calls reusable workflow '%s'; reusable workflows are not "
+			"supported "
+			"yet",
+			job->id, job->uses);
+		goto fail;
+	}
+	c.status = WF_ST_SUCCESS;
+	if (job->strategy && job->strategy->kind == WF_NODE_SCALAR) {
+		strategy = wf__node_eval(job->strategy, &c, &err);
+		if (!strategy)
+			goto fail;
+		combos = json_object_get(strategy, "matrix")
+				 ? wf__matrix_expand(json_object_get(strategy, "matrix"), &err)
+				 : json_pack("[{}]");
+	} else if (job->matrix) {
+		json_t *m = wf__node_eval(job->matrix, &c, &err);
+		if (!m)
+			goto fail;
+		combos = wf__matrix_expand(m, &err);
+		json_decref(m);
+	} else {
+		combos = json_pack("[{}]");
+	}
+	if (!combos)
+		goto fail;
+	js->fail_fast = 1;
+	if (job->fail_fast) {
+		json_t *v = wf__node_eval(job->fail_fast, &c, &err);
+		if (!v)
+			goto fail;
+		js->fail_fast = wf__truthy(v) &&
+				!(json_is_string(v) && strcmp(json_string_value(v), "false") == 0);
+		json_decref(v);
+	}
+	if (node_num(ctx, WF_ST_SUCCESS, job->max_parallel, &mp, &err) < 0)
+		goto fail;
+	js->max_parallel = mp >= 1 ? (int)mp : INT_MAX;
+	js->n_inst = json_array_size(combos);
+	js->inst = mem_calloc(js->n_inst, sizeof(*js->inst));
+	if (!js->inst) {
+		err_set(&err, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < js->n_inst; i++) {
+		struct inst *in = &js->inst[i];
+		json_t *m = json_array_get(combos, i), *ic = json_deep_copy(ctx);
+		in->run = r;
+		in->js = js;
+		in->index = (int)i;
+		in->ctx = ic;
+		if (!ic || json_object_set(ic, "matrix", m) < 0 ||
+		    json_object_set_new(ic, "strategy",
+					json_pack("{s:b, s:i, s:i, s:i}", "fail-fast",
+						  js->fail_fast, "job-index", (int)i, "job-total",
+						  (int)js->n_inst, "max-parallel",
+						  js->max_parallel == INT_MAX ? (int)js->n_inst
+									      : js->max_parallel)) <
+			    0 ||
+		    genv(r, ic, job) < 0 || !(in->display = display_name(r, job, ic, m))) {
+			err_set(&err, ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	{
+		int coe = 0;
+		struct jctx tmp = {.run = r, .ctx = ctx, .status = WF_ST_SUCCESS};
+		if (node_bool(&tmp, job->continue_on_error, &coe, &err) < 0)
+			goto fail;
+		js->allow_fail = coe;
+	}
+	js->state = JOB_RUNNING;
+	json_decref(ctx);
+	json_decref(combos);
+	json_decref(strategy);
+	return;
+fail:
+	pthread_mutex_unlock(&r->lock);
+	say(r, NULL, "[%s] error: %s", job->id, err.msg);
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; js->inst && i < js->n_inst; i++) {
+		json_decref(js->inst[i].ctx);
+		js->inst[i].ctx = NULL;
+		js->inst[i].done = 1;
+		js->inst[i].result = WF_ST_FAILURE;
+	}
+	js->state = JOB_DONE;
+	js->result = WF_ST_FAILURE;
+	json_decref(ctx);
+	json_decref(combos);
+	json_decref(strategy);
+}
+
+static void finish_job(struct run *r, struct jobst *js)
+{
+	size_t i;
+	int res = WF_ST_SUCCESS;
+	for (i = 0; i < js->n_inst; i++) {
+		struct inst *in = &js->inst[i];
+		if (in->result == WF_ST_FAILURE)
+			res = WF_ST_FAILURE;
+		else if (in->result == WF_ST_CANCELLED && res == WF_ST_SUCCESS)
+			res = WF_ST_CANCELLED;
+		if (in->outputs)
+			(void)json_object_update(js->outputs, in->outputs);
+		if (in->secs > js->secs)
+			js->secs = in->secs;
+	}
+	if (res != WF_ST_SUCCESS && js->allow_fail)
+		res = WF_ST_SUCCESS;
+	js->result = res;
+	js->state = JOB_DONE;
+}
+
+static void schedule(struct run *r)
+{
+	const struct wf *wf = r->wf;
+	size_t i, k;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		int progress = 0, all_done = 1;
+		for (i = 0; i < wf->n_jobs; i++) {
+			struct jobst *js = &r->jobs[i];
+			if (!js->wanted || js->state != JOB_PENDING || !needs_done(r, js))
+				continue;
+			plan_job(r, js);
+			progress = 1;
+		}
+		for (i = 0; i < wf->n_jobs; i++) {
+			struct jobst *js = &r->jobs[i];
+			int busy = 0;
+			if (js->state != JOB_RUNNING)
+				continue;
+			for (k = 0; k < js->n_inst; k++) {
+				struct inst *in = &js->inst[k];
+				if (!in->done && in->started)
+					busy = 1;
+				if (in->started || in->done)
+					continue;
+				if (js->ff_cancel) {
+					in->done = 1;
+					in->result = WF_ST_CANCELLED;
+					progress = 1;
+					continue;
+				}
+				if (r->running >= r->o->max_jobs || js->running >= js->max_parallel)
+					continue;
+				in->started = 1;
+				r->running++;
+				js->running++;
+				busy = 1;
+				if (pthread_create(&in->th, NULL, inst_main, in) != 0) {
+					in->started = 0;
+					in->done = 1;
+					in->result = WF_ST_FAILURE;
+					r->running--;
+					js->running--;
+				}
+				progress = 1;
+			}
+			/* fail-fast: a failed instance cancels its siblings */
+			if (js->fail_fast && !js->allow_fail && !js->ff_cancel) {
+				for (k = 0; k < js->n_inst; k++) {
+					if (js->inst[k].done &&
+					    js->inst[k].result == WF_ST_FAILURE) {
+						size_t m;
+						js->ff_cancel = 1;
+						for (m = 0; m < js->n_inst; m++) {
+							js->inst[m].cancel = 1;
+							kill_group(js->inst[m].pgid);
+						}
+						progress = 1;
+						break;
+					}
+				}
+			}
+			if (!busy) {
+				int all = 1;
+				for (k = 0; k < js->n_inst; k++)
+					all = all && js->inst[k].done;
+				if (all) {
+					for (k = 0; k < js->n_inst; k++) {
+						if (js->inst[k].started && !js->inst[k].joined) {
+							pthread_mutex_unlock(&r->lock);
+							pthread_join(js->inst[k].th, NULL);
+							pthread_mutex_lock(&r->lock);
+							js->inst[k].joined = 1;
+						}
+					}
+					finish_job(r, js);
+					progress = 1;
+				}
+			}
+		}
+		for (i = 0; i < wf->n_jobs; i++)
+			if (r->jobs[i].wanted && r->jobs[i].state != JOB_DONE)
+				all_done = 0;
+		if (all_done)
+			break;
+		if (!progress)
+			pthread_cond_wait(&r->cond, &r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- setup ---- */
+
+static void want_job(struct run *r, const struct wf_job *job)
+{
+	size_t k;
+	struct jobst *js = &r->jobs[job - r->wf->jobs];
+	if (js->wanted)
+		return;
+	js->wanted = 1;
+	for (k = 0; k < job->n_needs; k++)
+		want_job(r, wf_job_find(r->wf, job->needs[k]));
+}
+
+/* sha and branch of the workspace's HEAD through libgit2; placeholders otherwise. */
+static int git_info(json_t *gh, const char *ws)
+{
+	git_repository *repo = NULL;
+	git_reference *head = NULL;
+	char sha[GIT_OID_HEXSZ + 1] = "0000000000000000000000000000000000000000";
+	const char *ref = "refs/heads/main", *name = "main";
+	int rc;
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, ws, 0, NULL) == 0 &&
+	    git_repository_head(&head, repo) == 0) {
+		const git_oid *oid = git_reference_target(head);
+		if (oid)
+			git_oid_tostr(sha, sizeof(sha), oid);
+		ref = git_reference_name(head);
+		name = git_reference_shorthand(head);
+	}
+	rc = set_s(gh, "sha", sha) | set_s(gh, "ref", ref) | set_s(gh, "ref_name", name) |
+	     set_s(gh, "ref_type", "branch");
+	git_reference_free(head);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+static json_t *github_ctx(struct run *r, const char *event_path)
+{
+	const struct wf_run_opts *o = r->o;
+	json_t *gh = json_object(), *pr = json_object_get(o->event, "pull_request");
+	const char *slash = strrchr(o->workspace, '/');
+	char repo[300], id[32];
+	json_t *user = json_object_get(r->procenv, "USER");
+
+	if (!gh)
+		return NULL;
+	snprintf(repo, sizeof(repo), "local/%s", slash ? slash + 1 : o->workspace);
+	snprintf(id, sizeof(id), "%ld", (long)getpid());
+	if (set_s(gh, "event_name", o->event_name) < 0 ||
+	    json_object_set(gh, "event", o->event) < 0 || set_s(gh, "event_path", event_path) < 0 ||
+	    set_s(gh, "workspace", o->workspace) < 0 || set_s(gh, "repository", repo) < 0 ||
+	    set_s(gh, "repository_owner", "local") < 0 ||
+	    set_s(gh, "actor", json_is_string(user) ? json_string_value(user) : "kiln") < 0 ||
+	    set_s(gh, "run_id", id) < 0 || set_s(gh, "run_number", "1") < 0 ||
+	    set_s(gh, "run_attempt", "1") < 0 || set_s(gh, "workflow", r->wf->name) < 0 ||
+	    set_s(gh, "server_url", "https://github.com") < 0 ||
+	    set_s(gh, "api_url", "https://api.github.com") < 0 ||
+	    set_s(gh, "graphql_url", "https://api.github.com/graphql") < 0 ||
+	    set_s(gh, "action", "") < 0 || set_s(gh, "token", "") < 0 ||
+	    set_s(gh, "retention_days", "0") < 0 || git_info(gh, o->workspace) < 0)
+		goto fail;
+	{
+		json_t *h = json_object_get(json_object_get(pr, "head"), "ref");
+		json_t *b = json_object_get(json_object_get(pr, "base"), "ref");
+		if (set_s(gh, "head_ref", json_is_string(h) ? json_string_value(h) : "") < 0 ||
+		    set_s(gh, "base_ref", json_is_string(b) ? json_string_value(b) : "") < 0)
+			goto fail;
+	}
+	return gh;
+fail:
+	json_decref(gh);
+	return NULL;
+}
+
+/* Every uses: must be something kiln provides; checked before anything runs. */
+static int check_uses(const struct wf *wf, struct err *err)
+{
+	static const char *const ok[] = {"actions/checkout@", "actions/setup-python@",
+					 "actions/setup-node@", "actions/setup-go@", NULL};
+	size_t i, k, m;
+	for (i = 0; i < wf->n_jobs; i++) {
+		for (k = 0; k < wf->jobs[i].n_steps; k++) {
+			const struct wf_step *s = &wf->jobs[i].steps[k];
+			int found = 0;
+			if (!s->uses)
+				continue;
+			for (m = 0; ok[m]; m++)
+				found = found || strncmp(s->uses, ok[m], strlen(ok[m])) == 0;
+			if (!found && strncmp(s->uses, "./", 2) != 0)
+				return err_set(
+					err, ERR_INVALID,
+					"%s:%d:%d: unsupported action '%s' (kiln provides "
+					"actions/checkout, actions/setup-python, setup-node, "
+					"setup-go; nothing is fetched from the network)",
+					wf->path, s->line, s->col, s->uses);
+		}
+	}
+	return 0;
+}
+
+static int proc_env(struct run *r)
+{
+	char *const *e;
+	r->procenv = json_object();
+	if (!r->procenv)
+		return -1;
+	for (e = r->o->environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char key[256];
+		json_t *v;
+		if (!eq || eq == *e || (size_t)(eq - *e) >= sizeof(key))
+			continue;
+		memcpy(key, *e, (size_t)(eq - *e));
+		key[eq - *e] = '\0';
+		v = json_string(eq + 1);
+		if (v && json_object_set_new(r->procenv, key, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **results,
+	   size_t *n_results, struct err *err)
+{
+	struct run r;
+	char evpath[1100];
+	const char *k;
+	json_t *v;
+	size_t i, n = 0;
+	int rc = -1, failed = 0;
+	char *evjson = NULL;
+
+	memset(&r, 0, sizeof(r));
+	r.wf = wf;
+	r.o = o;
+	if (results)
+		*results = NULL;
+	if (n_results)
+		*n_results = 0;
+	if (check_uses(wf, err) < 0)
+		return -1;
+	if (o->job && !wf_job_find(wf, o->job))
+		return err_set(err, ERR_NOTFOUND, "no job '%s' in %s", o->job, wf->path);
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	if (o->tmpdir && strlen(o->tmpdir) > 900) {
+		err_set(err, ERR_INVALID, "temporary directory path too long");
+		goto out;
+	}
+	snprintf(r.tmp, sizeof(r.tmp), "%s/kiln-run.XXXXXX", o->tmpdir ? o->tmpdir : "/tmp");
+	if (!mkdtemp(r.tmp)) {
+		err_set(err, ERR_IO, "cannot create a temporary directory: %s", strerror(errno));
+		r.tmp[0] = '\0';
+		goto out;
+	}
+	snprintf(evpath, sizeof(evpath), "%s/event.json", r.tmp);
+	evjson = json_dumps(o->event, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	if (!evjson || write_file(evpath, evjson, strlen(evjson)) < 0) {
+		err_set(err, ERR_IO, "cannot write '%s'", evpath);
+		goto out;
+	}
+	if (proc_env(&r) < 0 || !(r.github = github_ctx(&r, evpath))) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	r.inputs = wf__inputs(wf, o->event_name, o->event, o->inputs, err);
+	if (!r.inputs)
+		goto out;
+	json_object_foreach(o->secrets, k, v)
+	{
+		if (json_is_string(v) && wf__mask_add(&r.masks, json_string_value(v)) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	r.jobs = mem_calloc(wf->n_jobs, sizeof(*r.jobs));
+	if (!r.jobs) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < wf->n_jobs; i++)
+		r.jobs[i].job = &wf->jobs[i];
+	if (o->job)
+		want_job(&r, wf_job_find(wf, o->job));
+	else
+		for (i = 0; i < wf->n_jobs; i++)
+			r.jobs[i].wanted = 1;
+	schedule(&r);
+	for (i = 0; i < wf->n_jobs; i++) {
+		if (!r.jobs[i].wanted)
+			continue;
+		n += r.jobs[i].n_inst ? r.jobs[i].n_inst : 1;
+		if (r.jobs[i].result == WF_ST_FAILURE || r.jobs[i].result == WF_ST_CANCELLED)
+			failed = 1;
+	}
+	if (results && n) {
+		struct wf_result *res = mem_calloc(n, sizeof(*res));
+		size_t m = 0, q;
+		if (!res) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < wf->n_jobs; i++) {
+			struct jobst *js = &r.jobs[i];
+			if (!js->wanted)
+				continue;
+			if (!js->n_inst) {
+				res[m].job = mem_strdup(js->job->id);
+				res[m++].status = js->result;
+				continue;
+			}
+			for (q = 0; q < js->n_inst; q++) {
+				res[m].job = mem_strdup(js->inst[q].display ? js->inst[q].display
+									    : js->job->id);
+				res[m].status = js->inst[q].result;
+				res[m++].secs = js->inst[q].secs;
+			}
+		}
+		*results = res;
+		*n_results = m;
+	}
+	rc = failed;
+out:
+	free(evjson);
+	for (i = 0; r.jobs && i < wf->n_jobs; i++) {
+		size_t q;
+		for (q = 0; q < r.jobs[i].n_inst; q++) {
+			mem_free(r.jobs[i].inst[q].display);
+			json_decref(r.jobs[i].inst[q].outputs);
+			json_decref(r.jobs[i].inst[q].ctx);
+		}
+		mem_free(r.jobs[i].inst);
+		json_decref(r.jobs[i].outputs);
+	}
+	mem_free(r.jobs);
+	json_decref(r.github);
+	json_decref(r.inputs);
+	json_decref(r.procenv);
+	wf__masks_release(&r.masks);
+	if (r.tmp[0])
+		(void)rm_rf(r.tmp); /* best effort: a leftover temp dir is harmless */
+	pthread_mutex_destroy(&r.lock);
+	pthread_cond_destroy(&r.cond);
+	return rc;
+}

@@ -1,0 +1,119 @@
+/*
+ * wf.h - the workflow engine: load a GitHub Actions workflow file, validate
+ * it before anything runs, and run its jobs on this machine (no containers).
+ * A struct wf owns everything it points to (one arena); wf_free releases it.
+ * Errors from wf_load carry file:line:col.
+ */
+#ifndef KILN_WF_WF_H
+#define KILN_WF_WF_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "base/err.h"
+
+struct wf_node;
+
+struct wf_step {
+	int line, col;
+	const char *id;	  /* NULL when the step has no id */
+	const char *name; /* may hold ${{ }}; NULL when absent */
+	const char *if_;  /* NULL: success() */
+	const char *run;  /* exactly one of run and uses is set */
+	const char *uses;
+	const char *shell;
+	const char *working_directory;
+	const struct wf_node *with, *env; /* maps or NULL */
+	const struct wf_node *continue_on_error, *timeout_minutes;
+};
+
+struct wf_job {
+	int line, col;
+	const char *id;
+	const struct wf_node *name; /* NULL: the id */
+	const char **needs;
+	size_t n_needs;
+	const char *if_;
+	const struct wf_node *env, *outputs, *strategy, *matrix;
+	const struct wf_node *fail_fast, *max_parallel;
+	const struct wf_node *continue_on_error, *timeout_minutes;
+	const char *shell, *working_directory; /* defaults.run */
+	const char *uses;		       /* reusable workflow */
+	const struct wf_node *with, *secrets;
+	struct wf_step *steps;
+	size_t n_steps;
+};
+
+struct wf {
+	const char *path;
+	const char *name; /* workflow name or its path */
+	const struct wf_node *on, *env;
+	const char *shell, *working_directory; /* defaults.run */
+	struct wf_job *jobs;
+	size_t n_jobs;
+	void *arena; /* internal */
+};
+
+/*
+ * Parses and validates the workflow at path. Returns a workflow (free with
+ * wf_free) or NULL with err set to "file:line:col: reason" for YAML errors,
+ * unknown keys, wrong types, `uses` with `run`, missing or cyclic needs and
+ * invalid expressions.
+ */
+struct wf *wf_load(const char *path, struct err *err);
+/* As wf_load, from text in memory; path only names the file in errors. */
+struct wf *wf_load_mem(const char *text, size_t len, const char *path, struct err *err);
+void wf_free(struct wf *wf);
+/* The job with this id, or NULL. */
+const struct wf_job *wf_job_find(const struct wf *wf, const char *id);
+/* 1 when the workflow's on: names event (scalar, list or map form). */
+int wf_on_event(const struct wf *wf, const char *event);
+
+enum wf_run_flags {
+	WF_RUN_DRY = 1 << 0,   /* plan and print, run nothing */
+	WF_RUN_COLOR = 1 << 1, /* colour the job prefixes */
+	WF_RUN_JSON = 1 << 2,  /* summary as JSON on stdout */
+};
+
+/*
+ * What a run needs. Objects are borrowed; values are strings. event is the
+ * payload (github.event). out and log receive the step output lines (out) and
+ * the engine's messages and summary (log).
+ */
+struct wf_run_opts {
+	const char *event_name;
+	json_t *event;
+	json_t *inputs, *secrets, *vars, *env;
+	const char *job; /* run only this job (and what it needs); NULL: all */
+	const char *workspace;
+	char *const *environ; /* the process environment steps inherit */
+	const char *tmpdir;   /* for the run's scratch files; NULL: /tmp */
+	int max_jobs;
+	int flags;
+	FILE *out;
+	FILE *log;
+};
+
+/* Outcome of one job (matrix instances are separate results). */
+struct wf_result {
+	char *job;  /* display name; owned */
+	int status; /* enum wf_status in internal.h: 0 success 1 failure 2 cancelled 3 skipped */
+	double secs;
+};
+
+/*
+ * Runs the workflow. Returns 0 when every job succeeded (or was skipped or
+ * allowed to fail), 1 when the run failed, -1 with err set when it could not
+ * start. results (may be NULL) receives one entry per job; free with
+ * wf_results_free.
+ */
+int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **results,
+	   size_t *n_results, struct err *err);
+void wf_results_free(struct wf_result *r, size_t n);
+/* "success", "failure", "cancelled", "skipped". */
+const char *wf_status_name(int status);
+/* Reads a dotenv file into obj (string values). */
+int wf_dotenv_load(const char *path, json_t *obj, struct err *err);
+
+#endif
