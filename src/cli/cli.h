@@ -55,5 +55,4 @@ extern const char cmd_version_usage[];
 
 /* server, models, exp */
 
-
 #endif
