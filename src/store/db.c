@@ -146,9 +146,16 @@ int db__tx_end(struct db *db, int ok, struct err *err)
 	return 0;
 }
 
+void *db__grow(void *ptr, size_t n, size_t size)
+{
+	if (n != 0 && (n & (n - 1)) != 0)
+		return ptr; /* not a power of two: there is room */
+	return mem_reallocarray(ptr, n ? n * 2 : 1, size);
+}
+
 int db__kv_push(struct db_kv_list *l, const char *key, const char *value, struct err *err)
 {
-	struct db_kv *v = mem_reallocarray(l->v, l->n + 1, sizeof(*v));
+	struct db_kv *v = db__grow(l->v, l->n, sizeof(*v));
 	if (!v)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	l->v = v;
@@ -648,7 +655,7 @@ int db_experiment_search(struct db *db, enum db_view view, const char *name_like
 				rc = DB__FAIL;
 			break;
 		}
-		v = mem_reallocarray(out->v, out->n + 1, sizeof(*v));
+		v = db__grow(out->v, out->n, sizeof(*v));
 		if (!v) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			rc = DB__FAIL;

@@ -130,7 +130,7 @@ static int model_children(struct db *db, struct db_model *m, struct err *err)
 	if (!st)
 		return -1;
 	while ((rc = db->ops->step(st, err)) == DB__ROW) {
-		struct db_alias *a = mem_reallocarray(m->aliases, m->n_aliases + 1, sizeof(*a));
+		struct db_alias *a = db__grow(m->aliases, m->n_aliases, sizeof(*a));
 		if (!a) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			rc = DB__FAIL;
@@ -311,7 +311,7 @@ int db_model_search(struct db *db, const char *name_like, const struct db_page *
 				rc = DB__FAIL;
 			break;
 		}
-		v = mem_reallocarray(out->v, out->n + 1, sizeof(*v));
+		v = db__grow(out->v, out->n, sizeof(*v));
 		if (!v) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			rc = DB__FAIL;
@@ -386,7 +386,7 @@ static int version_children(struct db *db, struct db_version *v, struct err *err
 	if (!st)
 		return -1;
 	while ((rc = db->ops->step(st, err)) == DB__ROW) {
-		char **a = mem_reallocarray(v->aliases, v->n_aliases + 1, sizeof(*a));
+		char **a = db__grow(v->aliases, v->n_aliases, sizeof(*a));
 		if (!a) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			rc = DB__FAIL;
@@ -419,7 +419,7 @@ static int version_rows(struct db *db, const char *sql, const struct db__val *ar
 				rc = DB__FAIL;
 			break;
 		}
-		v = mem_reallocarray(out->v, out->n + 1, sizeof(*v));
+		v = db__grow(out->v, out->n, sizeof(*v));
 		if (!v) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			rc = DB__FAIL;

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RUN_COLS                                                                                   \
@@ -111,11 +112,12 @@ static int run_from_row(struct db *db, struct db__stmt *st, struct db_run *r, st
 	return 0;
 }
 
-static int metric_push(struct db *db, struct db__stmt *st, struct db_metric **v, size_t *n,
+/* Appends the metric in columns c..c+4 (key, value, timestamp, step, is_nan). */
+static int metric_push(struct db *db, struct db__stmt *st, int c, struct db_metric **v, size_t *n,
 		       struct err *err)
 {
-	struct db_metric *m = mem_reallocarray(*v, *n + 1, sizeof(**v));
-	const char *key = db->ops->col_text(st, 0);
+	struct db_metric *m = db__grow(*v, *n, sizeof(**v));
+	const char *key = db->ops->col_text(st, c);
 	if (!m)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	*v = m;
@@ -123,9 +125,9 @@ static int metric_push(struct db *db, struct db__stmt *st, struct db_metric **v,
 	m->key = mem_strdup(key ? key : "");
 	if (!m->key)
 		return err_set(err, ERR_NOMEM, "out of memory");
-	m->value = db->ops->col_int(st, 4) ? NAN : db->ops->col_double(st, 1);
-	m->timestamp = db->ops->col_int(st, 2);
-	m->step = db->ops->col_int(st, 3);
+	m->value = db->ops->col_int(st, c + 4) ? NAN : db->ops->col_double(st, c + 1);
+	m->timestamp = db->ops->col_int(st, c + 2);
+	m->step = db->ops->col_int(st, c + 3);
 	(*n)++;
 	return 0;
 }
@@ -147,7 +149,7 @@ static int run_children(struct db *db, struct db_run *r, struct err *err)
 	if (!st)
 		return -1;
 	while ((rc = db->ops->step(st, err)) == DB__ROW)
-		if (metric_push(db, st, &r->metrics, &r->n_metrics, err) < 0) {
+		if (metric_push(db, st, 0, &r->metrics, &r->n_metrics, err) < 0) {
 			rc = DB__FAIL;
 			break;
 		}
@@ -328,33 +330,120 @@ int db_run_set_deleted(struct db *db, const char *run_id, int deleted, struct er
 		       : 0;
 }
 
-static int log_metric_row(struct db *db, const char *run_id, const struct db_metric_ref *m,
-			  struct err *err)
+/* Rows per multi-row INSERT: 6 values a row keeps a statement within 256 placeholders. */
+#define METRIC_ROWS 40
+
+/* The stored value: NaN is kept as 0 with is_nan set (SQLite has no NaN). */
+static double stored_value(double v)
 {
-	int is_nan = isnan(m->value) ? 1 : 0;
-	double v = is_nan ? 0.0 : m->value;
-	if (db__run(db,
-		    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan)"
-		    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-		    DB__ARGS(DB__T(run_id), DB__T(m->key), DB__I(m->step), DB__I(m->timestamp),
-			     DB__D(v), DB__I(is_nan)),
-		    err) < 0)
-		return -1;
-	/* The latest point is the max by (step, timestamp, value), as in MLflow. */
-	return db__run(db,
-		       "INSERT INTO latest_metrics (run_id, key, step, timestamp, value, is_nan)"
-		       " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, key) DO UPDATE SET"
-		       " step = excluded.step, timestamp = excluded.timestamp,"
-		       " value = excluded.value, is_nan = excluded.is_nan"
-		       " WHERE excluded.step > latest_metrics.step OR (excluded.step ="
-		       " latest_metrics.step AND (excluded.timestamp > latest_metrics.timestamp"
-		       " OR (excluded.timestamp = latest_metrics.timestamp AND excluded.value >"
-		       " latest_metrics.value)))",
-		       DB__ARGS(DB__T(run_id), DB__T(m->key), DB__I(m->step), DB__I(m->timestamp),
-				DB__D(v), DB__I(is_nan)),
-		       err) < 0
-		       ? -1
-		       : 0;
+	return isnan(v) ? 0.0 : v;
+}
+
+/* Appends the metric points in multi-row INSERTs; identical points are kept once. */
+static int insert_metric_rows(struct db *db, const char *run_id, const struct db_metric_ref *m,
+			      size_t n, struct err *err)
+{
+	struct db__val *v = mem_calloc(METRIC_ROWS * 6, sizeof(*v));
+	struct buf sql = BUF_INIT;
+	size_t done = 0, built = 0;
+	int ret = -1;
+	if (!v)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	while (done < n) {
+		size_t k = n - done < METRIC_ROWS ? n - done : METRIC_ROWS, i;
+		if (k != built) {
+			buf_reset(&sql);
+			if (buf_adds(&sql,
+				     "INSERT INTO metrics (run_id, key, step, timestamp, value,"
+				     " is_nan) VALUES ") < 0)
+				goto oom;
+			for (i = 0; i < k; i++)
+				if (buf_addf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu)",
+					     i ? ", " : "", 6 * i + 1, 6 * i + 2, 6 * i + 3,
+					     6 * i + 4, 6 * i + 5, 6 * i + 6) < 0)
+					goto oom;
+			if (buf_adds(&sql, " ON CONFLICT DO NOTHING") < 0)
+				goto oom;
+			built = k;
+		}
+		for (i = 0; i < k; i++) {
+			const struct db_metric_ref *p = &m[done + i];
+			v[6 * i] = DB__T(run_id);
+			v[6 * i + 1] = DB__T(p->key);
+			v[6 * i + 2] = DB__I(p->step);
+			v[6 * i + 3] = DB__I(p->timestamp);
+			v[6 * i + 4] = DB__D(stored_value(p->value));
+			v[6 * i + 5] = DB__I(isnan(p->value) ? 1 : 0);
+		}
+		if (db__run(db, sql.ptr, v, 6 * k, err) < 0)
+			goto out;
+		done += k;
+	}
+	ret = 0;
+	goto out;
+oom:
+	err_set(err, ERR_NOMEM, "out of memory");
+out:
+	buf_release(&sql);
+	mem_free(v);
+	return ret;
+}
+
+/* Orders points by key, then by MLflow's "latest" rule: (step, timestamp, value). */
+static int cmp_point(const void *a, const void *b)
+{
+	const struct db_metric_ref *x = *(const struct db_metric_ref *const *)a;
+	const struct db_metric_ref *y = *(const struct db_metric_ref *const *)b;
+	double vx = stored_value(x->value), vy = stored_value(y->value);
+	int c = strcmp(x->key, y->key);
+	if (c)
+		return c;
+	if (x->step != y->step)
+		return x->step < y->step ? -1 : 1;
+	if (x->timestamp != y->timestamp)
+		return x->timestamp < y->timestamp ? -1 : 1;
+	return vx < vy ? -1 : vx > vy;
+}
+
+/* One upsert per distinct key of the batch, with the batch's latest point for it. */
+static int upsert_latest(struct db *db, const char *run_id, const struct db_metric_ref *m, size_t n,
+			 struct err *err)
+{
+	const struct db_metric_ref **idx = mem_calloc(n ? n : 1, sizeof(*idx));
+	size_t i;
+	int ret = -1;
+	if (!idx)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		idx[i] = &m[i];
+	qsort(idx, n, sizeof(*idx), cmp_point);
+	for (i = 0; i < n; i++) {
+		const struct db_metric_ref *p = idx[i];
+		if (i + 1 < n && strcmp(idx[i + 1]->key, p->key) == 0)
+			continue; /* not the last, so not the max, of its key */
+		if (db__run(db,
+			    "INSERT INTO latest_metrics (run_id, key, step, timestamp, value, "
+			    "is_nan)"
+			    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, key) DO UPDATE "
+			    "SET"
+			    " step = excluded.step, timestamp = excluded.timestamp,"
+			    " value = excluded.value, is_nan = excluded.is_nan"
+			    " WHERE excluded.step > latest_metrics.step OR (excluded.step ="
+			    " latest_metrics.step AND (excluded.timestamp > "
+			    "latest_metrics.timestamp"
+			    " OR (excluded.timestamp = latest_metrics.timestamp AND excluded.value "
+			    ">"
+			    " latest_metrics.value)))",
+			    DB__ARGS(DB__T(run_id), DB__T(p->key), DB__I(p->step),
+				     DB__I(p->timestamp), DB__D(stored_value(p->value)),
+				     DB__I(isnan(p->value) ? 1 : 0)),
+			    err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	mem_free(idx);
+	return ret;
 }
 
 static int log_param_row(struct db *db, const char *run_id, const struct db_kv_ref *p,
@@ -421,9 +510,9 @@ int db_run_log_batch(struct db *db, const char *run_id, const struct db_metric_r
 	for (i = 0; i < nparams; i++)
 		if (log_param_row(db, run_id, &params[i], err) < 0)
 			goto end;
-	for (i = 0; i < nmetrics; i++)
-		if (log_metric_row(db, run_id, &metrics[i], err) < 0)
-			goto end;
+	if (nmetrics && (insert_metric_rows(db, run_id, metrics, nmetrics, err) < 0 ||
+			 upsert_latest(db, run_id, metrics, nmetrics, err) < 0))
+		goto end;
 	for (i = 0; i < ntags; i++) {
 		if (run_tag_upsert(db, run_id, tags[i].key, tags[i].value, err) < 0)
 			goto end;
@@ -505,7 +594,7 @@ int db_metric_history(struct db *db, const char *run_id, const char *key,
 				rc = DB__FAIL;
 			break;
 		}
-		if (metric_push(db, st, &out->v, &out->n, err) < 0) {
+		if (metric_push(db, st, 0, &out->v, &out->n, err) < 0) {
 			rc = DB__FAIL;
 			break;
 		}
@@ -530,7 +619,7 @@ struct qb {
 /* Appends a value to bind and returns its placeholder number. */
 static int qb_val(struct qb *q, struct db__val val)
 {
-	struct db__val *v = mem_reallocarray(q->v, q->n + 1, sizeof(*v));
+	struct db__val *v = db__grow(q->v, q->n, sizeof(*v));
 	if (!v) {
 		q->oom = 1;
 		return 1;
@@ -652,8 +741,9 @@ static int qb_order(struct qb *q, const struct db_order *o, struct err *err)
 	return err_set(err, ERR_INVALID, "invalid order_by key '%s'", o->key ? o->key : "");
 }
 
+/* The search as SQL selecting cols, with its values to bind in q. */
 static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit, size_t offset,
-		      struct err *err)
+		      const char *cols, struct err *err)
 {
 	static const char *const views[] = {"deleted = 0", "deleted = 1", "1 = 1"};
 	size_t i;
@@ -662,7 +752,7 @@ static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit,
 			       "experiment_ids must name at least one experiment");
 	if ((int)in->view < 0 || in->view > DB_VIEW_ALL)
 		return err_set(err, ERR_INVALID, "invalid view type");
-	qb_addf(q, "SELECT " RUN_COLS " FROM runs WHERE experiment_id IN (");
+	qb_addf(q, "SELECT %s FROM runs WHERE experiment_id IN (", cols);
 	for (i = 0; i < in->n_experiment_ids; i++)
 		qb_addf(q, "%s$%d", i ? ", " : "", qb_val(q, DB__I(in->experiment_ids[i])));
 	qb_addf(q, ") AND %s", views[in->view]);
@@ -680,16 +770,99 @@ static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit,
 	return 0;
 }
 
+static int cmp_run_id(const void *a, const void *b)
+{
+	return strcmp((*(struct db_run *const *)a)->run_id, (*(struct db_run *const *)b)->run_id);
+}
+
+/* The run of a page with this id, through the sorted index; NULL if not in the page. */
+static struct db_run *page_find(struct db_run **index, size_t n, const char *id)
+{
+	struct db_run key, *k = &key, **hit;
+	if (!id || strlen(id) != DB_RUN_ID_LEN)
+		return NULL;
+	memcpy(key.run_id, id, DB_RUN_ID_LEN + 1);
+	hit = bsearch(&k, index, n, sizeof(*index), cmp_run_id);
+	return hit ? *hit : NULL;
+}
+
+/*
+ * Params, tags and latest metrics of every run of a page: three queries
+ * whose run_id IN (...) is the page's own search, instead of three per run.
+ */
+static int page_children(struct db *db, const struct db_run_query *in, size_t limit, size_t offset,
+			 struct db_run_list *out, struct err *err)
+{
+	static const char *const heads[] = {
+		"SELECT run_id, key, value FROM params WHERE run_id IN (",
+		"SELECT run_id, key, value FROM run_tags WHERE run_id IN (",
+		"SELECT run_id, key, value, timestamp, step, is_nan FROM latest_metrics"
+		" WHERE run_id IN ("};
+	struct db_run **index = NULL;
+	size_t i, t;
+	int ret = -1;
+	if (out->n == 0)
+		return 0;
+	index = mem_calloc(out->n, sizeof(*index));
+	if (!index)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (i = 0; i < out->n; i++)
+		index[i] = &out->v[i];
+	qsort(index, out->n, sizeof(*index), cmp_run_id);
+	for (t = 0; t < 3; t++) {
+		struct qb q = {BUF_INIT, NULL, 0, 0};
+		struct db__stmt *st = NULL;
+		int rc = DB__FAIL;
+		qb_addf(&q, "%s", heads[t]);
+		if (search_sql(&q, in, limit, offset, "run_id", err) < 0)
+			goto next;
+		qb_addf(&q, ") ORDER BY run_id, key");
+		if (q.oom) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto next;
+		}
+		st = db__query(db, q.sql.ptr, q.v, q.n, err);
+		if (!st)
+			goto next;
+		while ((rc = db->ops->step(st, err)) == DB__ROW) {
+			struct db_run *r = page_find(index, out->n, db->ops->col_text(st, 0));
+			if (!r)
+				continue; /* the extra row that only told whether a next page exists
+					   */
+			if (t == 2)
+				rc = metric_push(db, st, 1, &r->metrics, &r->n_metrics, err);
+			else
+				rc = db__kv_push(t ? &r->tags : &r->params,
+						 db->ops->col_text(st, 1), db->ops->col_text(st, 2),
+						 err);
+			if (rc < 0) {
+				rc = DB__FAIL;
+				break;
+			}
+		}
+		db->ops->finish(st);
+	next:
+		buf_release(&q.sql);
+		mem_free(q.v);
+		if (rc < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	mem_free(index);
+	return ret;
+}
+
 int db_run_search(struct db *db, const struct db_run_query *in, struct db_run_list *out,
 		  struct err *err)
 {
 	struct qb q = {BUF_INIT, NULL, 0, 0};
 	struct db__stmt *st = NULL;
-	size_t offset, limit, i;
+	size_t offset, limit;
 	int rc = DB__FAIL, ret = -1;
 	memset(out, 0, sizeof(*out));
 	if (db__page_offset(&in->page, 1000, &offset, &limit, err) < 0 ||
-	    search_sql(&q, in, limit, offset, err) < 0)
+	    search_sql(&q, in, limit, offset, RUN_COLS, err) < 0)
 		goto out;
 	st = db__query(db, q.sql.ptr, q.v, q.n, err);
 	if (!st)
@@ -701,7 +874,7 @@ int db_run_search(struct db *db, const struct db_run_query *in, struct db_run_li
 				rc = DB__FAIL;
 			break;
 		}
-		v = mem_reallocarray(out->v, out->n + 1, sizeof(*v));
+		v = db__grow(out->v, out->n, sizeof(*v));
 		if (!v) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			rc = DB__FAIL;
@@ -715,11 +888,8 @@ int db_run_search(struct db *db, const struct db_run_query *in, struct db_run_li
 		}
 	}
 	db->ops->finish(st);
-	if (rc < 0)
+	if (rc < 0 || page_children(db, in, limit, offset, out, err) < 0)
 		goto out;
-	for (i = 0; i < out->n; i++)
-		if (run_children(db, &out->v[i], err) < 0)
-			goto out;
 	ret = 0;
 out:
 	buf_release(&q.sql);

@@ -113,6 +113,13 @@ int db__tx_end(struct db *db, int ok, struct err *err);
 /* Key/value lists loaded by a query whose columns are (key, value). */
 int db__load_kv(struct db *db, const char *sql, const struct db__val *v, size_t n,
 		struct db_kv_list *out, struct err *err);
+/*
+ * Room for one more element in an array of n that only ever grew through
+ * here: capacity doubles at powers of two, so n pushes cost O(n). Returns
+ * the (maybe moved) array, or NULL with ptr untouched.
+ */
+void *db__grow(void *ptr, size_t n, size_t size);
+
 /* Appends one key/value pair (copies). */
 int db__kv_push(struct db_kv_list *l, const char *key, const char *value, struct err *err);
 
