@@ -10,7 +10,7 @@
 
 VERSION := 0.1.0
 CC ?= cc
-PKGS := jansson libcrypto xgboost libmicrohttpd yaml-0.1 libgit2 sqlite3 libcurl
+PKGS := jansson libcrypto xgboost libmicrohttpd yaml-0.1 libgit2 sqlite3 libcurl libpq
 LIBS_EXTRA := -llinear -lm -lpthread
 
 SANITIZE ?=

@@ -19,6 +19,7 @@ pkgs=(
 	libyaml-dev                        # workflow files
 	libgit2-dev                        # repositories, triggers
 	libsqlite3-dev                     # metadata store
+	libpq-dev postgresql               # PostgreSQL store backend and its e2e test server
 	prometheus                         # promtool and a real Prometheus for /metrics tests
 	wrk                                # HTTP load for kiln serve hot-swap tests
 	bubblewrap                         # kiln run --sandbox

@@ -67,4 +67,10 @@ extern const char cmd_run_usage[];
 
 /* server, models, exp */
 
+/* data add, data status (cli/data_store.c; dispatched from data.c's table) */
+int cmd_data_add(int argc, char **argv);
+int cmd_data_status(int argc, char **argv);
+extern const char cmd_data_add_usage[];
+extern const char cmd_data_status_usage[];
+
 #endif

@@ -1,0 +1,292 @@
+/*
+ * blob_local.c - blobs in a local directory: <root>/objects/ab/cdef...,
+ * written through <root>/tmp/ (same filesystem, so the rename is atomic)
+ * with fsync of the file and of its directory. Readers never see a partial
+ * blob; a crash leaves at most a stray temporary file in <root>/tmp/.
+ */
+#include "store/blob_internal.h"
+
+#include "base/buf.h"
+#include "base/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+
+struct local {
+	char *root;
+	int defer_sync;
+};
+
+static int mkdir_ok(const char *path, struct err *err)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_set(err, ERR_IO, "cannot create directory '%s': %s", path,
+			       strerror(errno));
+	return 0;
+}
+
+static int fsync_dir(const char *dir, struct err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+	if (fd < 0)
+		return err_set(err, ERR_IO, "cannot open directory '%s': %s", dir, strerror(errno));
+	rc = fsync(fd);
+	close(fd);
+	if (rc < 0)
+		return err_set(err, ERR_IO, "cannot sync directory '%s': %s", dir, strerror(errno));
+	return 0;
+}
+
+/* <root>/objects/ab and <root>/objects/ab/cdef... for a key. */
+static int object_path(struct local *l, const char *sha, struct buf *dir, struct buf *file,
+		       struct err *err)
+{
+	if (buf_addf(dir, "%s/objects/%.2s", l->root, sha) < 0 ||
+	    (file && buf_addf(file, "%s/%s", dir->ptr, sha + 2) < 0))
+		return err_set(err, ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static void local_close(struct blob_store *bs)
+{
+	struct local *l = bs->impl;
+	if (!l)
+		return;
+	mem_free(l->root);
+	mem_free(l);
+	bs->impl = NULL;
+}
+
+static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX], uint64_t *size,
+			struct err *err)
+{
+	struct local *l = bs->impl;
+	struct buf tmp = BUF_INIT, dir = BUF_INIT, file = BUF_INIT;
+	FILE *f = NULL;
+	int tfd = -1, ret = -1;
+	struct stat st;
+	if (buf_addf(&tmp, "%s/tmp/put.XXXXXX", l->root) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	tfd = mkostemp(tmp.ptr, O_CLOEXEC);
+	if (tfd < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	f = fdopen(tfd, "wb");
+	if (!f) {
+		err_set(err, ERR_IO, "cannot open '%s': %s", tmp.ptr, strerror(errno));
+		close(tfd);
+		goto out;
+	}
+	if (blob__copy_hash(fd, f, sha, size, err) < 0)
+		goto out;
+	if (!l->defer_sync && fsync(fileno(f)) < 0) {
+		err_set(err, ERR_IO, "cannot sync '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		err_set(err, ERR_IO, "cannot write '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	f = NULL;
+	if (object_path(l, sha, &dir, &file, err) < 0 || mkdir_ok(dir.ptr, err) < 0)
+		goto out;
+	if (stat(file.ptr, &st) == 0) {
+		ret = 0; /* already stored: content addressing makes it the same bytes */
+		goto out;
+	}
+	if (rename(tmp.ptr, file.ptr) < 0) {
+		err_set(err, ERR_IO, "cannot rename '%s' to '%s': %s", tmp.ptr, file.ptr,
+			strerror(errno));
+		goto out;
+	}
+	buf_reset(&tmp); /* nothing left to remove */
+	if (!l->defer_sync && fsync_dir(dir.ptr, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	if (tmp.len)
+		unlink(tmp.ptr);
+	buf_release(&tmp);
+	buf_release(&dir);
+	buf_release(&file);
+	return ret;
+}
+
+static int local_stat(struct blob_store *bs, const char *sha, int *exists, uint64_t *size,
+		      struct err *err)
+{
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	struct stat st;
+	int ret = -1;
+	if (object_path(bs->impl, sha, &dir, &file, err) < 0)
+		goto out;
+	if (stat(file.ptr, &st) < 0) {
+		if (errno != ENOENT) {
+			err_set(err, ERR_IO, "cannot stat '%s': %s", file.ptr, strerror(errno));
+			goto out;
+		}
+		*exists = 0;
+	} else {
+		*exists = 1;
+		if (size)
+			*size = (uint64_t)st.st_size;
+	}
+	ret = 0;
+out:
+	buf_release(&dir);
+	buf_release(&file);
+	return ret;
+}
+
+static int local_get(struct blob_store *bs, const char *sha, struct blob__sink *sink,
+		     struct err *err)
+{
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	unsigned char *chunk = NULL;
+	int fd = -1, ret = -1;
+	if (object_path(bs->impl, sha, &dir, &file, err) < 0)
+		goto out;
+	fd = open(file.ptr, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			err_set(err, ERR_NOTFOUND, "blob %s not found", sha);
+		else
+			err_set(err, ERR_IO, "cannot open '%s': %s", file.ptr, strerror(errno));
+		goto out;
+	}
+	chunk = mem_malloc(READ_CHUNK);
+	if (!chunk) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, chunk, READ_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err_set(err, ERR_IO, "cannot read '%s': %s", file.ptr, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if (blob__sink_write(sink, chunk, (size_t)r, err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	mem_free(chunk);
+	buf_release(&dir);
+	buf_release(&file);
+	return ret;
+}
+
+static int local_remove(struct blob_store *bs, const char *sha, struct err *err)
+{
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	int ret = -1;
+	if (object_path(bs->impl, sha, &dir, &file, err) < 0)
+		goto out;
+	if (unlink(file.ptr) < 0) {
+		if (errno == ENOENT)
+			err_set(err, ERR_NOTFOUND, "blob %s not found", sha);
+		else
+			err_set(err, ERR_IO, "cannot remove '%s': %s", file.ptr, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&dir);
+	buf_release(&file);
+	return ret;
+}
+
+static int local_sync(struct blob_store *bs, struct err *err)
+{
+	struct local *l = bs->impl;
+	int fd, rc;
+	if (!l->defer_sync)
+		return 0;
+	fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, ERR_IO, "cannot open '%s': %s", l->root, strerror(errno));
+	/* One syncfs for a whole batch instead of two fsyncs per blob. */
+	rc = syncfs(fd);
+	close(fd);
+	if (rc < 0)
+		return err_set(err, ERR_IO, "cannot sync '%s': %s", l->root, strerror(errno));
+	return 0;
+}
+
+static const struct blob__ops local_ops = {
+	.name = "local",
+	.close = local_close,
+	.put_fd = local_put_fd,
+	.stat = local_stat,
+	.get = local_get,
+	.remove = local_remove,
+	.sync = local_sync,
+};
+
+int blob__local_open(struct blob_store *bs, const char *root, int defer_sync, struct err *err)
+{
+	struct local *l = mem_calloc(1, sizeof(*l));
+	struct buf sub = BUF_INIT;
+	size_t i;
+	int ret = -1;
+	if (!l)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	bs->ops = &local_ops;
+	bs->impl = l;
+	l->defer_sync = defer_sync;
+	l->root = mem_strdup(root);
+	if (!l->root) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* mkdir -p of the root, then its objects/ and tmp/. */
+	if (buf_adds(&sub, root) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 1; i < sub.len; i++) {
+		if (sub.ptr[i] != '/')
+			continue;
+		sub.ptr[i] = '\0';
+		if (mkdir_ok(sub.ptr, err) < 0)
+			goto out;
+		sub.ptr[i] = '/';
+	}
+	if (mkdir_ok(root, err) < 0)
+		goto out;
+	buf_reset(&sub);
+	if (buf_addf(&sub, "%s/objects", root) < 0 || mkdir_ok(sub.ptr, err) < 0)
+		goto out;
+	buf_reset(&sub);
+	if (buf_addf(&sub, "%s/tmp", root) < 0 || mkdir_ok(sub.ptr, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_release(&sub);
+	if (ret < 0) {
+		if (err && err->code == ERR_OK)
+			err_set(err, ERR_NOMEM, "out of memory");
+		local_close(bs);
+		bs->ops = NULL;
+	}
+	return ret;
+}

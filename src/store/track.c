@@ -1,0 +1,473 @@
+/*
+ * track.c - pointer files (FILE.kiln) and `kiln data add|status` logic:
+ * store the bytes, write the pointer, keep the .gitignore entry, compare a
+ * file with its pointer. No argv, no stdout: src/cli/data_store.c does that.
+ */
+#include "store/track.h"
+
+#include "base/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define GITIGNORE_MAX (16u << 20)
+
+void blob_pointer_release(struct blob_pointer *p)
+{
+	if (!p)
+		return;
+	mem_free(p->path);
+	p->path = NULL;
+}
+
+static int name_ok(const char *s, size_t n)
+{
+	size_t i;
+	if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == '\n' || s[i] == '\r' || s[i] == '\0')
+			return 0;
+	return 1;
+}
+
+/* One "key: value" line into the pointer; seen tracks repeated keys. */
+static int pointer_line(const char *k, size_t kn, const char *v, size_t vn, const char *name,
+			size_t line, struct blob_pointer *p, unsigned *seen, struct err *err)
+{
+	static const char *const keys[] = {"sha256", "size", "path"};
+	unsigned i;
+	for (i = 0; i < 3; i++)
+		if (strlen(keys[i]) == kn && memcmp(keys[i], k, kn) == 0)
+			break;
+	if (i == 3)
+		return err_set(err, ERR_PARSE, "%s:%zu: unknown key '%.*s'", name, line,
+			       (int)(kn > 40 ? 40 : kn), k);
+	if (*seen & (1u << i))
+		return err_set(err, ERR_PARSE, "%s:%zu: repeated key '%s'", name, line, keys[i]);
+	*seen |= 1u << i;
+	if (i == 0) {
+		if (vn != HASH_SHA256_HEX - 1)
+			goto bad;
+		memcpy(p->sha256, v, vn);
+		p->sha256[vn] = '\0';
+		if (!blob_key_ok(p->sha256))
+			goto bad;
+	} else if (i == 1) {
+		uint64_t n = 0;
+		size_t j;
+		if (vn == 0 || vn > 19)
+			goto bad;
+		for (j = 0; j < vn; j++) {
+			if (v[j] < '0' || v[j] > '9')
+				goto bad;
+			n = n * 10 + (uint64_t)(v[j] - '0');
+		}
+		p->size = n;
+	} else {
+		if (!name_ok(v, vn))
+			goto bad;
+		p->path = mem_strndup(v, vn);
+		if (!p->path)
+			return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	return 0;
+bad:
+	return err_set(err, ERR_PARSE, "%s:%zu: invalid value for '%s'", name, line, keys[i]);
+}
+
+int blob_pointer_parse(const char *text, size_t len, const char *name, struct blob_pointer *out,
+		       struct err *err)
+{
+	struct blob_pointer p = {{0}, 0, NULL};
+	const char *s = text, *end = text + len;
+	unsigned seen = 0;
+	size_t line = 0;
+	if (len > BLOB_POINTER_MAX)
+		return err_set(err, ERR_PARSE, "%s: too large for a pointer file", name);
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s)), *e = nl ? nl : end, *colon;
+		const char *k = s, *v;
+		size_t kn, vn;
+		line++;
+		s = nl ? nl + 1 : end;
+		while (e > k && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		while (k < e && (*k == ' ' || *k == '\t'))
+			k++;
+		if (k == e || *k == '#')
+			continue;
+		colon = memchr(k, ':', (size_t)(e - k));
+		if (!colon) {
+			err_set(err, ERR_PARSE, "%s:%zu: expected 'key: value'", name, line);
+			goto fail;
+		}
+		kn = (size_t)(colon - k);
+		v = colon + 1;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		vn = (size_t)(e - v);
+		if (memchr(k, '\0', (size_t)(e - k))) {
+			err_set(err, ERR_PARSE, "%s:%zu: NUL byte", name, line);
+			goto fail;
+		}
+		if (pointer_line(k, kn, v, vn, name, line, &p, &seen, err) < 0)
+			goto fail;
+	}
+	if (seen != 7) {
+		err_set(err, ERR_PARSE, "%s: missing '%s'", name,
+			!(seen & 1)   ? "sha256"
+			: !(seen & 2) ? "size"
+				      : "path");
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	blob_pointer_release(&p);
+	return -1;
+}
+
+int blob_pointer_format(const struct blob_pointer *p, struct buf *out, struct err *err)
+{
+	if (buf_addf(out,
+		     "# kiln data pointer: the bytes are in the blob store under sha256\n"
+		     "sha256: %s\nsize: %llu\npath: %s\n",
+		     p->sha256, (unsigned long long)p->size, p->path) < 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Writes data to path through a temporary file and a rename, without fsync. */
+static int write_replace(const char *path, const char *data, size_t len, struct err *err)
+{
+	struct buf tmp = BUF_INIT;
+	int fd = -1, ret = -1;
+	size_t done = 0;
+	if (buf_addf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	fd = mkostemp(tmp.ptr, O_CLOEXEC);
+	if (fd < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", tmp.ptr, strerror(errno));
+		buf_reset(&tmp);
+		goto out;
+	}
+	while (done < len) {
+		ssize_t w = write(fd, data + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err_set(err, ERR_IO, "cannot write '%s': %s", tmp.ptr, strerror(errno));
+			goto out;
+		}
+		done += (size_t)w;
+	}
+	(void)fchmod(fd, 0644); /* mkostemp's 0600 is not what a checked-in file wants */
+	if (close(fd) < 0) {
+		fd = -1;
+		err_set(err, ERR_IO, "cannot write '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp.ptr, path) < 0) {
+		err_set(err, ERR_IO, "cannot rename '%s' to '%s': %s", tmp.ptr, path,
+			strerror(errno));
+		goto out;
+	}
+	buf_reset(&tmp);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp.len)
+		unlink(tmp.ptr);
+	buf_release(&tmp);
+	return ret;
+}
+
+/* A file name as a .gitignore pattern anchored to its directory. */
+static int gitignore_pattern(const char *name, struct buf *out)
+{
+	size_t i, n = strlen(name);
+	if (buf_addch(out, '/') < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+		if ((c == '\\' || c == '*' || c == '?' || c == '[') || (c == ' ' && i == n - 1)) {
+			if (buf_addch(out, '\\') < 0)
+				return -1;
+		}
+		if (buf_addch(out, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Adds the names (all in dir; sorted, no duplicates) to dir/.gitignore,
+ * skipping those already listed: one read and at most one write.
+ */
+static int gitignore_add(const char *dir, char *const *names, size_t n, struct err *err)
+{
+	struct buf path = BUF_INIT, text = BUF_INIT, copy = BUF_INIT, pat = BUF_INIT;
+	char **lines = NULL, *s, *e;
+	size_t nlines = 0, i, len;
+	int ret = -1;
+	if (buf_addf(&path, "%s/.gitignore", dir) < 0)
+		goto oom;
+	if (buf_read_file(&text, path.ptr, GITIGNORE_MAX) < 0 && errno != ENOENT) {
+		err_set(err, ERR_IO, "cannot read '%s': %s", path.ptr, strerror(errno));
+		goto out;
+	}
+	len = text.len;
+	/* The existing lines, cut out of a copy and sorted for lookup. */
+	if (buf_add(&copy, text.ptr, text.len) < 0)
+		goto oom;
+	lines = mem_calloc(len / 2 + 2, sizeof(*lines));
+	if (!lines)
+		goto oom;
+	for (s = copy.ptr, e = copy.ptr + copy.len; s < e;) {
+		char *nl = memchr(s, '\n', (size_t)(e - s));
+		if (nl)
+			*nl = '\0';
+		lines[nlines++] = s;
+		s = nl ? nl + 1 : e;
+	}
+	qsort(lines, nlines, sizeof(*lines), cmp_str);
+	if (text.len && text.ptr[text.len - 1] != '\n' && buf_addch(&text, '\n') < 0)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		const char *p;
+		buf_reset(&pat);
+		if (gitignore_pattern(names[i], &pat) < 0)
+			goto oom;
+		p = pat.ptr;
+		if (bsearch(&p, lines, nlines, sizeof(*lines), cmp_str))
+			continue;
+		if (buf_add(&text, pat.ptr, pat.len) < 0 || buf_addch(&text, '\n') < 0)
+			goto oom;
+	}
+	if (text.len != len && write_replace(path.ptr, text.ptr, text.len, err) < 0)
+		goto out;
+	ret = 0;
+	goto out;
+oom:
+	err_set(err, ERR_NOMEM, "out of memory");
+out:
+	mem_free(lines);
+	buf_release(&path);
+	buf_release(&text);
+	buf_release(&copy);
+	buf_release(&pat);
+	return ret;
+}
+
+/* A tracked file's directory and name, for the .gitignore pass. */
+struct tracked {
+	char *dir;
+	char *name;
+};
+
+static int cmp_tracked(const void *a, const void *b)
+{
+	const struct tracked *x = a, *y = b;
+	int c = strcmp(x->dir, y->dir);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+static int split_path(const char *path, struct tracked *t, struct err *err)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		t->dir = mem_strdup(".");
+	else if (slash == path)
+		t->dir = mem_strdup("/");
+	else
+		t->dir = mem_strndup(path, (size_t)(slash - path));
+	t->name = mem_strdup(slash ? slash + 1 : path);
+	if (!t->dir || !t->name)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Stores one file and writes its pointer. */
+static int track_one(struct blob_store *bs, const char *path, struct tracked *t, struct err *err)
+{
+	struct blob_pointer p = {{0}, 0, NULL};
+	struct buf text = BUF_INIT, ptr_path = BUF_INIT;
+	size_t n = strlen(path), k = strlen(BLOB_POINTER_SUFFIX);
+	struct stat st;
+	int ret = -1;
+	if (stat(path, &st) < 0)
+		return err_set(err, ERR_IO, "cannot add '%s': %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return err_set(err, ERR_INVALID, "cannot add '%s': is a directory (add its files)",
+			       path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, ERR_INVALID, "cannot add '%s': not a regular file", path);
+	if (n >= k && strcmp(path + n - k, BLOB_POINTER_SUFFIX) == 0)
+		return err_set(err, ERR_INVALID, "cannot add '%s': it is a pointer file", path);
+	if (split_path(path, t, err) < 0)
+		return -1;
+	if (!name_ok(t->name, strlen(t->name)))
+		return err_set(err, ERR_INVALID, "cannot add '%s': unsupported file name", path);
+	if (blob_put_file(bs, path, p.sha256, &p.size, err) < 0)
+		return -1;
+	p.path = t->name;
+	if (blob_pointer_format(&p, &text, err) < 0)
+		goto out;
+	if (buf_addf(&ptr_path, "%s%s", path, BLOB_POINTER_SUFFIX) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	ret = write_replace(ptr_path.ptr, text.ptr, text.len, err);
+out:
+	buf_release(&text);
+	buf_release(&ptr_path);
+	return ret;
+}
+
+/* One syncfs per distinct directory (they may be on different filesystems). */
+static int sync_dirs(const struct tracked *t, size_t n, struct err *err)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		int fd, rc;
+		if (i > 0 && strcmp(t[i].dir, t[i - 1].dir) == 0)
+			continue;
+		fd = open(t[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return err_set(err, ERR_IO, "cannot open '%s': %s", t[i].dir,
+				       strerror(errno));
+		rc = syncfs(fd);
+		close(fd);
+		if (rc < 0)
+			return err_set(err, ERR_IO, "cannot sync '%s': %s", t[i].dir,
+				       strerror(errno));
+	}
+	return 0;
+}
+
+int blob_track_add(struct blob_store *bs, const char *const *paths, size_t n, size_t *done,
+		   struct err *err)
+{
+	struct tracked *t = mem_calloc(n ? n : 1, sizeof(*t));
+	char **names = NULL;
+	size_t i, j, k, count = 0;
+	int ret = -1;
+	if (done)
+		*done = 0;
+	if (!t)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (track_one(bs, paths[i], &t[i], err) < 0)
+			break;
+		count++;
+	}
+	/* Whatever was tracked keeps its .gitignore line, even after a failure. */
+	qsort(t, count, sizeof(*t), cmp_tracked);
+	names = mem_calloc(count ? count : 1, sizeof(*names));
+	if (!names) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < count; i = j) {
+		for (j = i, k = 0; j < count && strcmp(t[j].dir, t[i].dir) == 0; j++)
+			if (k == 0 || strcmp(names[k - 1], t[j].name) != 0)
+				names[k++] = t[j].name;
+		if (gitignore_add(t[i].dir, names, k, err) < 0)
+			goto out;
+	}
+	if (blob_sync(bs, err) < 0 || sync_dirs(t, count, err) < 0)
+		goto out;
+	if (done)
+		*done = count;
+	ret = count == n ? 0 : -1;
+out:
+	for (i = 0; i < n; i++) {
+		mem_free(t[i].dir);
+		mem_free(t[i].name);
+	}
+	mem_free(t);
+	mem_free(names);
+	return ret;
+}
+
+const char *blob_track_state_name(int state)
+{
+	static const char *const names[] = {"ok", "modified", "missing", "not stored"};
+	if (state < BLOB_TRACK_OK || state > BLOB_TRACK_NOT_STORED)
+		return "unknown";
+	return names[state];
+}
+
+int blob_track_status(struct blob_store *bs, const char *pointer_path, int *state, char **data_path,
+		      struct err *err)
+{
+	struct blob_pointer p = {{0}, 0, NULL};
+	struct buf text = BUF_INIT, data = BUF_INIT;
+	struct tracked where = {NULL, NULL};
+	char sha[HASH_SHA256_HEX];
+	struct stat st;
+	int exists = 0, ret = -1;
+	if (data_path)
+		*data_path = NULL;
+	if (buf_read_file(&text, pointer_path, BLOB_POINTER_MAX) < 0) {
+		err_set(err, ERR_IO, "cannot read '%s': %s", pointer_path,
+			errno == E2BIG ? "too large for a pointer file" : strerror(errno));
+		goto out;
+	}
+	if (blob_pointer_parse(text.ptr, text.len, pointer_path, &p, err) < 0 ||
+	    split_path(pointer_path, &where, err) < 0)
+		goto out;
+	if (buf_addf(&data, "%s/%s", where.dir, p.path) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (stat(data.ptr, &st) < 0) {
+		if (errno != ENOENT) {
+			err_set(err, ERR_IO, "cannot stat '%s': %s", data.ptr, strerror(errno));
+			goto out;
+		}
+		*state = BLOB_TRACK_MISSING;
+	} else if ((uint64_t)st.st_size != p.size) {
+		*state = BLOB_TRACK_MODIFIED;
+	} else {
+		if (hash_sha256_file(data.ptr, sha, err) < 0)
+			goto out;
+		*state = strcmp(sha, p.sha256) == 0 ? BLOB_TRACK_OK : BLOB_TRACK_MODIFIED;
+	}
+	if (*state == BLOB_TRACK_OK) {
+		if (blob_stat(bs, p.sha256, &exists, NULL, err) < 0)
+			goto out;
+		if (!exists)
+			*state = BLOB_TRACK_NOT_STORED;
+	}
+	if (data_path) {
+		*data_path = buf_take(&data, NULL);
+		if (!*data_path) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	blob_pointer_release(&p);
+	mem_free(where.dir);
+	mem_free(where.name);
+	buf_release(&text);
+	buf_release(&data);
+	return ret;
+}
