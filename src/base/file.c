@@ -7,8 +7,16 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
+
+static mode_t current_umask(void)
+{
+	mode_t m = umask(022);
+	umask(m);
+	return m;
+}
 
 int file_out_open(struct file_out *o, const char *path, struct err *err)
 {
@@ -33,6 +41,17 @@ int file_out_open(struct file_out *o, const char *path, struct err *err)
 		return -1;
 	}
 	o->tmp = buf_take(&t, NULL);
+	/*
+	 * mkstemp creates the file 0600; a model bundle or a data file is read
+	 * by other users (a server running as its own user), so give it the
+	 * mode open(O_CREAT, 0666) would have under the current umask.
+	 */
+	if (fchmod(fd, 0666 & ~current_umask()) != 0) {
+		err_set(err, ERR_IO, "cannot chmod '%s': %s", o->tmp, strerror(errno));
+		close(fd);
+		file_out_abort(o);
+		return -1;
+	}
 	o->f = fdopen(fd, "wb");
 	if (!o->f) {
 		close(fd);
