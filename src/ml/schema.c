@@ -177,6 +177,62 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Doubles as unsigned keys that sort in the same order (sign flipped, negatives inverted). */
+static uint64_t double_key(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return (u >> 63) ? ~u : u | (1ULL << 63);
+}
+
+static double key_double(uint64_t k)
+{
+	uint64_t u = (k >> 63) ? k & ~(1ULL << 63) : ~k;
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+/*
+ * Sorts n finite doubles ascending: an LSD radix sort over 8-bit digits,
+ * skipping digits all keys share. Several times faster than qsort on the
+ * columns of a training set; falls back to qsort when memory is short.
+ */
+static void sort_doubles(double *v, size_t n)
+{
+	uint64_t *a = mem_calloc(n ? n : 1, sizeof(*a)), *b = mem_calloc(n ? n : 1, sizeof(*b));
+	if (!a || !b) {
+		mem_free(a);
+		mem_free(b);
+		qsort(v, n, sizeof(*v), cmp_double);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		a[i] = double_key(v[i]);
+	for (int shift = 0; shift < 64; shift += 8) {
+		size_t count[256] = {0}, pos = 0;
+		uint64_t *t;
+		for (size_t i = 0; i < n; i++)
+			count[(a[i] >> shift) & 0xff]++;
+		if (count[(a[0] >> shift) & 0xff] == n)
+			continue; /* every key has this digit: nothing to reorder */
+		for (int d = 0; d < 256; d++) {
+			size_t c = count[d];
+			count[d] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i] >> shift) & 0xff]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = key_double(a[i]);
+	mem_free(a);
+	mem_free(b);
+}
+
 /* Linear interpolation between order statistics (numpy's default). */
 static double quantile_sorted(const double *v, size_t n, double q)
 {
@@ -351,7 +407,7 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 	}
 	if (numeric && c->count > 0) {
 		c->kind = ML_NUMERIC;
-		qsort(v, c->count, sizeof(*v), cmp_double);
+		sort_doubles(v, c->count);
 		numeric_stats(c, v, c->count);
 		if (ints) {
 			size_t d = 1;

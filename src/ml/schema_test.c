@@ -94,6 +94,18 @@ static void test_schema_infers_kinds_and_stats(void **state)
 	ml_schema_release(&s);
 }
 
+/* Order statistics of mixed signs and magnitudes (the sort behind them). */
+static void test_schema_quantiles_of_mixed_values(void **state)
+{
+	struct ml_schema s;
+	infer(&s, "x,y\n-5,a\n3,b\n-0.5,a\n1e10,b\n-1e-300,a\n0,b\n-7e12,a\n", NULL, ML_TASK_AUTO);
+	assert_float_equal(s.cols[0].min, -7e12, 0);
+	assert_float_equal(s.cols[0].max, 1e10, 0);
+	assert_float_equal(s.cols[0].quantile[5], -1e-300, 0); /* the median of 7 */
+	assert_float_equal(s.cols[0].quantile[ML_QUANTILES - 1], 1e10, 0);
+	ml_schema_release(&s);
+}
+
 static void test_schema_task_from_target(void **state)
 {
 	struct ml_schema s;
@@ -349,6 +361,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schema_infers_kinds_and_stats),
+		cmocka_unit_test(test_schema_quantiles_of_mixed_values),
 		cmocka_unit_test(test_schema_task_from_target),
 		cmocka_unit_test(test_schema_many_distinct_short_strings_are_text),
 		cmocka_unit_test(test_schema_infer_errors),
