@@ -191,7 +191,7 @@ static int is_token_byte(unsigned char c)
 
 static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bits)
 {
-	unsigned char bytes[4 * ML__NGRAM_MAX];
+	unsigned char bytes[4 * ML__NGRAM_MAX] = {0};
 	uint32_t h;
 	int i;
 	if (n == 1) {
@@ -204,7 +204,7 @@ static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bi
 			bytes[4 * i + 2] = (unsigned char)(t >> 16);
 			bytes[4 * i + 3] = (unsigned char)(t >> 24);
 		}
-		h = ml__murmur3(bytes, (size_t)(4 * n), (uint32_t)n);
+		h = ml__murmur3(bytes, (size_t)4 * (size_t)n, (uint32_t)n);
 	}
 	return (uint64_t)(h & ((1u << hash_bits) - 1)) << 1 | (h >> 31);
 }
@@ -429,7 +429,7 @@ static struct ml_cell frame_cell(const struct ml_frame *f, int col, size_t row)
 static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col,
 		       const size_t *rows, size_t nrows, int for_trees, struct err *err)
 {
-	double sum = 0, sq = 0, v;
+	double sum = 0, sq = 0, v = 0;
 	size_t i, cnt = 0, missing = 0;
 	for (i = 0; i < nrows; i++) {
 		struct ml_cell cell = frame_cell(f, col, rows[i]);
@@ -551,9 +551,15 @@ static int check_params(int ngram_min, int ngram_max, unsigned hash_bits, struct
 /* Lays the columns out one after another; fails past 2^31 features. */
 static int assign_offsets(struct ml__pipeline *p, struct err *err)
 {
-	uint64_t off = 0;
+	uint64_t off = 0, text = 0;
 	size_t i;
 	for (i = 0; i < p->ncols; i++) {
+		if (p->cols[i].kind == ML_TEXT)
+			text += p->cols[i].width;
+		if (text > ML__TEXT_BUCKETS_MAX)
+			return err_set(
+				err, ERR_INVALID,
+				"too many text features: lower the hash bits or the text columns");
 		p->cols[i].offset = (uint32_t)off;
 		off += p->cols[i].width;
 		if (off > INT32_MAX)
@@ -818,7 +824,7 @@ int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *
 	const json_t *ng = json_object_get(j, "ngram"), *cols = json_object_get(j, "columns");
 	const json_t *hb = json_object_get(j, "hash_bits"), *ft = json_object_get(j, "for_trees");
 	const json_t *nf = json_object_get(j, "n_features");
-	size_t i;
+	size_t i, ntext = 0;
 
 	memset(p, 0, sizeof(*p));
 	if (!json_is_object(j))
@@ -840,6 +846,14 @@ int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *
 	p->ngram_max = (int)json_integer_value(json_array_get(ng, 1));
 	p->hash_bits = (unsigned)json_integer_value(hb);
 	p->for_trees = json_is_true(ft);
+	/* Refuse a pipeline too big to hold before allocating any of it. */
+	for (i = 0; i < json_array_size(cols); i++) {
+		const char *k = json_string_value(json_object_get(json_array_get(cols, i), "kind"));
+		if (k && strcmp(k, "text") == 0)
+			ntext++;
+	}
+	if (ntext > ML__TEXT_BUCKETS_MAX >> p->hash_bits)
+		return err_set(err, ERR_FORMAT, "manifest: features: too many text buckets");
 	p->cols = mem_calloc(json_array_size(cols) + 1, sizeof(*p->cols));
 	if (!p->cols)
 		return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");

@@ -316,7 +316,7 @@ static void test_linear_learns_and_payload_roundtrips(void **state)
 						  NROWS, p.nfeatures, 1.0, 0, &err),
 				 0);
 		assert_int_equal(ml__linear_save(&lm, &data, &len, &err), 0);
-		assert_int_equal(ml__linear_load(&back, data, len, &err), 0);
+		assert_int_equal(ml__linear_load(&back, data, len, p.nfeatures + 1, &err), 0);
 		for (r = 0; r < NROWS; r++) {
 			struct ml_pred p1, p2;
 			ml__linear_predict(&lm, &rows[r], &p1);
@@ -327,7 +327,7 @@ static void test_linear_learns_and_payload_roundtrips(void **state)
 		}
 		/* A truncated payload is refused. */
 		ml__linear_release(&back);
-		assert_int_equal(ml__linear_load(&back, data, len - 3, &err), -1);
+		assert_int_equal(ml__linear_load(&back, data, len - 3, p.nfeatures + 1, &err), -1);
 		assert_int_equal(err.code, ERR_FORMAT);
 		mem_free(data);
 		ml__linear_release(&lm);

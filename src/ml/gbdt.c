@@ -446,7 +446,7 @@ static int row_value(const struct ml__row *x, uint32_t f, float *v)
 
 void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
 {
-	float margin[ML_MAX_CLASSES];
+	float margin[ML_MAX_CLASSES] = {0};
 	size_t t;
 	uint32_t k;
 	double mx = -INFINITY, total = 0;

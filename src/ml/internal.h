@@ -18,6 +18,8 @@
 
 #define ML__HASH_BITS_MAX 24
 #define ML__NGRAM_MAX	  5
+/* All text columns together: 2^24 buckets (128 MiB of idf in memory). */
+#define ML__TEXT_BUCKETS_MAX (1u << 24)
 
 /* --- small helpers ------------------------------------------------------ */
 
@@ -129,7 +131,9 @@ void ml__linear_predict(const struct ml__linear *lm, const struct ml__row *x, st
 /* Compact little-endian payload (docs/model-format.md), and back. */
 int ml__linear_save(const struct ml__linear *lm, unsigned char **data, size_t *len,
 		    struct err *err);
-int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len, struct err *err);
+/* Refuses weights whose dimension is not expect_dim before allocating. */
+int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len,
+		    uint32_t expect_dim, struct err *err);
 void ml__linear_release(struct ml__linear *lm);
 
 /* --- XGBoost (gbdt.c) --------------------------------------------------- */

@@ -29,8 +29,9 @@ static struct feature_node **make_rows(const struct ml__row *rows, size_t n, uin
 	struct feature_node **x;
 	for (i = 0; i < n; i++)
 		total += rows[i].n + 2;
-	x = mem_calloc(n ? n : 1, sizeof(*x));
-	*pool = mem_calloc(total ? total : 1, sizeof(**pool));
+	x = mem_calloc(n ? n : 1,
+		       sizeof(*x)); /* NOLINT(bugprone-sizeof-expression): row pointers */
+	*pool = mem_calloc(total ? total : 1, sizeof(struct feature_node));
 	if (!x || !*pool) {
 		mem_free(x);
 		mem_free(*pool);
@@ -321,7 +322,8 @@ static int load_weights(struct ml__linear *lm, const unsigned char *data, size_t
 	return 0;
 }
 
-int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len, struct err *err)
+int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len,
+		    uint32_t expect_dim, struct err *err)
 {
 	memset(lm, 0, sizeof(*lm));
 	if (len < LINEAR_HEADER || memcmp(data, LINEAR_MAGIC, 8) != 0)
@@ -344,6 +346,9 @@ int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len
 	     (lm->nclasses < 2 || lm->nclasses > ML_MAX_CLASSES ||
 	      lm->nw != (lm->nclasses == 2 ? 1 : lm->nclasses))))
 		return err_set(err, ERR_FORMAT, "payload: inconsistent linear weights header");
+	if (lm->dim != expect_dim)
+		return err_set(err, ERR_FORMAT, "payload: %u weights per class, expected %u",
+			       lm->dim, expect_dim);
 	lm->w = mem_calloc((size_t)lm->nw * lm->dim, sizeof(*lm->w));
 	if (!lm->w)
 		return err_set(err, ERR_NOMEM, "out of memory loading the weights");

@@ -954,7 +954,7 @@ static int load_payload(struct ml_model *m, struct err *err)
 		return ml__gbdt_load(&m->gb, m->task, (uint32_t)m->schema.nclasses,
 				     m->pipe.nfeatures, (const char *)m->payload, m->payload_len,
 				     err);
-	if (ml__linear_load(&m->lin, m->payload, m->payload_len, err) < 0)
+	if (ml__linear_load(&m->lin, m->payload, m->payload_len, m->pipe.nfeatures + 1, err) < 0)
 		return -1;
 	if (m->lin.dim != m->pipe.nfeatures + 1 || m->lin.task != m->task ||
 	    m->lin.algo != m->algo ||

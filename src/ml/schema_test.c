@@ -138,6 +138,30 @@ static void test_schema_infer_errors(void **state)
 			   "t.csv:2: target column 'b' is not numeric");
 }
 
+/* A caller's subset of a frame may have no rows: an error, not a crash. */
+static void test_schema_infer_refuses_an_empty_frame(void **state)
+{
+	struct ml_frame f;
+	struct ml_schema s;
+	struct err err = ERR_INIT;
+	json_t *rep = NULL;
+	size_t n;
+	load(&f, "a,b\n1,x\n2,y\n");
+	n = f.nrows;
+	f.nrows = 0;
+	assert_int_equal(ml_schema_infer(&s, &f, NULL, ML_TASK_AUTO, &err), -1);
+	assert_non_null(strstr(err.msg, "has no data rows"));
+	f.nrows = n;
+	err_clear(&err);
+	assert_int_equal(ml_schema_infer(&s, &f, NULL, ML_TASK_AUTO, &err), 0);
+	f.nrows = 0;
+	assert_int_equal(ml_schema_validate(&s, &f, &rep, &err), 0);
+	json_decref(rep);
+	ml_schema_release(&s);
+	f.nrows = n;
+	ml_frame_release(&f);
+}
+
 static void test_parse_number(void **state)
 {
 	double v = 0;
@@ -198,14 +222,21 @@ static void test_schema_from_json_names_the_bad_field(void **state)
 	expect_json_error("{\"version\":9}", "newer");
 	expect_json_error("{\"version\":1,\"task\":\"x\"}", "schema: task");
 	snprintf(buf, sizeof(buf),
-		 "{\"version\":1,\"task\":\"regression\",\"nrows\":2,%s,\"columns\":"
-		 "[{\"name\":\"x\",\"kind\":\"blob\",\"count\":1,\"missing\":0}]}",
+		 "{\"version\":1,\"task\":\"classification\",\"nrows\":2,%s,\"columns\":"
+		 "[{\"name\":\"x\",\"kind\":\"blob\",\"count\":1,\"missing\":0}],"
+		 "\"classes\":[\"a\",\"b\"]}",
 		 tgt);
 	expect_json_error(buf, "schema: columns[0].kind");
 	snprintf(buf, sizeof(buf),
 		 "{\"version\":1,\"task\":\"regression\",\"nrows\":2,%s,\"columns\":"
 		 "[{\"name\":\"x\",\"kind\":\"numeric\",\"count\":1,\"missing\":0,\"mean\":1,"
 		 "\"std\":0,\"min\":1,\"max\":1,\"quantiles\":[1]}]}",
+		 tgt);
+	expect_json_error(buf, "schema: target.kind: a regression target is numeric");
+	snprintf(buf, sizeof(buf),
+		 "{\"version\":1,\"task\":\"classification\",\"nrows\":2,%s,\"columns\":"
+		 "[{\"name\":\"x\",\"kind\":\"numeric\",\"count\":1,\"missing\":0,\"mean\":1,"
+		 "\"std\":0,\"min\":1,\"max\":1,\"quantiles\":[1]}],\"classes\":[\"a\",\"b\"]}",
 		 tgt);
 	expect_json_error(buf, "schema: columns[0].quantiles: expected an array of 11");
 	snprintf(buf, sizeof(buf),
@@ -268,6 +299,15 @@ static void test_validate_finds_each_violation(void **state)
 	json_decref(rep);
 	rep = validate("num,cat,txt\n5.5,a,x\n", 0); /* inside the margin */
 	json_decref(rep);
+	{ /* one unseen value in 200: a note, not a violation */
+		char csv[4096];
+		size_t n = (size_t)snprintf(csv, sizeof(csv), "num,cat,txt\n1,zz,x\n");
+		for (int i = 0; i < 199; i++)
+			n += (size_t)snprintf(csv + n, sizeof(csv) - n, "2,a,x\n");
+		rep = validate(csv, 0);
+		assert_int_equal(json_array_size(json_object_get(rep, "notes")), 1);
+		json_decref(rep);
+	}
 	rep = validate("num,cat,txt\n1,zz,x\n", 1);
 	assert_string_equal(check_of(rep, 0), "unseen_category");
 	json_decref(rep);
@@ -312,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_schema_task_from_target),
 		cmocka_unit_test(test_schema_many_distinct_short_strings_are_text),
 		cmocka_unit_test(test_schema_infer_errors),
+		cmocka_unit_test(test_schema_infer_refuses_an_empty_frame),
 		cmocka_unit_test(test_parse_number),
 		cmocka_unit_test(test_schema_json_round_trip),
 		cmocka_unit_test(test_schema_from_json_names_the_bad_field),

@@ -38,6 +38,11 @@ for d in ames:Sale_Price churn:churn credit:Status sentiment:label; do
 	py -c 'import json,sys; r=json.load(open("rep.json")); assert r["ok"] is True and r["violations"]==[] and r["target_checked"]' || fail "$name report"
 done
 
+# Rare unseen categories in ames test.csv are notes, not violations.
+expect_ok "$KILN" data validate --schema ames.json "$DATA/ames/test.csv" >out
+expect_contains out "note: Neighborhood"
+expect_contains out "'Landmark'"
+
 # A bundle works as the schema source: manifest "schema" key, detected by magic.
 py - churn.json churn.kiln <<'PY' || fail "cannot build bundle"
 import hashlib, json, struct, sys
@@ -47,6 +52,16 @@ open(sys.argv[2], "wb").write(body + hashlib.sha256(body).digest())
 PY
 expect_ok "$KILN" data validate --schema churn.kiln "$DATA/churn/test.csv" >out
 expect_contains out "ok:"
+
+# A bundle written by `kiln train` (when this build has it) works the same.
+if "$KILN" help train >/dev/null 2>&1; then
+	expect_ok "$KILN" train "$DATA/credit/train.csv" --target Status -o credit.kiln >/dev/null
+	expect_ok "$KILN" data validate --schema credit.kiln "$DATA/credit/test.csv" >out
+	expect_contains out "ok:"
+	doctor "$DATA/credit/test.csv" nohome.csv 'cols.remove("Home")'
+	expect_fail --code 1 "$KILN" data validate --schema credit.kiln nohome.csv >out
+	expect_contains out "column 'Home' is missing"
+fi
 
 # Without the target column (data to predict on) it still passes.
 doctor "$DATA/churn/test.csv" nolabel.csv 'cols.remove("churn")'
