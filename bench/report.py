@@ -102,6 +102,9 @@ def main():
         sh("/usr/bin/python3 -c 'import sklearn; print(sklearn.__version__)'"),
         sh("/usr/bin/python3 -c 'import xgboost; print(xgboost.__version__)'"),
         sh("git -C %s describe --always --dirty" % sys.path[0])))
+    print("Load average when the report was written: %s (the machine is shared; numbers\n"
+          "from a loaded machine move by 2x between runs, compare within one run only).\n"
+          % " ".join(open("/proc/loadavg").read().split()[0:3]))
     print("How measured (bench/ml.sh, %s runs): train time is the median wall time of\n"
           "`kiln train` (whole process: read CSV, fit, evaluate, write the bundle) against\n"
           "the baseline script's `pipeline.fit` alone and its whole process (Python start,\n"

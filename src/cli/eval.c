@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "ml/frame.h"
 #include "ml/gate.h"
@@ -95,7 +96,14 @@ static json_t *eval_model(const struct ml_model *m, const struct ml_frame *f, st
 		err_set(err, ERR_NOMEM, "out of memory for %zu rows", f->nrows);
 		goto out;
 	}
-	if (eval_targets(s, f, y, yv, err) < 0 || ml_model_predict_frame(m, f, preds, err) < 0)
+	if (eval_targets(s, f, y, yv, err) < 0)
+		goto out;
+	/* predict treats an absent column as missing in every row: legal, but say so */
+	for (size_t c = 0; c < s->ncols; c++)
+		if (ml_frame_col(f, s->cols[c].name) < 0)
+			log_warn("%s: no column '%s'; every row treated as missing", f->path,
+				 s->cols[c].name);
+	if (ml_model_predict_frame(m, f, preds, err) < 0)
 		goto out;
 	if (s->task == ML_TASK_CLASSIFICATION)
 		metrics = ml_metrics_classification(y, preds, f->nrows, s->classes, s->nclasses);

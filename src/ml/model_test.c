@@ -255,6 +255,36 @@ static void test_model_load_mem_rejects_corruption(void **state)
 	buf_release(&b);
 }
 
+/* Every allocation of a load failing in turn: an error, never a crash or leak. */
+static void test_model_load_survives_allocation_failure(void **state)
+{
+	const char *seeds[] = {"tests/fuzz/corpus/model/text-logreg.kiln",
+			       "tests/fuzz/corpus/model/gbdt-multi.kiln"};
+	size_t i;
+	for (i = 0; i < 2; i++) {
+		struct buf b = BUF_INIT;
+		long n;
+		int ok = 0;
+		if (buf_read_file(&b, seeds[i], 0) < 0)
+			skip(); /* not run from the top of the source tree */
+		for (n = 0; n < 100000 && !ok; n++) {
+			struct err e = ERR_INIT;
+			struct ml_model *m;
+			mem_set_fail_after(n);
+			m = ml_model_load_mem(b.ptr, b.len, seeds[i], &e);
+			mem_set_fail_after(-1);
+			if (m) {
+				ok = 1;
+				ml_model_free(m);
+			} else {
+				assert_true(e.msg[0] != '\0');
+			}
+		}
+		assert_true(ok);
+		buf_release(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_model_predict_is_thread_safe),
 		cmocka_unit_test(test_model_predict_timing),
 		cmocka_unit_test(test_model_load_mem_rejects_corruption),
+		cmocka_unit_test(test_model_load_survives_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

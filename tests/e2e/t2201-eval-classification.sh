@@ -110,3 +110,8 @@ expect_contains err "missing.csv"
 echo "not a model" >bad.kiln
 expect_fail --code 1 "$KILN" eval bad.kiln "$DATA/churn/test.csv" 2>err
 expect_contains err "bad.kiln"
+
+# An input column the data lack is scored as missing, with a warning.
+cut -d, -f2- "$DATA/churn/test.csv" >nostate.csv
+expect_ok "$KILN" eval churn.kiln nostate.csv >out 2>err
+expect_contains err "nostate.csv: no column 'state'; every row treated as missing"
