@@ -132,6 +132,7 @@ done
 
 mkdir -p "$top/bench/results"
 out=$top/bench/results/ml-$(date -u +%Y-%m-%d).md
-"$PY" "$top/bench/report.py" "$results" "$RUNS" >"$out"
+"$PY" "$top/bench/report.py" "$results" "$RUNS" >"$work/report.md"
+cp "$work/report.md" "$out"
 cat "$out"
 echo "written: $out" >&2
