@@ -389,11 +389,16 @@ out:
 	return ret;
 }
 
+/* A point of a batch, for sorting without moving the caller's array. */
+struct point_ref {
+	const struct db_metric_ref *p;
+};
+
 /* Orders points by key, then by MLflow's "latest" rule: (step, timestamp, value). */
 static int cmp_point(const void *a, const void *b)
 {
-	const struct db_metric_ref *x = *(const struct db_metric_ref *const *)a;
-	const struct db_metric_ref *y = *(const struct db_metric_ref *const *)b;
+	const struct db_metric_ref *x = ((const struct point_ref *)a)->p;
+	const struct db_metric_ref *y = ((const struct point_ref *)b)->p;
 	double vx = stored_value(x->value), vy = stored_value(y->value);
 	int c = strcmp(x->key, y->key);
 	if (c)
@@ -409,17 +414,17 @@ static int cmp_point(const void *a, const void *b)
 static int upsert_latest(struct db *db, const char *run_id, const struct db_metric_ref *m, size_t n,
 			 struct err *err)
 {
-	const struct db_metric_ref **idx = mem_calloc(n ? n : 1, sizeof(*idx));
+	struct point_ref *idx = mem_calloc(n ? n : 1, sizeof(*idx));
 	size_t i;
 	int ret = -1;
 	if (!idx)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < n; i++)
-		idx[i] = &m[i];
+		idx[i].p = &m[i];
 	qsort(idx, n, sizeof(*idx), cmp_point);
 	for (i = 0; i < n; i++) {
-		const struct db_metric_ref *p = idx[i];
-		if (i + 1 < n && strcmp(idx[i + 1]->key, p->key) == 0)
+		const struct db_metric_ref *p = idx[i].p;
+		if (i + 1 < n && strcmp(idx[i + 1].p->key, p->key) == 0)
 			continue; /* not the last, so not the max, of its key */
 		if (db__run(db,
 			    "INSERT INTO latest_metrics (run_id, key, step, timestamp, value, "
@@ -770,20 +775,27 @@ static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit,
 	return 0;
 }
 
+/* A run of a page, for an index sorted by run id. */
+struct run_ref {
+	struct db_run *r;
+};
+
 static int cmp_run_id(const void *a, const void *b)
 {
-	return strcmp((*(struct db_run *const *)a)->run_id, (*(struct db_run *const *)b)->run_id);
+	return strcmp(((const struct run_ref *)a)->r->run_id,
+		      ((const struct run_ref *)b)->r->run_id);
 }
 
 /* The run of a page with this id, through the sorted index; NULL if not in the page. */
-static struct db_run *page_find(struct db_run **index, size_t n, const char *id)
+static struct db_run *page_find(struct run_ref *index, size_t n, const char *id)
 {
-	struct db_run key, *k = &key, **hit;
+	struct db_run key;
+	struct run_ref k = {&key}, *hit;
 	if (!id || strlen(id) != DB_RUN_ID_LEN)
 		return NULL;
 	memcpy(key.run_id, id, DB_RUN_ID_LEN + 1);
 	hit = bsearch(&k, index, n, sizeof(*index), cmp_run_id);
-	return hit ? *hit : NULL;
+	return hit ? hit->r : NULL;
 }
 
 /*
@@ -798,7 +810,7 @@ static int page_children(struct db *db, const struct db_run_query *in, size_t li
 		"SELECT run_id, key, value FROM run_tags WHERE run_id IN (",
 		"SELECT run_id, key, value, timestamp, step, is_nan FROM latest_metrics"
 		" WHERE run_id IN ("};
-	struct db_run **index = NULL;
+	struct run_ref *index = NULL;
 	size_t i, t;
 	int ret = -1;
 	if (out->n == 0)
@@ -807,7 +819,7 @@ static int page_children(struct db *db, const struct db_run_query *in, size_t li
 	if (!index)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < out->n; i++)
-		index[i] = &out->v[i];
+		index[i].r = &out->v[i];
 	qsort(index, out->n, sizeof(*index), cmp_run_id);
 	for (t = 0; t < 3; t++) {
 		struct qb q = {BUF_INIT, NULL, 0, 0};
