@@ -158,6 +158,7 @@ struct db_metric_list {
 	struct db_metric *v;
 	size_t n;
 	char *next_token;
+	char *key; /* db_metric_history: the one key every v[i].key points at (owned) */
 };
 
 void db_metric_list_release(struct db_metric_list *l);

@@ -44,8 +44,9 @@ void db_metric_list_release(struct db_metric_list *l)
 	size_t i;
 	if (!l)
 		return;
-	for (i = 0; i < l->n; i++)
+	for (i = 0; !l->key && i < l->n; i++)
 		mem_free(l->v[i].key);
+	mem_free(l->key);
 	mem_free(l->v);
 	mem_free(l->next_token);
 	memset(l, 0, sizeof(*l));
@@ -572,6 +573,23 @@ int db_run_delete_tag(struct db *db, const char *run_id, const char *key, struct
 	return 0;
 }
 
+/* Appends a history point; all points share out->key (one allocation, not one per point). */
+static int history_push(struct db *db, struct db__stmt *st, struct db_metric_list *out,
+			struct err *err)
+{
+	struct db_metric *m = db__grow(out->v, out->n, sizeof(*out->v));
+	if (!m)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	out->v = m;
+	m += out->n;
+	m->key = out->key;
+	m->value = db->ops->col_int(st, 4) ? NAN : db->ops->col_double(st, 1);
+	m->timestamp = db->ops->col_int(st, 2);
+	m->step = db->ops->col_int(st, 3);
+	out->n++;
+	return 0;
+}
+
 int db_metric_history(struct db *db, const char *run_id, const char *key,
 		      const struct db_page *page, struct db_metric_list *out, struct err *err)
 {
@@ -585,21 +603,26 @@ int db_metric_history(struct db *db, const char *run_id, const char *key,
 		limit = (size_t)1 << 40; /* the whole series */
 	if (run_active(db, run_id, err) < 0)
 		return -1;
-	st = db__query(
-		db,
-		"SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_id = $1"
-		" AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
-		DB__ARGS(DB__T(run_id), DB__T(key ? key : ""), DB__I(limit + 1), DB__I(offset)),
-		err);
-	if (!st)
+	out->key = mem_strdup(key ? key : "");
+	if (!out->key)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	/* The key column is not read: every point has out->key. */
+	st = db__query(db,
+		       "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_id = $1"
+		       " AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
+		       DB__ARGS(DB__T(run_id), DB__T(out->key), DB__I(limit + 1), DB__I(offset)),
+		       err);
+	if (!st) {
+		db_metric_list_release(out);
 		return -1;
+	}
 	while ((rc = db->ops->step(st, err)) == DB__ROW) {
 		if (out->n == limit) {
 			if (db__page_next(offset, limit, &out->next_token, err) < 0)
 				rc = DB__FAIL;
 			break;
 		}
-		if (metric_push(db, st, 0, &out->v, &out->n, err) < 0) {
+		if (history_push(db, st, out, err) < 0) {
 			rc = DB__FAIL;
 			break;
 		}
