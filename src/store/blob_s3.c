@@ -119,9 +119,11 @@ static int s3_send(struct s3 *s, struct s3_req *r)
 		err_set(r->err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	/*
+	 * No "Expect:" override here: curl would sign an empty expect header it
+	 * then does not send, and S3 would refuse the signature.
+	 */
 	h = curl_slist_append(NULL, sha_h.ptr);
-	if (h && (h2 = curl_slist_append(h, "Expect:")) != NULL)
-		h = h2;
 	if (h && s->token && (h2 = curl_slist_append(h, s->token)) != NULL)
 		h = h2;
 	if (!h) {
