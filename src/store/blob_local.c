@@ -71,6 +71,7 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 	struct buf tmp = BUF_INIT, dir = BUF_INIT, file = BUF_INIT;
 	FILE *f = NULL;
 	int tfd = -1, ret = -1;
+	uint64_t n = 0;
 	struct stat st;
 	if (buf_addf(&tmp, "%s/tmp/put.XXXXXX", l->root) < 0) {
 		err_set(err, ERR_NOMEM, "out of memory");
@@ -87,8 +88,10 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 		close(tfd);
 		goto out;
 	}
-	if (blob__copy_hash(fd, f, sha, size, err) < 0)
+	if (blob__copy_hash(fd, f, sha, &n, err) < 0)
 		goto out;
+	if (size)
+		*size = n;
 	if (!l->defer_sync && fsync(fileno(f)) < 0) {
 		err_set(err, ERR_IO, "cannot sync '%s': %s", tmp.ptr, strerror(errno));
 		goto out;
@@ -101,8 +104,12 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 	f = NULL;
 	if (object_path(l, sha, &dir, &file, err) < 0 || mkdir_ok(dir.ptr, err) < 0)
 		goto out;
-	if (stat(file.ptr, &st) == 0) {
-		ret = 0; /* already stored: content addressing makes it the same bytes */
+	/*
+	 * Already stored: content addressing makes it the same bytes. A stored
+	 * object of another size is damaged; the rename below replaces it.
+	 */
+	if (stat(file.ptr, &st) == 0 && (uint64_t)st.st_size == n) {
+		ret = 0;
 		goto out;
 	}
 	if (rename(tmp.ptr, file.ptr) < 0) {

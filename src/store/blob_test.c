@@ -248,6 +248,12 @@ static void test_local_corruption_is_detected(void **state)
 	snprintf(dst, sizeof(dst), "%s/out.bin", f->dir);
 	FAILS(ERR_CHECKSUM, "corrupt", blob_get_file(f->bs, sha, dst, err));
 	assert_int_equal(stat(dst, &st), -1);
+	FAILS(ERR_INVALID, "stdout", blob_get_file(f->bs, sha, "-", err));
+	/* A truncated object is replaced by the next put of the same bytes. */
+	assert_int_equal(truncate(obj, 3), 0);
+	OK(blob_put_mem(f->bs, "precious", 8, sha, err));
+	OK(blob_get_buf(f->bs, sha, &b, 0, err));
+	assert_string_equal(b.ptr, "precious");
 	buf_release(&b);
 }
 
