@@ -125,13 +125,54 @@ int db_experiment_rename(struct db *db, int64_t id, const char *new_name, struct
 int db_experiment_set_deleted(struct db *db, int64_t id, int deleted, struct err *err);
 int db_experiment_set_tag(struct db *db, int64_t id, const char *key, const char *value,
 			  struct err *err);
+/* Searches: a conjunction of conditions and an ordering. */
+enum db_field { DB_FIELD_ATTR = 0, DB_FIELD_METRIC, DB_FIELD_PARAM, DB_FIELD_TAG };
+enum db_op {
+	DB_OP_EQ = 0,
+	DB_OP_NE,
+	DB_OP_GT,
+	DB_OP_GE,
+	DB_OP_LT,
+	DB_OP_LE,
+	DB_OP_LIKE,
+	DB_OP_ILIKE
+};
+
 /*
- * Experiments in view, ordered by id; name_like (SQL LIKE, case-sensitive)
- * filters when non-NULL. Default page size 1000.
+ * One condition of a search (a conjunction of them). Numbers compare num
+ * with = != > >= < <=; strings compare str with any op (LIKE is
+ * case-sensitive, ILIKE not). What field and key may name depends on the
+ * search: see db_experiment_search and db_run_search. An entity without
+ * the metric, param or tag never matches.
  */
-int db_experiment_search(struct db *db, enum db_view view, const char *name_like,
-			 const struct db_page *page, struct db_experiment_list *out,
-			 struct err *err);
+struct db_cond {
+	enum db_field field;
+	const char *key;
+	enum db_op op;
+	const char *str;
+	double num;
+};
+
+/* An ordering key: an attribute (DB_FIELD_ATTR) or, for runs, a metric. */
+struct db_order {
+	enum db_field field;
+	const char *key;
+	int desc;
+};
+
+struct db_experiment_query {
+	enum db_view view;
+	/* attribute name (string), creation_time, last_update_time (numbers); tags */
+	const struct db_cond *conds;
+	size_t n_conds;
+	/* name, creation_time, last_update_time, experiment_id; id breaks ties */
+	const struct db_order *order;
+	size_t n_order;
+	struct db_page page; /* default page size 1000 */
+};
+
+int db_experiment_search(struct db *db, const struct db_experiment_query *q,
+			 struct db_experiment_list *out, struct err *err);
 
 /* ---- runs ---- */
 
@@ -247,40 +288,12 @@ int db_run_delete_tag(struct db *db, const char *run_id, const char *key, struct
 int db_metric_history(struct db *db, const char *run_id, const char *key,
 		      const struct db_page *page, struct db_metric_list *out, struct err *err);
 
-/* Run search: a conjunction of conditions and an ordering. */
-enum db_field { DB_FIELD_ATTR = 0, DB_FIELD_METRIC, DB_FIELD_PARAM, DB_FIELD_TAG };
-enum db_op {
-	DB_OP_EQ = 0,
-	DB_OP_NE,
-	DB_OP_GT,
-	DB_OP_GE,
-	DB_OP_LT,
-	DB_OP_LE,
-	DB_OP_LIKE,
-	DB_OP_ILIKE
-};
-
 /*
- * One condition. Metrics (latest value) and the attributes start_time and
- * end_time compare num with = != > >= < <=; params, tags and the attributes
- * run_id, run_name, status, user_id, artifact_uri compare str with any op.
- * A run without the metric, param or tag never matches.
+ * Run search conditions: metrics (latest value) and the attributes
+ * start_time and end_time are numbers; params, tags and the attributes
+ * run_id, run_name, status, user_id, artifact_uri are strings. Orders:
+ * those attributes, or a metric (runs without it sort last).
  */
-struct db_cond {
-	enum db_field field;
-	const char *key;
-	enum db_op op;
-	const char *str;
-	double num;
-};
-
-/* Order by an attribute (start_time, end_time, run_name, status, ...) or a metric. */
-struct db_order {
-	enum db_field field; /* DB_FIELD_ATTR or DB_FIELD_METRIC */
-	const char *key;
-	int desc;
-};
-
 struct db_run_query {
 	const int64_t *experiment_ids; /* required, at least one */
 	size_t n_experiment_ids;

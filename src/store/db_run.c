@@ -637,44 +637,6 @@ int db_metric_history(struct db *db, const char *run_id, const char *key,
 
 /* ---- search ---- */
 
-struct qb {
-	struct buf sql;
-	struct db__val *v;
-	size_t n;
-	int oom;
-};
-
-/* Appends a value to bind and returns its placeholder number. */
-static int qb_val(struct qb *q, struct db__val val)
-{
-	struct db__val *v = db__grow(q->v, q->n, sizeof(*v));
-	if (!v) {
-		q->oom = 1;
-		return 1;
-	}
-	q->v = v;
-	v[q->n++] = val;
-	return (int)q->n;
-}
-
-static void qb_addf(struct qb *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void qb_addf(struct qb *q, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (buf_vaddf(&q->sql, fmt, ap) < 0)
-		q->oom = 1;
-	va_end(ap);
-}
-
-static const char *op_sql(enum db_op op)
-{
-	static const char *const ops[] = {"=", "!=", ">", ">=", "<", "<=", "LIKE", "LIKE"};
-	if ((int)op < 0 || op > DB_OP_ILIKE)
-		return NULL;
-	return ops[op];
-}
-
 static const char *const str_attrs[] = {"run_id", "run_name", "status", "user_id", "artifact_uri"};
 
 static int is_str_attr(const char *key)
@@ -691,25 +653,15 @@ static int is_num_attr(const char *key)
 	return key && (strcmp(key, "start_time") == 0 || strcmp(key, "end_time") == 0);
 }
 
-/* "col OP $n" for a string comparison, ILIKE made portable with LOWER(). */
-static void qb_str_cmp(struct qb *q, const char *col, enum db_op op, const char *s)
-{
-	int n = qb_val(q, DB__T(s ? s : ""));
-	if (op == DB_OP_ILIKE)
-		qb_addf(q, "LOWER(%s) LIKE LOWER($%d)", col, n);
-	else
-		qb_addf(q, "%s %s $%d", col, op_sql(op), n);
-}
-
-static int qb_cond(struct qb *q, const struct db_cond *c, struct err *err)
+static int qb_cond(struct db__qb *q, const struct db_cond *c, struct err *err)
 {
 	static const char *const tables[] = {NULL, "latest_metrics", "params", "run_tags"};
 	int nk;
-	if (!op_sql(c->op))
+	if (!db__op_sql(c->op))
 		return err_set(err, ERR_INVALID, "invalid comparison operator");
 	if (!c->key || !*c->key)
 		return err_set(err, ERR_INVALID, "filter condition without a key");
-	qb_addf(q, " AND ");
+	db__qb_addf(q, " AND ");
 	switch (c->field) {
 	case DB_FIELD_ATTR:
 		if (is_num_attr(c->key)) {
@@ -717,10 +669,10 @@ static int qb_cond(struct qb *q, const struct db_cond *c, struct err *err)
 				return err_set(err, ERR_INVALID,
 					       "attribute '%s' is a number: LIKE does not apply",
 					       c->key);
-			qb_addf(q, "%s %s $%d", c->key, op_sql(c->op),
-				qb_val(q, DB__I((int64_t)c->num)));
+			db__qb_addf(q, "%s %s $%d", c->key, db__op_sql(c->op),
+				    db__qb_val(q, DB__I((int64_t)c->num)));
 		} else if (is_str_attr(c->key)) {
-			qb_str_cmp(q, c->key, c->op, c->str);
+			db__qb_str_cmp(q, c->key, c->op, c->str);
 		} else {
 			return err_set(err, ERR_INVALID, "invalid attribute key '%s'", c->key);
 		}
@@ -729,48 +681,50 @@ static int qb_cond(struct qb *q, const struct db_cond *c, struct err *err)
 		if (c->op >= DB_OP_LIKE)
 			return err_set(err, ERR_INVALID,
 				       "metric '%s' is a number: LIKE does not apply", c->key);
-		nk = qb_val(q, DB__T(c->key));
-		qb_addf(q,
+		nk = db__qb_val(q, DB__T(c->key));
+		db__qb_addf(
+			q,
 			"EXISTS (SELECT 1 FROM latest_metrics x WHERE x.run_id = runs.run_id AND"
 			" x.key = $%d AND x.is_nan = 0 AND x.value %s $%d)",
-			nk, op_sql(c->op), qb_val(q, DB__D(c->num)));
+			nk, db__op_sql(c->op), db__qb_val(q, DB__D(c->num)));
 		return 0;
 	case DB_FIELD_PARAM:
 	case DB_FIELD_TAG:
-		nk = qb_val(q, DB__T(c->key));
-		qb_addf(q,
+		nk = db__qb_val(q, DB__T(c->key));
+		db__qb_addf(
+			q,
 			"EXISTS (SELECT 1 FROM %s x WHERE x.run_id = runs.run_id AND x.key = $%d "
 			"AND ",
 			tables[c->field], nk);
-		qb_str_cmp(q, "x.value", c->op, c->str);
-		qb_addf(q, ")");
+		db__qb_str_cmp(q, "x.value", c->op, c->str);
+		db__qb_addf(q, ")");
 		return 0;
 	}
 	return err_set(err, ERR_INVALID, "invalid filter field");
 }
 
-static int qb_order(struct qb *q, const struct db_order *o, struct err *err)
+static int qb_order(struct db__qb *q, const struct db_order *o, struct err *err)
 {
 	const char *dir = o->desc ? "DESC" : "ASC";
 	if (o->field == DB_FIELD_METRIC && o->key && *o->key) {
-		int nk = qb_val(q, DB__T(o->key));
+		int nk = db__qb_val(q, DB__T(o->key));
 		/* Runs without the metric sort last either way. */
-		qb_addf(q,
-			"(SELECT x.value FROM latest_metrics x WHERE x.run_id = runs.run_id AND"
-			" x.key = $%d) IS NULL, (SELECT x.value FROM latest_metrics x WHERE"
-			" x.run_id = runs.run_id AND x.key = $%d) %s, ",
-			nk, nk, dir);
+		db__qb_addf(q,
+			    "(SELECT x.value FROM latest_metrics x WHERE x.run_id = runs.run_id AND"
+			    " x.key = $%d) IS NULL, (SELECT x.value FROM latest_metrics x WHERE"
+			    " x.run_id = runs.run_id AND x.key = $%d) %s, ",
+			    nk, nk, dir);
 		return 0;
 	}
 	if (o->field == DB_FIELD_ATTR && (is_num_attr(o->key) || is_str_attr(o->key))) {
-		qb_addf(q, "%s IS NULL, %s %s, ", o->key, o->key, dir);
+		db__qb_addf(q, "%s IS NULL, %s %s, ", o->key, o->key, dir);
 		return 0;
 	}
 	return err_set(err, ERR_INVALID, "invalid order_by key '%s'", o->key ? o->key : "");
 }
 
 /* The search as SQL selecting cols, with its values to bind in q. */
-static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit, size_t offset,
+static int search_sql(struct db__qb *q, const struct db_run_query *in, size_t limit, size_t offset,
 		      const char *cols, struct err *err)
 {
 	static const char *const views[] = {"deleted = 0", "deleted = 1", "1 = 1"};
@@ -780,19 +734,19 @@ static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit,
 			       "experiment_ids must name at least one experiment");
 	if ((int)in->view < 0 || in->view > DB_VIEW_ALL)
 		return err_set(err, ERR_INVALID, "invalid view type");
-	qb_addf(q, "SELECT %s FROM runs WHERE experiment_id IN (", cols);
+	db__qb_addf(q, "SELECT %s FROM runs WHERE experiment_id IN (", cols);
 	for (i = 0; i < in->n_experiment_ids; i++)
-		qb_addf(q, "%s$%d", i ? ", " : "", qb_val(q, DB__I(in->experiment_ids[i])));
-	qb_addf(q, ") AND %s", views[in->view]);
+		db__qb_addf(q, "%s$%d", i ? ", " : "", db__qb_val(q, DB__I(in->experiment_ids[i])));
+	db__qb_addf(q, ") AND %s", views[in->view]);
 	for (i = 0; i < in->n_conds; i++)
 		if (qb_cond(q, &in->conds[i], err) < 0)
 			return -1;
-	qb_addf(q, " ORDER BY ");
+	db__qb_addf(q, " ORDER BY ");
 	for (i = 0; i < in->n_order; i++)
 		if (qb_order(q, &in->order[i], err) < 0)
 			return -1;
-	qb_addf(q, "start_time DESC, run_id LIMIT $%d", qb_val(q, DB__I(limit + 1)));
-	qb_addf(q, " OFFSET $%d", qb_val(q, DB__I(offset)));
+	db__qb_addf(q, "start_time DESC, run_id LIMIT $%d", db__qb_val(q, DB__I(limit + 1)));
+	db__qb_addf(q, " OFFSET $%d", db__qb_val(q, DB__I(offset)));
 	if (q->oom)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	return 0;
@@ -845,13 +799,13 @@ static int page_children(struct db *db, const struct db_run_query *in, size_t li
 		index[i].r = &out->v[i];
 	qsort(index, out->n, sizeof(*index), cmp_run_id);
 	for (t = 0; t < 3; t++) {
-		struct qb q = {BUF_INIT, NULL, 0, 0};
+		struct db__qb q = {BUF_INIT, NULL, 0, 0};
 		struct db__stmt *st = NULL;
 		int rc = DB__FAIL;
-		qb_addf(&q, "%s", heads[t]);
+		db__qb_addf(&q, "%s", heads[t]);
 		if (search_sql(&q, in, limit, offset, "run_id", err) < 0)
 			goto next;
-		qb_addf(&q, ") ORDER BY run_id, key");
+		db__qb_addf(&q, ") ORDER BY run_id, key");
 		if (q.oom) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			goto next;
@@ -891,7 +845,7 @@ out:
 int db_run_search(struct db *db, const struct db_run_query *in, struct db_run_list *out,
 		  struct err *err)
 {
-	struct qb q = {BUF_INIT, NULL, 0, 0};
+	struct db__qb q = {BUF_INIT, NULL, 0, 0};
 	struct db__stmt *st = NULL;
 	size_t offset, limit;
 	int rc = DB__FAIL, ret = -1;

@@ -232,11 +232,15 @@ static void test_experiment_rename_delete_restore_tag(void **state)
 	FAILS(ERR_INVALID, "default", db_experiment_set_deleted(db, 0, 1, err));
 }
 
-static void test_experiment_search_views_and_pages(void **state)
+static void test_experiment_search_views_filters_and_pages(void **state)
 {
 	struct db *db = ((struct fixture *)*state)->db;
 	struct db_experiment_list l = {0};
-	struct db_page page = {2, NULL};
+	struct db_cond like = {DB_FIELD_ATTR, "name", DB_OP_LIKE, "exp-%", 0};
+	struct db_cond tag = {DB_FIELD_TAG, "team", DB_OP_EQ, "ml", 0};
+	struct db_cond bad = {DB_FIELD_ATTR, "owner", DB_OP_EQ, "x", 0};
+	struct db_order by_name_desc = {DB_FIELD_ATTR, "name", 1};
+	struct db_experiment_query q = {DB_VIEW_DELETED, NULL, 0, NULL, 0, {0, NULL}};
 	char name[32], *token = NULL;
 	size_t seen = 0;
 	int i;
@@ -244,31 +248,53 @@ static void test_experiment_search_views_and_pages(void **state)
 		snprintf(name, sizeof(name), "exp-%d", i);
 		new_experiment(db, name);
 	}
+	OK(db_experiment_set_tag(db, 2, "team", "ml", err));
 	OK(db_experiment_set_deleted(db, 1, 1, err));
-	OK(db_experiment_search(db, DB_VIEW_DELETED, NULL, NULL, &l, err));
+	OK(db_experiment_search(db, &q, &l, err));
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].id, 1);
 	db_experiment_list_release(&l);
-	OK(db_experiment_search(db, DB_VIEW_ALL, "exp-%", NULL, &l, err));
+	q.view = DB_VIEW_ALL;
+	q.conds = &like;
+	q.n_conds = 1;
+	q.order = &by_name_desc;
+	q.n_order = 1;
+	OK(db_experiment_search(db, &q, &l, err));
 	assert_int_equal(l.n, 5);
+	assert_string_equal(l.v[0].name, "exp-4");
 	db_experiment_list_release(&l);
+	q.conds = &tag;
+	OK(db_experiment_search(db, &q, &l, err));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].id, 2);
+	assert_int_equal(l.v[0].tags.n, 1);
+	db_experiment_list_release(&l);
+	q.conds = &bad;
+	FAILS(ERR_INVALID, "invalid experiment attribute 'owner'",
+	      db_experiment_search(db, &q, &l, err));
+	q.conds = NULL;
+	q.n_conds = 0;
+	q.order = NULL;
+	q.n_order = 0;
 	/* Active: Default + 4; pages of 2 cover them once, the last has no token. */
+	q.view = DB_VIEW_ACTIVE;
+	q.page.max_results = 2;
 	do {
-		page.token = token;
-		OK(db_experiment_search(db, DB_VIEW_ACTIVE, NULL, &page, &l, err));
+		q.page.token = token;
+		OK(db_experiment_search(db, &q, &l, err));
 		seen += l.n;
 		free(token);
 		token = l.next_token ? strdup(l.next_token) : NULL;
 		db_experiment_list_release(&l);
 	} while (token);
 	assert_int_equal(seen, 5);
-	page.token = "garbage";
-	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, 0, NULL, &page, &l, err));
-	page.token = "kp1.-5";
-	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, 0, NULL, &page, &l, err));
-	page.token = NULL;
-	page.max_results = DB_MAX_RESULTS + 1;
-	FAILS(ERR_INVALID, "max_results", db_experiment_search(db, 0, NULL, &page, &l, err));
+	q.page.token = "garbage";
+	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, &q, &l, err));
+	q.page.token = "kp1.-5";
+	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, &q, &l, err));
+	q.page.token = NULL;
+	q.page.max_results = DB_MAX_RESULTS + 1;
+	FAILS(ERR_INVALID, "max_results", db_experiment_search(db, &q, &l, err));
 }
 
 /* ---- runs ---- */
@@ -1042,7 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_open_home_creates_directory),
 		T(test_experiment_create_get_and_duplicate),
 		T(test_experiment_rename_delete_restore_tag),
-		T(test_experiment_search_views_and_pages),
+		T(test_experiment_search_views_filters_and_pages),
 		T(test_run_create_defaults),
 		T(test_log_batch_stores_everything),
 		T(test_log_batch_is_all_or_nothing),
