@@ -345,12 +345,18 @@ int db_model_delete(struct db *db, const char *name, struct err *err);
 int db_model_set_tag(struct db *db, const char *name, const char *key, const char *value,
 		     struct err *err);
 int db_model_delete_tag(struct db *db, const char *name, const char *key, struct err *err);
-/*
- * Models ordered by name; name_like (SQL LIKE) filters when non-NULL.
- * Default page size 100.
- */
-int db_model_search(struct db *db, const char *name_like, const struct db_page *page,
-		    struct db_model_list *out, struct err *err);
+struct db_model_query {
+	/* attribute name (string); tags */
+	const struct db_cond *conds;
+	size_t n_conds;
+	/* name, creation_time, last_updated_time; name breaks ties */
+	const struct db_order *order;
+	size_t n_order;
+	struct db_page page; /* default page size 100 */
+};
+
+int db_model_search(struct db *db, const struct db_model_query *q, struct db_model_list *out,
+		    struct err *err);
 
 /* Stages, canonical spelling. */
 #define DB_STAGE_NONE	    "None"

@@ -657,27 +657,52 @@ static void test_model_create_get_rename_delete(void **state)
 static void test_model_search(void **state)
 {
 	struct db *db = ((struct fixture *)*state)->db;
+	struct db_kv_ref tags[] = {{"owner", "ops"}};
+	struct db_cond like = {DB_FIELD_ATTR, "name", DB_OP_LIKE, "spam%", 0};
+	struct db_cond tag = {DB_FIELD_TAG, "owner", DB_OP_EQ, "ops", 0};
+	struct db_cond bad = {DB_FIELD_METRIC, "acc", DB_OP_GT, NULL, 1};
+	struct db_order newest = {DB_FIELD_ATTR, "last_updated_time", 1};
+	struct db_model_query q = {&like, 1, NULL, 0, {0, NULL}};
 	struct db_model_list l = {0};
-	struct db_page page = {2, NULL};
 	OK(db_model_create(db, "spam-a", NULL, NULL, 0, err));
-	OK(db_model_create(db, "spam-b", NULL, NULL, 0, err));
+	OK(db_model_create(db, "spam-b", NULL, tags, 1, err));
 	OK(db_model_create(db, "ham", NULL, NULL, 0, err));
-	OK(db_model_search(db, "spam%", NULL, &l, err));
+	OK(db_model_set_description(db, "spam-a", "touched last", err));
+	OK(db_model_search(db, &q, &l, err));
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].name, "spam-a");
 	db_model_list_release(&l);
-	OK(db_model_search(db, NULL, &page, &l, err));
+	q.conds = &tag;
+	OK(db_model_search(db, &q, &l, err));
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "spam-b");
+	db_model_list_release(&l);
+	q.conds = &bad;
+	FAILS(ERR_INVALID, "invalid registered model filter key", db_model_search(db, &q, &l, err));
+	q.conds = NULL;
+	q.n_conds = 0;
+	q.order = &newest;
+	q.n_order = 1;
+	OK(db_model_search(db, &q, &l, err));
+	assert_int_equal(l.n, 3);
+	if (l.v[0].last_updated_time > l.v[1].last_updated_time)
+		assert_string_equal(l.v[0].name, "spam-a");
+	db_model_list_release(&l);
+	q.order = NULL;
+	q.n_order = 0;
+	q.page.max_results = 2;
+	OK(db_model_search(db, &q, &l, err));
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].name, "ham");
 	assert_non_null(l.next_token);
-	page.token = l.next_token;
+	q.page.token = l.next_token;
 	l.next_token = NULL;
 	db_model_list_release(&l);
-	OK(db_model_search(db, NULL, &page, &l, err));
+	OK(db_model_search(db, &q, &l, err));
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].name, "spam-b");
 	assert_null(l.next_token);
-	free((char *)page.token);
+	free((char *)q.page.token);
 	db_model_list_release(&l);
 }
 
