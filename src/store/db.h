@@ -308,6 +308,47 @@ struct db_run_query {
 int db_run_search(struct db *db, const struct db_run_query *q, struct db_run_list *out,
 		  struct err *err);
 
+/* ---- artifacts ---- */
+
+/*
+ * Artifacts are files under the artifact root, by relative path
+ * ("1/<run_id>/artifacts/model/MLmodel"), whose bytes are blobs: the store
+ * maps each path to a sha256 and a size. Paths are validated (see
+ * db_artifact_path_ok): a bad path is ERR_INVALID "invalid path".
+ */
+#define DB_MAX_ARTIFACT_PATH 1024
+
+struct db_artifact {
+	char *path; /* db_artifact_get: the full path; db_artifact_list: the name in dir */
+	char sha256[65];
+	int64_t size;
+	int is_dir; /* lists only; directories have no sha256 or size */
+	int64_t updated_time;
+};
+
+struct db_artifact_list {
+	struct db_artifact *v;
+	size_t n;
+};
+
+void db_artifact_release(struct db_artifact *a);
+void db_artifact_list_release(struct db_artifact_list *l);
+/*
+ * True for a relative path of non-empty segments, none "." or "..", no
+ * backslash or control character, at most DB_MAX_ARTIFACT_PATH bytes.
+ */
+int db_artifact_path_ok(const char *path);
+/* Points path at a blob (creating or replacing the entry). */
+int db_artifact_put(struct db *db, const char *path, const char *sha256, int64_t size,
+		    struct err *err);
+int db_artifact_get(struct db *db, const char *path, struct db_artifact *out, struct err *err);
+int db_artifact_delete(struct db *db, const char *path, struct err *err);
+/*
+ * The entries directly in dir ("" or NULL: the root), files and
+ * directories, ordered by name. An empty or unknown dir is an empty list.
+ */
+int db_artifact_list(struct db *db, const char *dir, struct db_artifact_list *out, struct err *err);
+
 /* ---- model registry ---- */
 
 struct db_alias {

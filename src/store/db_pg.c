@@ -251,6 +251,9 @@ static const char *const pg_migrations[] = {
 	"INSERT INTO experiments (id, name, artifact_location, creation_time, last_update_time)"
 	" VALUES (0, 'Default', 'mlflow-artifacts:/0',"
 	" (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT, (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT);",
+	/* 2: artifacts, path -> blob. Collation "C": bytewise, so a directory is a key range. */
+	"CREATE TABLE artifacts (path TEXT COLLATE \"C\" PRIMARY KEY, sha256 TEXT NOT NULL,"
+	" size BIGINT NOT NULL, updated_time BIGINT NOT NULL);",
 };
 
 static const struct db__ops pg_ops = {

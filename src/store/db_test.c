@@ -615,6 +615,102 @@ static void test_run_search_order_and_pages(void **state)
 	FAILS(ERR_INVALID, "invalid order_by", db_run_search(db, &q, &l, err));
 }
 
+/* ---- artifacts ---- */
+
+#define SHA_X "c8714057f78790d434a91513f7f07187f8fae8a476f031c17bd97f63129adf94"
+#define SHA_Y "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+static void test_artifact_put_get_list_delete(void **state)
+{
+	struct db *db = ((struct fixture *)*state)->db;
+	static const char *const files[] = {
+		"1/r/artifacts/model/MLmodel", "1/r/artifacts/model/data/model.bin",
+		"1/r/artifacts/model.txt",     "1/r/artifacts/metrics.json",
+		"1/r/artifacts/model0",	       "1/r/artifactsX/other"};
+	struct db_artifact_list l = {0};
+	struct db_artifact a = {0};
+	size_t i;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		OK(db_artifact_put(db, files[i], SHA_X, (int64_t)i + 10, err));
+	OK(db_artifact_put(db, files[0], SHA_Y, 0, err)); /* replaces */
+	OK(db_artifact_get(db, files[0], &a, err));
+	assert_string_equal(a.sha256, SHA_Y);
+	assert_int_equal(a.size, 0);
+	assert_string_equal(a.path, files[0]);
+	db_artifact_release(&a);
+	/* Direct children only, in path order: metrics.json, model/, model.txt, model0. */
+	OK(db_artifact_list(db, "1/r/artifacts", &l, err));
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].path, "metrics.json");
+	assert_int_equal(l.v[0].is_dir, 0);
+	assert_int_equal(l.v[0].size, 13);
+	assert_string_equal(l.v[1].path, "model.txt");
+	assert_string_equal(l.v[2].path, "model");
+	assert_int_equal(l.v[2].is_dir, 1);
+	assert_string_equal(l.v[3].path, "model0");
+	db_artifact_list_release(&l);
+	OK(db_artifact_list(db, "1/r/artifacts/model", &l, err));
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].path, "MLmodel");
+	assert_string_equal(l.v[1].path, "data");
+	assert_int_equal(l.v[1].is_dir, 1);
+	db_artifact_list_release(&l);
+	OK(db_artifact_list(db, NULL, &l, err));
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].path, "1");
+	db_artifact_list_release(&l);
+	OK(db_artifact_list(db, "nope", &l, err));
+	assert_int_equal(l.n, 0);
+	db_artifact_list_release(&l);
+	OK(db_artifact_delete(db, files[1], err));
+	FAILS(ERR_NOTFOUND, "not found", db_artifact_delete(db, files[1], err));
+	FAILS(ERR_NOTFOUND, "not found", db_artifact_get(db, files[1], &a, err));
+}
+
+static void test_artifact_paths_are_checked(void **state)
+{
+	struct db *db = ((struct fixture *)*state)->db;
+	static const char *const bad[] = {"",	   "/etc/passwd", "a/../b", "..",   "a//b",
+					  "a/./b", "a/",	  "a\\b",   "a\nb", NULL};
+	struct db_artifact_list l = {0};
+	struct db_artifact a = {0};
+	size_t i;
+	char *big = malloc(DB_MAX_ARTIFACT_PATH + 2);
+	assert_non_null(big);
+	memset(big, 'a', DB_MAX_ARTIFACT_PATH + 1);
+	big[DB_MAX_ARTIFACT_PATH + 1] = '\0';
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(db_artifact_path_ok(bad[i]));
+		FAILS(ERR_INVALID, "invalid path", db_artifact_put(db, bad[i], SHA_X, 1, err));
+	}
+	assert_false(db_artifact_path_ok(big));
+	free(big);
+	assert_true(db_artifact_path_ok("1/r/artifacts/..data/x"));
+	FAILS(ERR_INVALID, "invalid path", db_artifact_get(db, "../x", &a, err));
+	FAILS(ERR_INVALID, "invalid path", db_artifact_list(db, "a/../..", &l, err));
+	FAILS(ERR_INVALID, "invalid sha256", db_artifact_put(db, "a", "abc", 1, err));
+	FAILS(ERR_INVALID, "invalid size", db_artifact_put(db, "a", SHA_X, -1, err));
+}
+
+/* A store at schema version 1 (before artifacts) migrates to the current one. */
+static void test_old_schema_migrates(void **state)
+{
+	struct fixture *f = *state;
+	struct db *again = NULL;
+	struct err e = ERR_INIT;
+	int64_t v = 0;
+	assert_true(db__run(f->db, "DROP TABLE artifacts", NULL, 0, &e) >= 0);
+	assert_true(db__run(f->db, "DELETE FROM schema_version WHERE version > 1", NULL, 0, &e) >=
+		    0);
+	OK(db_schema_version(f->db, &v, err));
+	assert_int_equal(v, 1);
+	OK(db_open(&again, f->url, NULL, err));
+	OK(db_schema_version(again, &v, err));
+	assert_int_equal(v, 2);
+	OK(db_artifact_put(again, "x/y", SHA_X, 1, err));
+	db_close(again);
+}
+
 /* ---- registry ---- */
 
 static void test_model_create_get_rename_delete(void **state)
@@ -1103,6 +1199,9 @@ int main(void)
 		T(test_run_update_delete_and_tags),
 		T(test_run_search_filters),
 		T(test_run_search_order_and_pages),
+		T(test_artifact_put_get_list_delete),
+		T(test_artifact_paths_are_checked),
+		T(test_old_schema_migrates),
 		T(test_model_create_get_rename_delete),
 		T(test_model_search),
 		T(test_version_numbers_lineage_and_tags),
