@@ -9,15 +9,18 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK 65536
+#define READ_CHUNK  65536
+#define TMP_MAX_AGE (24 * 3600) /* seconds */
 
 struct local {
 	char *root;
@@ -239,6 +242,29 @@ static int local_sync(struct blob_store *bs, struct err *err)
 	return 0;
 }
 
+/*
+ * Removes temporary files a killed writer left in tmp/: only those older
+ * than a day, so a concurrent writer's file is never taken from under it.
+ * Best effort: a failure here costs disk space, not correctness.
+ */
+static void sweep_tmp(const char *tmpdir)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	time_t now = time(NULL);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (strncmp(e->d_name, "put.", 4) != 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && now - st.st_mtime > TMP_MAX_AGE)
+			(void)unlinkat(dirfd(d), e->d_name, 0); /* best effort, see above */
+	}
+	closedir(d);
+}
+
 static const struct blob__ops local_ops = {
 	.name = "local",
 	.close = local_close,
@@ -286,6 +312,7 @@ int blob__local_open(struct blob_store *bs, const char *root, int defer_sync, st
 	buf_reset(&sub);
 	if (buf_addf(&sub, "%s/tmp", root) < 0 || mkdir_ok(sub.ptr, err) < 0)
 		goto out;
+	sweep_tmp(sub.ptr);
 	ret = 0;
 out:
 	buf_release(&sub);
