@@ -17,6 +17,7 @@
 
 #define PG_MAX_PARAMS 256
 #define PG_CACHE      128
+#define PG_NAME_MAX   24 /* "k" and a size_t in decimal */
 
 /*
  * The connection and its named prepared statements (session-wide on the
@@ -33,8 +34,8 @@ struct pg {
 
 struct pg_stmt {
 	PGconn *conn;
-	char name[16];	 /* a prepared statement, or "" */
-	const char *sql; /* borrowed: valid until finish, as db.c guarantees */
+	char name[PG_NAME_MAX]; /* a prepared statement, or "" */
+	const char *sql;	/* borrowed: valid until finish, as db.c guarantees */
 	int nparams;
 	char *vals[PG_MAX_PARAMS]; /* owned; NULL binds SQL NULL */
 	PGresult *res;
@@ -95,7 +96,7 @@ static unsigned long pg_hash(const char *s)
  * Names the prepared statement for sql in name (preparing it on first use),
  * or leaves name empty when the cache is full. -1 when PREPARE fails.
  */
-static int pg_prepared(struct pg *p, const char *sql, char name[16], struct err *err)
+static int pg_prepared(struct pg *p, const char *sql, char name[PG_NAME_MAX], struct err *err)
 {
 	unsigned long h = pg_hash(sql);
 	PGresult *r;
@@ -105,7 +106,7 @@ static int pg_prepared(struct pg *p, const char *sql, char name[16], struct err 
 	name[0] = '\0';
 	for (i = 0; i < p->ncache; i++)
 		if (p->cache[i].hash == h && strcmp(p->cache[i].sql, sql) == 0) {
-			snprintf(name, 16, "k%zu", i);
+			snprintf(name, PG_NAME_MAX, "k%zu", i);
 			return 0;
 		}
 	if (p->ncache == PG_CACHE)
@@ -113,7 +114,7 @@ static int pg_prepared(struct pg *p, const char *sql, char name[16], struct err 
 	copy = mem_strdup(sql);
 	if (!copy)
 		return err_set(err, ERR_NOMEM, "out of memory");
-	snprintf(name, 16, "k%zu", p->ncache);
+	snprintf(name, PG_NAME_MAX, "k%zu", p->ncache);
 	r = PQprepare(p->conn, name, sql, 0, NULL);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
