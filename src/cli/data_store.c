@@ -236,7 +236,8 @@ int cmd_data_status(int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
-		qsort(found.v, found.n, sizeof(*found.v), cmp_path);
+		if (found.n)
+			qsort(found.v, found.n, sizeof(*found.v), cmp_path);
 	}
 	for (i = 0; first < argc ? i < (size_t)(argc - first) : i < found.n; i++) {
 		int s = status_one(bs, first < argc ? argv[first + (int)i] : found.v[i], &err);

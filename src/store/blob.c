@@ -262,7 +262,13 @@ int blob_get_file(struct blob_store *bs, const char *sha, const char *path, stru
 {
 	struct file_out o = {0};
 	struct blob__sink s = {0};
-	if (key_check(sha, err) < 0 || file_out_open(&o, path, err) < 0)
+	if (key_check(sha, err) < 0)
+		return -1;
+	/* Bytes on stdout could not be taken back if they fail verification. */
+	if (strcmp(path, "-") == 0)
+		return err_set(err, ERR_INVALID, "cannot write blob %s to stdout: give a file",
+			       sha);
+	if (file_out_open(&o, path, err) < 0)
 		return -1;
 	s.f = o.f;
 	if (get_verified(bs, sha, &s, err) < 0 || file_out_commit(&o, err) < 0) {

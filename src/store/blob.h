@@ -9,7 +9,7 @@
  * - Writes are atomic: a blob is either absent or complete under its key
  *   (local: temporary file, fsync, rename, fsync of the directory; S3: one
  *   PUT whose x-amz-content-sha256 is the key). Putting a blob that is there
- *   already is a cheap no-op.
+ *   already (same size) is a cheap no-op; one of another size is replaced.
  * - Reads verify: every get hashes what it reads and fails with
  *   ERR_CHECKSUM, leaving nothing behind, when the bytes do not match.
  * - Layout: local <root>/objects/ab/cdef... (the first two hex digits name a
@@ -72,7 +72,8 @@ int blob_put_mem(struct blob_store *bs, const void *data, size_t len, char sha[H
 int blob_stat(struct blob_store *bs, const char *sha, int *exists, uint64_t *size, struct err *err);
 /*
  * Writes the blob to path atomically (temporary file + rename), after
- * verifying its hash. ERR_NOTFOUND when the blob is not there.
+ * verifying its hash. ERR_NOTFOUND when the blob is not there. Path "-"
+ * (stdout) is refused: use blob_get_buf to verify before writing.
  */
 int blob_get_file(struct blob_store *bs, const char *sha, const char *path, struct err *err);
 /* Appends the verified blob to out; more than max bytes (0: no limit) is ERR_TOOBIG. */

@@ -9,15 +9,18 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK 65536
+#define READ_CHUNK  65536
+#define TMP_MAX_AGE (24 * 3600) /* seconds */
 
 struct local {
 	char *root;
@@ -71,6 +74,7 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 	struct buf tmp = BUF_INIT, dir = BUF_INIT, file = BUF_INIT;
 	FILE *f = NULL;
 	int tfd = -1, ret = -1;
+	uint64_t n = 0;
 	struct stat st;
 	if (buf_addf(&tmp, "%s/tmp/put.XXXXXX", l->root) < 0) {
 		err_set(err, ERR_NOMEM, "out of memory");
@@ -87,8 +91,10 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 		close(tfd);
 		goto out;
 	}
-	if (blob__copy_hash(fd, f, sha, size, err) < 0)
+	if (blob__copy_hash(fd, f, sha, &n, err) < 0)
 		goto out;
+	if (size)
+		*size = n;
 	if (!l->defer_sync && fsync(fileno(f)) < 0) {
 		err_set(err, ERR_IO, "cannot sync '%s': %s", tmp.ptr, strerror(errno));
 		goto out;
@@ -101,8 +107,12 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 	f = NULL;
 	if (object_path(l, sha, &dir, &file, err) < 0 || mkdir_ok(dir.ptr, err) < 0)
 		goto out;
-	if (stat(file.ptr, &st) == 0) {
-		ret = 0; /* already stored: content addressing makes it the same bytes */
+	/*
+	 * Already stored: content addressing makes it the same bytes. A stored
+	 * object of another size is damaged; the rename below replaces it.
+	 */
+	if (stat(file.ptr, &st) == 0 && (uint64_t)st.st_size == n) {
+		ret = 0;
 		goto out;
 	}
 	if (rename(tmp.ptr, file.ptr) < 0) {
@@ -232,6 +242,29 @@ static int local_sync(struct blob_store *bs, struct err *err)
 	return 0;
 }
 
+/*
+ * Removes temporary files a killed writer left in tmp/: only those older
+ * than a day, so a concurrent writer's file is never taken from under it.
+ * Best effort: a failure here costs disk space, not correctness.
+ */
+static void sweep_tmp(const char *tmpdir)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	time_t now = time(NULL);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (strncmp(e->d_name, "put.", 4) != 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && now - st.st_mtime > TMP_MAX_AGE)
+			(void)unlinkat(dirfd(d), e->d_name, 0); /* best effort, see above */
+	}
+	closedir(d);
+}
+
 static const struct blob__ops local_ops = {
 	.name = "local",
 	.close = local_close,
@@ -279,6 +312,7 @@ int blob__local_open(struct blob_store *bs, const char *root, int defer_sync, st
 	buf_reset(&sub);
 	if (buf_addf(&sub, "%s/tmp", root) < 0 || mkdir_ok(sub.ptr, err) < 0)
 		goto out;
+	sweep_tmp(sub.ptr);
 	ret = 0;
 out:
 	buf_release(&sub);

@@ -119,9 +119,11 @@ static int s3_send(struct s3 *s, struct s3_req *r)
 		err_set(r->err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	/*
+	 * No "Expect:" override here: curl would sign an empty expect header it
+	 * then does not send, and S3 would refuse the signature.
+	 */
 	h = curl_slist_append(NULL, sha_h.ptr);
-	if (h && (h2 = curl_slist_append(h, "Expect:")) != NULL)
-		h = h2;
 	if (h && s->token && (h2 = curl_slist_append(h, s->token)) != NULL)
 		h = h2;
 	if (!h) {
@@ -208,7 +210,7 @@ static int s3_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX], u
 {
 	struct s3_req r = {"PUT", sha, NULL, 0, NULL, BUF_INIT, 0, -1, err, 0};
 	FILE *spool = tmpfile();
-	uint64_t n = 0;
+	uint64_t n = 0, have = 0;
 	int exists = 0, ret = -1;
 	/* The key is the hash, known only at the end: spool first, then upload. */
 	if (!spool)
@@ -217,9 +219,10 @@ static int s3_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX], u
 		goto out;
 	if (size)
 		*size = n;
-	if (s3_stat(bs, sha, &exists, NULL, err) < 0)
+	/* Already there with the right size: skip the upload (another size is damage: replace). */
+	if (s3_stat(bs, sha, &exists, &have, err) < 0)
 		goto out;
-	if (exists) {
+	if (exists && have == n) {
 		ret = 0;
 		goto out;
 	}

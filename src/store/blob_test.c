@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -248,6 +250,12 @@ static void test_local_corruption_is_detected(void **state)
 	snprintf(dst, sizeof(dst), "%s/out.bin", f->dir);
 	FAILS(ERR_CHECKSUM, "corrupt", blob_get_file(f->bs, sha, dst, err));
 	assert_int_equal(stat(dst, &st), -1);
+	FAILS(ERR_INVALID, "stdout", blob_get_file(f->bs, sha, "-", err));
+	/* A truncated object is replaced by the next put of the same bytes. */
+	assert_int_equal(truncate(obj, 3), 0);
+	OK(blob_put_mem(f->bs, "precious", 8, sha, err));
+	OK(blob_get_buf(f->bs, sha, &b, 0, err));
+	assert_string_equal(b.ptr, "precious");
 	buf_release(&b);
 }
 
@@ -277,6 +285,61 @@ static void test_local_layout_and_deferred_sync(void **state)
 	OK(blob_put_mem(bs, "later", 5, sha, err));
 	OK(blob_sync(bs, err));
 	blob_close(bs);
+}
+
+/*
+ * Local only: a writer killed in the middle of a put leaves no object
+ * visible (only a temporary file, swept once it is a day old).
+ */
+static void test_local_kill9_mid_put_leaves_no_blob(void **state)
+{
+	struct fixture *f = *state;
+	struct blob_store *bs = NULL;
+	char cmd[512], stale[160];
+	int p[2], status = 0, i;
+	pid_t pid;
+	if (s3_url())
+		skip();
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char sha[HASH_SHA256_HEX];
+		struct err e = ERR_INIT;
+		close(p[1]);
+		/* Reads the pipe until killed: the put never completes. */
+		(void)blob_put_fd(f->bs, p[0], sha, NULL, &e);
+		_exit(0);
+	}
+	close(p[0]);
+	assert_int_equal(write(p[1], "partial bytes", 13), 13);
+	/* Kill once the writer's temporary file is there (a loaded machine may take a while). */
+	snprintf(cmd, sizeof(cmd), "ls '%s/tmp' | grep -q '^put\\.'", f->root);
+	for (i = 0; i < 500 && system(cmd) != 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(p[1]);
+	assert_true(WIFSIGNALED(status));
+	/* No object at all; one temporary file. */
+	snprintf(cmd, sizeof(cmd),
+		 "test -z \"$(find '%s/objects' -type f)\" && test \"$(ls '%s/tmp' | wc -l)\" = 1",
+		 f->root, f->root);
+	assert_int_equal(system(cmd), 0);
+	/* Reopening sweeps temporary files older than a day, and only those. */
+	snprintf(cmd, sizeof(cmd), "for t in '%s'/tmp/put.*; do touch -d '2 days ago' \"$t\"; done",
+		 f->root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(stale, sizeof(stale), "%s/tmp/put.young", f->root);
+	{
+		FILE *fp = fopen(stale, "w");
+		assert_non_null(fp);
+		assert_int_equal(fclose(fp), 0);
+	}
+	OK(blob_open(&bs, &f->cfg, err));
+	blob_close(bs);
+	snprintf(cmd, sizeof(cmd), "test \"$(ls '%s/tmp')\" = put.young", f->root);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_open_errors(void **state)
@@ -325,6 +388,7 @@ int main(void)
 		T(test_invalid_keys_are_refused),
 		T(test_local_corruption_is_detected),
 		T(test_local_layout_and_deferred_sync),
+		T(test_local_kill9_mid_put_leaves_no_blob),
 		cmocka_unit_test(test_open_errors),
 	};
 	printf("blob backend: %s\n", s3_url() ? "s3 (KILN_TEST_S3)" : "local");

@@ -9,6 +9,7 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,52 @@ int db__page_next(size_t offset, size_t limit, char **token, struct err *err)
 	if (!*token)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	return 0;
+}
+
+void db__qb_release(struct db__qb *q)
+{
+	buf_release(&q->sql);
+	mem_free(q->v);
+	q->v = NULL;
+	q->n = 0;
+}
+
+int db__qb_val(struct db__qb *q, struct db__val val)
+{
+	struct db__val *v = db__grow(q->v, q->n, sizeof(*v));
+	if (!v) {
+		q->oom = 1;
+		return 1;
+	}
+	q->v = v;
+	v[q->n++] = val;
+	return (int)q->n;
+}
+
+void db__qb_addf(struct db__qb *q, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (buf_vaddf(&q->sql, fmt, ap) < 0)
+		q->oom = 1;
+	va_end(ap);
+}
+
+const char *db__op_sql(enum db_op op)
+{
+	static const char *const ops[] = {"=", "!=", ">", ">=", "<", "<=", "LIKE", "LIKE"};
+	if ((int)op < 0 || op > DB_OP_ILIKE)
+		return NULL;
+	return ops[op];
+}
+
+void db__qb_str_cmp(struct db__qb *q, const char *col, enum db_op op, const char *s)
+{
+	int n = db__qb_val(q, DB__T(s ? s : ""));
+	if (op == DB_OP_ILIKE)
+		db__qb_addf(q, "LOWER(%s) LIKE LOWER($%d)", col, n);
+	else
+		db__qb_addf(q, "%s %s $%d", col, db__op_sql(op), n);
 }
 
 /* ---- open, migrate, close ---- */
@@ -611,41 +658,87 @@ int db_experiment_set_tag(struct db *db, int64_t id, const char *key, const char
 		       : 0;
 }
 
-static const char *view_sql(enum db_view view)
+/* The experiment search's WHERE conditions: attributes and tags. */
+static int exp_cond(struct db__qb *q, const struct db_cond *c, struct err *err)
 {
-	switch (view) {
-	case DB_VIEW_DELETED:
-		return "deleted = 1";
-	case DB_VIEW_ALL:
-		return "1 = 1";
-	default:
-		return "deleted = 0";
+	static const char *const num_attrs[] = {"creation_time", "last_update_time"};
+	size_t i;
+	if (!db__op_sql(c->op))
+		return err_set(err, ERR_INVALID, "invalid comparison operator");
+	if (!c->key || !*c->key)
+		return err_set(err, ERR_INVALID, "filter condition without a key");
+	db__qb_addf(q, " AND ");
+	if (c->field == DB_FIELD_TAG) {
+		int nk = db__qb_val(q, DB__T(c->key));
+		db__qb_addf(q,
+			    "EXISTS (SELECT 1 FROM experiment_tags x WHERE x.experiment_id ="
+			    " experiments.id AND x.key = $%d AND ",
+			    nk);
+		db__qb_str_cmp(q, "x.value", c->op, c->str);
+		db__qb_addf(q, ")");
+		return 0;
 	}
+	if (c->field != DB_FIELD_ATTR)
+		return err_set(err, ERR_INVALID, "experiments have only attributes and tags");
+	if (strcmp(c->key, "name") == 0) {
+		db__qb_str_cmp(q, "name", c->op, c->str);
+		return 0;
+	}
+	for (i = 0; i < sizeof(num_attrs) / sizeof(num_attrs[0]); i++)
+		if (strcmp(c->key, num_attrs[i]) == 0) {
+			if (c->op >= DB_OP_LIKE)
+				return err_set(err, ERR_INVALID,
+					       "attribute '%s' is a number: LIKE does not apply",
+					       c->key);
+			db__qb_addf(q, "%s %s $%d", c->key, db__op_sql(c->op),
+				    db__qb_val(q, DB__I((int64_t)c->num)));
+			return 0;
+		}
+	return err_set(err, ERR_INVALID, "invalid experiment attribute '%s'", c->key);
 }
 
-int db_experiment_search(struct db *db, enum db_view view, const char *name_like,
-			 const struct db_page *page, struct db_experiment_list *out,
-			 struct err *err)
+static int exp_order(struct db__qb *q, const struct db_order *o, struct err *err)
 {
-	struct buf sql = BUF_INIT;
+	static const char *const keys[] = {"name", "creation_time", "last_update_time",
+					   "experiment_id"};
+	size_t i;
+	for (i = 0; o->field == DB_FIELD_ATTR && o->key && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(o->key, keys[i]) == 0) {
+			db__qb_addf(q, "%s %s, ", i == 3 ? "id" : keys[i],
+				    o->desc ? "DESC" : "ASC");
+			return 0;
+		}
+	return err_set(err, ERR_INVALID, "invalid order_by key '%s'", o->key ? o->key : "");
+}
+
+int db_experiment_search(struct db *db, const struct db_experiment_query *in,
+			 struct db_experiment_list *out, struct err *err)
+{
+	static const char *const views[] = {"deleted = 0", "deleted = 1", "1 = 1"};
+	struct db__qb q = DB__QB_INIT;
 	struct db__stmt *st = NULL;
 	size_t offset, limit, i;
 	int rc = DB__FAIL, ret = -1;
 	memset(out, 0, sizeof(*out));
-	if (db__page_offset(page, 1000, &offset, &limit, err) < 0)
+	if (db__page_offset(&in->page, 1000, &offset, &limit, err) < 0)
 		return -1;
-	if (buf_addf(&sql,
-		     "SELECT " EXP_COLS " FROM experiments WHERE %s%s ORDER BY id"
-		     " LIMIT $1 OFFSET $2",
-		     view_sql(view), name_like ? " AND name LIKE $3" : "") < 0) {
+	if ((int)in->view < 0 || in->view > DB_VIEW_ALL)
+		return err_set(err, ERR_INVALID, "invalid view type");
+	db__qb_addf(&q, "SELECT " EXP_COLS " FROM experiments WHERE %s", views[in->view]);
+	for (i = 0; i < in->n_conds; i++)
+		if (exp_cond(&q, &in->conds[i], err) < 0)
+			goto out;
+	db__qb_addf(&q, " ORDER BY ");
+	for (i = 0; i < in->n_order; i++)
+		if (exp_order(&q, &in->order[i], err) < 0)
+			goto out;
+	db__qb_addf(&q, "id LIMIT $%d", db__qb_val(&q, DB__I(limit + 1)));
+	db__qb_addf(&q, " OFFSET $%d", db__qb_val(&q, DB__I(offset)));
+	if (q.oom) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (name_like)
-		st = db__query(db, sql.ptr,
-			       DB__ARGS(DB__I(limit + 1), DB__I(offset), DB__T(name_like)), err);
-	else
-		st = db__query(db, sql.ptr, DB__ARGS(DB__I(limit + 1), DB__I(offset)), err);
+	st = db__query(db, q.sql.ptr, q.v, q.n, err);
 	if (!st)
 		goto out;
 	while ((rc = db->ops->step(st, err)) == DB__ROW) {
@@ -676,7 +769,7 @@ int db_experiment_search(struct db *db, enum db_view view, const char *name_like
 			goto out;
 	ret = 0;
 out:
-	buf_release(&sql);
+	db__qb_release(&q);
 	if (ret < 0)
 		db_experiment_list_release(out);
 	return ret;

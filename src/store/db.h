@@ -125,13 +125,54 @@ int db_experiment_rename(struct db *db, int64_t id, const char *new_name, struct
 int db_experiment_set_deleted(struct db *db, int64_t id, int deleted, struct err *err);
 int db_experiment_set_tag(struct db *db, int64_t id, const char *key, const char *value,
 			  struct err *err);
+/* Searches: a conjunction of conditions and an ordering. */
+enum db_field { DB_FIELD_ATTR = 0, DB_FIELD_METRIC, DB_FIELD_PARAM, DB_FIELD_TAG };
+enum db_op {
+	DB_OP_EQ = 0,
+	DB_OP_NE,
+	DB_OP_GT,
+	DB_OP_GE,
+	DB_OP_LT,
+	DB_OP_LE,
+	DB_OP_LIKE,
+	DB_OP_ILIKE
+};
+
 /*
- * Experiments in view, ordered by id; name_like (SQL LIKE, case-sensitive)
- * filters when non-NULL. Default page size 1000.
+ * One condition of a search (a conjunction of them). Numbers compare num
+ * with = != > >= < <=; strings compare str with any op (LIKE is
+ * case-sensitive, ILIKE not). What field and key may name depends on the
+ * search: see db_experiment_search and db_run_search. An entity without
+ * the metric, param or tag never matches.
  */
-int db_experiment_search(struct db *db, enum db_view view, const char *name_like,
-			 const struct db_page *page, struct db_experiment_list *out,
-			 struct err *err);
+struct db_cond {
+	enum db_field field;
+	const char *key;
+	enum db_op op;
+	const char *str;
+	double num;
+};
+
+/* An ordering key: an attribute (DB_FIELD_ATTR) or, for runs, a metric. */
+struct db_order {
+	enum db_field field;
+	const char *key;
+	int desc;
+};
+
+struct db_experiment_query {
+	enum db_view view;
+	/* attribute name (string), creation_time, last_update_time (numbers); tags */
+	const struct db_cond *conds;
+	size_t n_conds;
+	/* name, creation_time, last_update_time, experiment_id; id breaks ties */
+	const struct db_order *order;
+	size_t n_order;
+	struct db_page page; /* default page size 1000 */
+};
+
+int db_experiment_search(struct db *db, const struct db_experiment_query *q,
+			 struct db_experiment_list *out, struct err *err);
 
 /* ---- runs ---- */
 
@@ -158,6 +199,7 @@ struct db_metric_list {
 	struct db_metric *v;
 	size_t n;
 	char *next_token;
+	char *key; /* db_metric_history: the one key every v[i].key points at (owned) */
 };
 
 void db_metric_list_release(struct db_metric_list *l);
@@ -246,40 +288,12 @@ int db_run_delete_tag(struct db *db, const char *run_id, const char *key, struct
 int db_metric_history(struct db *db, const char *run_id, const char *key,
 		      const struct db_page *page, struct db_metric_list *out, struct err *err);
 
-/* Run search: a conjunction of conditions and an ordering. */
-enum db_field { DB_FIELD_ATTR = 0, DB_FIELD_METRIC, DB_FIELD_PARAM, DB_FIELD_TAG };
-enum db_op {
-	DB_OP_EQ = 0,
-	DB_OP_NE,
-	DB_OP_GT,
-	DB_OP_GE,
-	DB_OP_LT,
-	DB_OP_LE,
-	DB_OP_LIKE,
-	DB_OP_ILIKE
-};
-
 /*
- * One condition. Metrics (latest value) and the attributes start_time and
- * end_time compare num with = != > >= < <=; params, tags and the attributes
- * run_id, run_name, status, user_id, artifact_uri compare str with any op.
- * A run without the metric, param or tag never matches.
+ * Run search conditions: metrics (latest value) and the attributes
+ * start_time and end_time are numbers; params, tags and the attributes
+ * run_id, run_name, status, user_id, artifact_uri are strings. Orders:
+ * those attributes, or a metric (runs without it sort last).
  */
-struct db_cond {
-	enum db_field field;
-	const char *key;
-	enum db_op op;
-	const char *str;
-	double num;
-};
-
-/* Order by an attribute (start_time, end_time, run_name, status, ...) or a metric. */
-struct db_order {
-	enum db_field field; /* DB_FIELD_ATTR or DB_FIELD_METRIC */
-	const char *key;
-	int desc;
-};
-
 struct db_run_query {
 	const int64_t *experiment_ids; /* required, at least one */
 	size_t n_experiment_ids;
@@ -293,6 +307,47 @@ struct db_run_query {
 
 int db_run_search(struct db *db, const struct db_run_query *q, struct db_run_list *out,
 		  struct err *err);
+
+/* ---- artifacts ---- */
+
+/*
+ * Artifacts are files under the artifact root, by relative path
+ * ("1/<run_id>/artifacts/model/MLmodel"), whose bytes are blobs: the store
+ * maps each path to a sha256 and a size. Paths are validated (see
+ * db_artifact_path_ok): a bad path is ERR_INVALID "invalid path".
+ */
+#define DB_MAX_ARTIFACT_PATH 1024
+
+struct db_artifact {
+	char *path; /* db_artifact_get: the full path; db_artifact_list: the name in dir */
+	char sha256[65];
+	int64_t size;
+	int is_dir; /* lists only; directories have no sha256 or size */
+	int64_t updated_time;
+};
+
+struct db_artifact_list {
+	struct db_artifact *v;
+	size_t n;
+};
+
+void db_artifact_release(struct db_artifact *a);
+void db_artifact_list_release(struct db_artifact_list *l);
+/*
+ * True for a relative path of non-empty segments, none "." or "..", no
+ * backslash or control character, at most DB_MAX_ARTIFACT_PATH bytes.
+ */
+int db_artifact_path_ok(const char *path);
+/* Points path at a blob (creating or replacing the entry). */
+int db_artifact_put(struct db *db, const char *path, const char *sha256, int64_t size,
+		    struct err *err);
+int db_artifact_get(struct db *db, const char *path, struct db_artifact *out, struct err *err);
+int db_artifact_delete(struct db *db, const char *path, struct err *err);
+/*
+ * The entries directly in dir ("" or NULL: the root), files and
+ * directories, ordered by name. An empty or unknown dir is an empty list.
+ */
+int db_artifact_list(struct db *db, const char *dir, struct db_artifact_list *out, struct err *err);
 
 /* ---- model registry ---- */
 
@@ -331,12 +386,18 @@ int db_model_delete(struct db *db, const char *name, struct err *err);
 int db_model_set_tag(struct db *db, const char *name, const char *key, const char *value,
 		     struct err *err);
 int db_model_delete_tag(struct db *db, const char *name, const char *key, struct err *err);
-/*
- * Models ordered by name; name_like (SQL LIKE) filters when non-NULL.
- * Default page size 100.
- */
-int db_model_search(struct db *db, const char *name_like, const struct db_page *page,
-		    struct db_model_list *out, struct err *err);
+struct db_model_query {
+	/* attribute name (string); tags */
+	const struct db_cond *conds;
+	size_t n_conds;
+	/* name, creation_time, last_updated_time; name breaks ties */
+	const struct db_order *order;
+	size_t n_order;
+	struct db_page page; /* default page size 100 */
+};
+
+int db_model_search(struct db *db, const struct db_model_query *q, struct db_model_list *out,
+		    struct err *err);
 
 /* Stages, canonical spelling. */
 #define DB_STAGE_NONE	    "None"

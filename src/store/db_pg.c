@@ -16,10 +16,26 @@
 #include <string.h>
 
 #define PG_MAX_PARAMS 256
+#define PG_CACHE      128
+#define PG_NAME_MAX   24 /* "k" and a size_t in decimal */
+
+/*
+ * The connection and its named prepared statements (session-wide on the
+ * server), one per distinct SQL text up to PG_CACHE; others run unprepared.
+ */
+struct pg {
+	PGconn *conn;
+	struct {
+		char *sql;
+		unsigned long hash;
+	} cache[PG_CACHE];
+	size_t ncache;
+};
 
 struct pg_stmt {
 	PGconn *conn;
-	const char *sql; /* borrowed: valid until finish, as db.c guarantees */
+	char name[PG_NAME_MAX]; /* a prepared statement, or "" */
+	const char *sql;	/* borrowed: valid until finish, as db.c guarantees */
 	int nparams;
 	char *vals[PG_MAX_PARAMS]; /* owned; NULL binds SQL NULL */
 	PGresult *res;
@@ -45,20 +61,72 @@ static int pg_fail(PGconn *c, struct err *err, const char *what)
 
 static void pg_close(struct db *db)
 {
-	if (db->impl)
-		PQfinish(db->impl);
+	struct pg *p = db->impl;
+	size_t i;
+	if (!p)
+		return;
+	for (i = 0; i < p->ncache; i++)
+		mem_free(p->cache[i].sql);
+	PQfinish(p->conn);
+	mem_free(p);
 	db->impl = NULL;
 }
 
 static int pg_exec(struct db *db, const char *sql, struct err *err)
 {
-	PGresult *r = PQexec(db->impl, sql);
+	struct pg *p = db->impl;
+	PGresult *r = PQexec(p->conn, sql);
 	ExecStatusType s = PQresultStatus(r);
 	int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 	if (!ok)
-		pg_fail(db->impl, err, "exec");
+		pg_fail(p->conn, err, "exec");
 	PQclear(r);
 	return ok ? 0 : -1;
+}
+
+static unsigned long pg_hash(const char *s)
+{
+	unsigned long h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+/*
+ * Names the prepared statement for sql in name (preparing it on first use),
+ * or leaves name empty when the cache is full. -1 when PREPARE fails.
+ */
+static int pg_prepared(struct pg *p, const char *sql, char name[PG_NAME_MAX], struct err *err)
+{
+	unsigned long h = pg_hash(sql);
+	PGresult *r;
+	char *copy;
+	size_t i;
+	int ok;
+	name[0] = '\0';
+	for (i = 0; i < p->ncache; i++)
+		if (p->cache[i].hash == h && strcmp(p->cache[i].sql, sql) == 0) {
+			snprintf(name, PG_NAME_MAX, "k%zu", i);
+			return 0;
+		}
+	if (p->ncache == PG_CACHE)
+		return 0;
+	copy = mem_strdup(sql);
+	if (!copy)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	snprintf(name, PG_NAME_MAX, "k%zu", p->ncache);
+	r = PQprepare(p->conn, name, sql, 0, NULL);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok) {
+		mem_free(copy);
+		name[0] = '\0';
+		return pg_fail(p->conn, err, "prepare");
+	}
+	p->cache[p->ncache].sql = copy;
+	p->cache[p->ncache].hash = h;
+	p->ncache++;
+	return 0;
 }
 
 static struct db__stmt *pg_prepare(struct db *db, const char *sql, struct err *err)
@@ -68,8 +136,12 @@ static struct db__stmt *pg_prepare(struct db *db, const char *sql, struct err *e
 		err_set(err, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	st->conn = db->impl;
+	st->conn = ((struct pg *)db->impl)->conn;
 	st->sql = sql;
+	if (pg_prepared(db->impl, sql, st->name, err) < 0) {
+		mem_free(st);
+		return NULL;
+	}
 	st->row = -1;
 	return (struct db__stmt *)st;
 }
@@ -123,8 +195,12 @@ static int pg_run(struct pg_stmt *st, struct err *err)
 	ExecStatusType s;
 	const char *state;
 	st->executed = 1;
-	st->res = PQexecParams(st->conn, st->sql, st->nparams, NULL, (const char *const *)st->vals,
-			       NULL, NULL, 0);
+	if (st->name[0])
+		st->res = PQexecPrepared(st->conn, st->name, st->nparams,
+					 (const char *const *)st->vals, NULL, NULL, 0);
+	else
+		st->res = PQexecParams(st->conn, st->sql, st->nparams, NULL,
+				       (const char *const *)st->vals, NULL, NULL, 0);
 	s = PQresultStatus(st->res);
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
 		st->nrows = PQntuples(st->res);
@@ -251,6 +327,9 @@ static const char *const pg_migrations[] = {
 	"INSERT INTO experiments (id, name, artifact_location, creation_time, last_update_time)"
 	" VALUES (0, 'Default', 'mlflow-artifacts:/0',"
 	" (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT, (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT);",
+	/* 2: artifacts, path -> blob. Collation "C": bytewise, so a directory is a key range. */
+	"CREATE TABLE artifacts (path TEXT COLLATE \"C\" PRIMARY KEY, sha256 TEXT NOT NULL,"
+	" size BIGINT NOT NULL, updated_time BIGINT NOT NULL);",
 };
 
 static const struct db__ops pg_ops = {
@@ -279,6 +358,7 @@ static const struct db__ops pg_ops = {
 int db__pg_open(struct db *db, const char *conninfo, struct err *err)
 {
 	PGconn *c = PQconnectdb(conninfo);
+	struct pg *p;
 	if (!c)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	if (PQstatus(c) != CONNECTION_OK) {
@@ -287,7 +367,13 @@ int db__pg_open(struct db *db, const char *conninfo, struct err *err)
 		return -1;
 	}
 	PQsetNoticeProcessor(c, pg_notice, NULL);
+	p = mem_calloc(1, sizeof(*p));
+	if (!p) {
+		PQfinish(c);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	p->conn = c;
 	db->ops = &pg_ops;
-	db->impl = c;
+	db->impl = p;
 	return 0;
 }

@@ -287,23 +287,69 @@ int db_model_delete_tag(struct db *db, const char *name, const char *key, struct
 		 : err_set(err, ERR_NOTFOUND, "no tag '%s' on model '%s'", key ? key : "", name);
 }
 
-int db_model_search(struct db *db, const char *name_like, const struct db_page *page,
-		    struct db_model_list *out, struct err *err)
+static int model_cond(struct db__qb *q, const struct db_cond *c, struct err *err)
 {
-	struct db__stmt *st;
+	if (!db__op_sql(c->op))
+		return err_set(err, ERR_INVALID, "invalid comparison operator");
+	if (!c->key || !*c->key)
+		return err_set(err, ERR_INVALID, "filter condition without a key");
+	db__qb_addf(q, " AND ");
+	if (c->field == DB_FIELD_TAG) {
+		int nk = db__qb_val(q, DB__T(c->key));
+		db__qb_addf(q,
+			    "EXISTS (SELECT 1 FROM model_tags x WHERE x.name = models.name AND"
+			    " x.key = $%d AND ",
+			    nk);
+		db__qb_str_cmp(q, "x.value", c->op, c->str);
+		db__qb_addf(q, ")");
+		return 0;
+	}
+	if (c->field == DB_FIELD_ATTR && strcmp(c->key, "name") == 0) {
+		db__qb_str_cmp(q, "name", c->op, c->str);
+		return 0;
+	}
+	return err_set(err, ERR_INVALID, "invalid registered model filter key '%s'", c->key);
+}
+
+static int model_order(struct db__qb *q, const struct db_order *o, struct err *err)
+{
+	static const char *const keys[] = {"name", "creation_time", "last_updated_time"};
+	size_t i;
+	for (i = 0; o->field == DB_FIELD_ATTR && o->key && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(o->key, keys[i]) == 0) {
+			db__qb_addf(q, "%s %s, ", keys[i], o->desc ? "DESC" : "ASC");
+			return 0;
+		}
+	return err_set(err, ERR_INVALID, "invalid order_by key '%s'", o->key ? o->key : "");
+}
+
+int db_model_search(struct db *db, const struct db_model_query *in, struct db_model_list *out,
+		    struct err *err)
+{
+	struct db__qb q = DB__QB_INIT;
+	struct db__stmt *st = NULL;
 	size_t offset, limit, i;
-	int rc;
+	int rc = DB__FAIL;
 	memset(out, 0, sizeof(*out));
-	if (db__page_offset(page, 100, &offset, &limit, err) < 0)
+	if (db__page_offset(&in->page, 100, &offset, &limit, err) < 0)
 		return -1;
-	st = db__query(db,
-		       "SELECT " MODEL_COLS " FROM models WHERE $1 = 0 OR name LIKE $2"
-		       " ORDER BY name LIMIT $3 OFFSET $4",
-		       DB__ARGS(DB__I(name_like ? 1 : 0), DB__T(name_like ? name_like : ""),
-				DB__I(limit + 1), DB__I(offset)),
-		       err);
+	db__qb_addf(&q, "SELECT " MODEL_COLS " FROM models WHERE 1 = 1");
+	for (i = 0; i < in->n_conds; i++)
+		if (model_cond(&q, &in->conds[i], err) < 0)
+			goto out;
+	db__qb_addf(&q, " ORDER BY ");
+	for (i = 0; i < in->n_order; i++)
+		if (model_order(&q, &in->order[i], err) < 0)
+			goto out;
+	db__qb_addf(&q, "name LIMIT $%d", db__qb_val(&q, DB__I(limit + 1)));
+	db__qb_addf(&q, " OFFSET $%d", db__qb_val(&q, DB__I(offset)));
+	if (q.oom) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	st = db__query(db, q.sql.ptr, q.v, q.n, err);
 	if (!st)
-		return -1;
+		goto out;
 	while ((rc = db->ops->step(st, err)) == DB__ROW) {
 		struct db_model *v;
 		if (out->n == limit) {
@@ -328,6 +374,8 @@ int db_model_search(struct db *db, const char *name_like, const struct db_page *
 	for (i = 0; rc >= 0 && i < out->n; i++)
 		if (model_children(db, &out->v[i], err) < 0)
 			rc = DB__FAIL;
+out:
+	db__qb_release(&q);
 	if (rc < 0) {
 		db_model_list_release(out);
 		return -1;

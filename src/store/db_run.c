@@ -44,8 +44,9 @@ void db_metric_list_release(struct db_metric_list *l)
 	size_t i;
 	if (!l)
 		return;
-	for (i = 0; i < l->n; i++)
+	for (i = 0; !l->key && i < l->n; i++)
 		mem_free(l->v[i].key);
+	mem_free(l->key);
 	mem_free(l->v);
 	mem_free(l->next_token);
 	memset(l, 0, sizeof(*l));
@@ -389,11 +390,16 @@ out:
 	return ret;
 }
 
+/* A point of a batch, for sorting without moving the caller's array. */
+struct point_ref {
+	const struct db_metric_ref *p;
+};
+
 /* Orders points by key, then by MLflow's "latest" rule: (step, timestamp, value). */
 static int cmp_point(const void *a, const void *b)
 {
-	const struct db_metric_ref *x = *(const struct db_metric_ref *const *)a;
-	const struct db_metric_ref *y = *(const struct db_metric_ref *const *)b;
+	const struct db_metric_ref *x = ((const struct point_ref *)a)->p;
+	const struct db_metric_ref *y = ((const struct point_ref *)b)->p;
 	double vx = stored_value(x->value), vy = stored_value(y->value);
 	int c = strcmp(x->key, y->key);
 	if (c)
@@ -409,17 +415,17 @@ static int cmp_point(const void *a, const void *b)
 static int upsert_latest(struct db *db, const char *run_id, const struct db_metric_ref *m, size_t n,
 			 struct err *err)
 {
-	const struct db_metric_ref **idx = mem_calloc(n ? n : 1, sizeof(*idx));
+	struct point_ref *idx = mem_calloc(n ? n : 1, sizeof(*idx));
 	size_t i;
 	int ret = -1;
 	if (!idx)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < n; i++)
-		idx[i] = &m[i];
+		idx[i].p = &m[i];
 	qsort(idx, n, sizeof(*idx), cmp_point);
 	for (i = 0; i < n; i++) {
-		const struct db_metric_ref *p = idx[i];
-		if (i + 1 < n && strcmp(idx[i + 1]->key, p->key) == 0)
+		const struct db_metric_ref *p = idx[i].p;
+		if (i + 1 < n && strcmp(idx[i + 1].p->key, p->key) == 0)
 			continue; /* not the last, so not the max, of its key */
 		if (db__run(db,
 			    "INSERT INTO latest_metrics (run_id, key, step, timestamp, value, "
@@ -567,6 +573,23 @@ int db_run_delete_tag(struct db *db, const char *run_id, const char *key, struct
 	return 0;
 }
 
+/* Appends a history point; all points share out->key (one allocation, not one per point). */
+static int history_push(struct db *db, struct db__stmt *st, struct db_metric_list *out,
+			struct err *err)
+{
+	struct db_metric *m = db__grow(out->v, out->n, sizeof(*out->v));
+	if (!m)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	out->v = m;
+	m += out->n;
+	m->key = out->key;
+	m->value = db->ops->col_int(st, 4) ? NAN : db->ops->col_double(st, 1);
+	m->timestamp = db->ops->col_int(st, 2);
+	m->step = db->ops->col_int(st, 3);
+	out->n++;
+	return 0;
+}
+
 int db_metric_history(struct db *db, const char *run_id, const char *key,
 		      const struct db_page *page, struct db_metric_list *out, struct err *err)
 {
@@ -580,21 +603,26 @@ int db_metric_history(struct db *db, const char *run_id, const char *key,
 		limit = (size_t)1 << 40; /* the whole series */
 	if (run_active(db, run_id, err) < 0)
 		return -1;
-	st = db__query(
-		db,
-		"SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_id = $1"
-		" AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
-		DB__ARGS(DB__T(run_id), DB__T(key ? key : ""), DB__I(limit + 1), DB__I(offset)),
-		err);
-	if (!st)
+	out->key = mem_strdup(key ? key : "");
+	if (!out->key)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	/* The key column is not read: every point has out->key. */
+	st = db__query(db,
+		       "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_id = $1"
+		       " AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
+		       DB__ARGS(DB__T(run_id), DB__T(out->key), DB__I(limit + 1), DB__I(offset)),
+		       err);
+	if (!st) {
+		db_metric_list_release(out);
 		return -1;
+	}
 	while ((rc = db->ops->step(st, err)) == DB__ROW) {
 		if (out->n == limit) {
 			if (db__page_next(offset, limit, &out->next_token, err) < 0)
 				rc = DB__FAIL;
 			break;
 		}
-		if (metric_push(db, st, 0, &out->v, &out->n, err) < 0) {
+		if (history_push(db, st, out, err) < 0) {
 			rc = DB__FAIL;
 			break;
 		}
@@ -608,44 +636,6 @@ int db_metric_history(struct db *db, const char *run_id, const char *key,
 }
 
 /* ---- search ---- */
-
-struct qb {
-	struct buf sql;
-	struct db__val *v;
-	size_t n;
-	int oom;
-};
-
-/* Appends a value to bind and returns its placeholder number. */
-static int qb_val(struct qb *q, struct db__val val)
-{
-	struct db__val *v = db__grow(q->v, q->n, sizeof(*v));
-	if (!v) {
-		q->oom = 1;
-		return 1;
-	}
-	q->v = v;
-	v[q->n++] = val;
-	return (int)q->n;
-}
-
-static void qb_addf(struct qb *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void qb_addf(struct qb *q, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (buf_vaddf(&q->sql, fmt, ap) < 0)
-		q->oom = 1;
-	va_end(ap);
-}
-
-static const char *op_sql(enum db_op op)
-{
-	static const char *const ops[] = {"=", "!=", ">", ">=", "<", "<=", "LIKE", "LIKE"};
-	if ((int)op < 0 || op > DB_OP_ILIKE)
-		return NULL;
-	return ops[op];
-}
 
 static const char *const str_attrs[] = {"run_id", "run_name", "status", "user_id", "artifact_uri"};
 
@@ -663,25 +653,15 @@ static int is_num_attr(const char *key)
 	return key && (strcmp(key, "start_time") == 0 || strcmp(key, "end_time") == 0);
 }
 
-/* "col OP $n" for a string comparison, ILIKE made portable with LOWER(). */
-static void qb_str_cmp(struct qb *q, const char *col, enum db_op op, const char *s)
-{
-	int n = qb_val(q, DB__T(s ? s : ""));
-	if (op == DB_OP_ILIKE)
-		qb_addf(q, "LOWER(%s) LIKE LOWER($%d)", col, n);
-	else
-		qb_addf(q, "%s %s $%d", col, op_sql(op), n);
-}
-
-static int qb_cond(struct qb *q, const struct db_cond *c, struct err *err)
+static int qb_cond(struct db__qb *q, const struct db_cond *c, struct err *err)
 {
 	static const char *const tables[] = {NULL, "latest_metrics", "params", "run_tags"};
 	int nk;
-	if (!op_sql(c->op))
+	if (!db__op_sql(c->op))
 		return err_set(err, ERR_INVALID, "invalid comparison operator");
 	if (!c->key || !*c->key)
 		return err_set(err, ERR_INVALID, "filter condition without a key");
-	qb_addf(q, " AND ");
+	db__qb_addf(q, " AND ");
 	switch (c->field) {
 	case DB_FIELD_ATTR:
 		if (is_num_attr(c->key)) {
@@ -689,10 +669,10 @@ static int qb_cond(struct qb *q, const struct db_cond *c, struct err *err)
 				return err_set(err, ERR_INVALID,
 					       "attribute '%s' is a number: LIKE does not apply",
 					       c->key);
-			qb_addf(q, "%s %s $%d", c->key, op_sql(c->op),
-				qb_val(q, DB__I((int64_t)c->num)));
+			db__qb_addf(q, "%s %s $%d", c->key, db__op_sql(c->op),
+				    db__qb_val(q, DB__I((int64_t)c->num)));
 		} else if (is_str_attr(c->key)) {
-			qb_str_cmp(q, c->key, c->op, c->str);
+			db__qb_str_cmp(q, c->key, c->op, c->str);
 		} else {
 			return err_set(err, ERR_INVALID, "invalid attribute key '%s'", c->key);
 		}
@@ -701,48 +681,50 @@ static int qb_cond(struct qb *q, const struct db_cond *c, struct err *err)
 		if (c->op >= DB_OP_LIKE)
 			return err_set(err, ERR_INVALID,
 				       "metric '%s' is a number: LIKE does not apply", c->key);
-		nk = qb_val(q, DB__T(c->key));
-		qb_addf(q,
+		nk = db__qb_val(q, DB__T(c->key));
+		db__qb_addf(
+			q,
 			"EXISTS (SELECT 1 FROM latest_metrics x WHERE x.run_id = runs.run_id AND"
 			" x.key = $%d AND x.is_nan = 0 AND x.value %s $%d)",
-			nk, op_sql(c->op), qb_val(q, DB__D(c->num)));
+			nk, db__op_sql(c->op), db__qb_val(q, DB__D(c->num)));
 		return 0;
 	case DB_FIELD_PARAM:
 	case DB_FIELD_TAG:
-		nk = qb_val(q, DB__T(c->key));
-		qb_addf(q,
+		nk = db__qb_val(q, DB__T(c->key));
+		db__qb_addf(
+			q,
 			"EXISTS (SELECT 1 FROM %s x WHERE x.run_id = runs.run_id AND x.key = $%d "
 			"AND ",
 			tables[c->field], nk);
-		qb_str_cmp(q, "x.value", c->op, c->str);
-		qb_addf(q, ")");
+		db__qb_str_cmp(q, "x.value", c->op, c->str);
+		db__qb_addf(q, ")");
 		return 0;
 	}
 	return err_set(err, ERR_INVALID, "invalid filter field");
 }
 
-static int qb_order(struct qb *q, const struct db_order *o, struct err *err)
+static int qb_order(struct db__qb *q, const struct db_order *o, struct err *err)
 {
 	const char *dir = o->desc ? "DESC" : "ASC";
 	if (o->field == DB_FIELD_METRIC && o->key && *o->key) {
-		int nk = qb_val(q, DB__T(o->key));
+		int nk = db__qb_val(q, DB__T(o->key));
 		/* Runs without the metric sort last either way. */
-		qb_addf(q,
-			"(SELECT x.value FROM latest_metrics x WHERE x.run_id = runs.run_id AND"
-			" x.key = $%d) IS NULL, (SELECT x.value FROM latest_metrics x WHERE"
-			" x.run_id = runs.run_id AND x.key = $%d) %s, ",
-			nk, nk, dir);
+		db__qb_addf(q,
+			    "(SELECT x.value FROM latest_metrics x WHERE x.run_id = runs.run_id AND"
+			    " x.key = $%d) IS NULL, (SELECT x.value FROM latest_metrics x WHERE"
+			    " x.run_id = runs.run_id AND x.key = $%d) %s, ",
+			    nk, nk, dir);
 		return 0;
 	}
 	if (o->field == DB_FIELD_ATTR && (is_num_attr(o->key) || is_str_attr(o->key))) {
-		qb_addf(q, "%s IS NULL, %s %s, ", o->key, o->key, dir);
+		db__qb_addf(q, "%s IS NULL, %s %s, ", o->key, o->key, dir);
 		return 0;
 	}
 	return err_set(err, ERR_INVALID, "invalid order_by key '%s'", o->key ? o->key : "");
 }
 
 /* The search as SQL selecting cols, with its values to bind in q. */
-static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit, size_t offset,
+static int search_sql(struct db__qb *q, const struct db_run_query *in, size_t limit, size_t offset,
 		      const char *cols, struct err *err)
 {
 	static const char *const views[] = {"deleted = 0", "deleted = 1", "1 = 1"};
@@ -752,38 +734,45 @@ static int search_sql(struct qb *q, const struct db_run_query *in, size_t limit,
 			       "experiment_ids must name at least one experiment");
 	if ((int)in->view < 0 || in->view > DB_VIEW_ALL)
 		return err_set(err, ERR_INVALID, "invalid view type");
-	qb_addf(q, "SELECT %s FROM runs WHERE experiment_id IN (", cols);
+	db__qb_addf(q, "SELECT %s FROM runs WHERE experiment_id IN (", cols);
 	for (i = 0; i < in->n_experiment_ids; i++)
-		qb_addf(q, "%s$%d", i ? ", " : "", qb_val(q, DB__I(in->experiment_ids[i])));
-	qb_addf(q, ") AND %s", views[in->view]);
+		db__qb_addf(q, "%s$%d", i ? ", " : "", db__qb_val(q, DB__I(in->experiment_ids[i])));
+	db__qb_addf(q, ") AND %s", views[in->view]);
 	for (i = 0; i < in->n_conds; i++)
 		if (qb_cond(q, &in->conds[i], err) < 0)
 			return -1;
-	qb_addf(q, " ORDER BY ");
+	db__qb_addf(q, " ORDER BY ");
 	for (i = 0; i < in->n_order; i++)
 		if (qb_order(q, &in->order[i], err) < 0)
 			return -1;
-	qb_addf(q, "start_time DESC, run_id LIMIT $%d", qb_val(q, DB__I(limit + 1)));
-	qb_addf(q, " OFFSET $%d", qb_val(q, DB__I(offset)));
+	db__qb_addf(q, "start_time DESC, run_id LIMIT $%d", db__qb_val(q, DB__I(limit + 1)));
+	db__qb_addf(q, " OFFSET $%d", db__qb_val(q, DB__I(offset)));
 	if (q->oom)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	return 0;
 }
 
+/* A run of a page, for an index sorted by run id. */
+struct run_ref {
+	struct db_run *r;
+};
+
 static int cmp_run_id(const void *a, const void *b)
 {
-	return strcmp((*(struct db_run *const *)a)->run_id, (*(struct db_run *const *)b)->run_id);
+	return strcmp(((const struct run_ref *)a)->r->run_id,
+		      ((const struct run_ref *)b)->r->run_id);
 }
 
 /* The run of a page with this id, through the sorted index; NULL if not in the page. */
-static struct db_run *page_find(struct db_run **index, size_t n, const char *id)
+static struct db_run *page_find(struct run_ref *index, size_t n, const char *id)
 {
-	struct db_run key, *k = &key, **hit;
+	struct db_run key;
+	struct run_ref k = {&key}, *hit;
 	if (!id || strlen(id) != DB_RUN_ID_LEN)
 		return NULL;
 	memcpy(key.run_id, id, DB_RUN_ID_LEN + 1);
 	hit = bsearch(&k, index, n, sizeof(*index), cmp_run_id);
-	return hit ? *hit : NULL;
+	return hit ? hit->r : NULL;
 }
 
 /*
@@ -798,7 +787,7 @@ static int page_children(struct db *db, const struct db_run_query *in, size_t li
 		"SELECT run_id, key, value FROM run_tags WHERE run_id IN (",
 		"SELECT run_id, key, value, timestamp, step, is_nan FROM latest_metrics"
 		" WHERE run_id IN ("};
-	struct db_run **index = NULL;
+	struct run_ref *index = NULL;
 	size_t i, t;
 	int ret = -1;
 	if (out->n == 0)
@@ -807,16 +796,16 @@ static int page_children(struct db *db, const struct db_run_query *in, size_t li
 	if (!index)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < out->n; i++)
-		index[i] = &out->v[i];
+		index[i].r = &out->v[i];
 	qsort(index, out->n, sizeof(*index), cmp_run_id);
 	for (t = 0; t < 3; t++) {
-		struct qb q = {BUF_INIT, NULL, 0, 0};
+		struct db__qb q = {BUF_INIT, NULL, 0, 0};
 		struct db__stmt *st = NULL;
 		int rc = DB__FAIL;
-		qb_addf(&q, "%s", heads[t]);
+		db__qb_addf(&q, "%s", heads[t]);
 		if (search_sql(&q, in, limit, offset, "run_id", err) < 0)
 			goto next;
-		qb_addf(&q, ") ORDER BY run_id, key");
+		db__qb_addf(&q, ") ORDER BY run_id, key");
 		if (q.oom) {
 			err_set(err, ERR_NOMEM, "out of memory");
 			goto next;
@@ -856,7 +845,7 @@ out:
 int db_run_search(struct db *db, const struct db_run_query *in, struct db_run_list *out,
 		  struct err *err)
 {
-	struct qb q = {BUF_INIT, NULL, 0, 0};
+	struct db__qb q = {BUF_INIT, NULL, 0, 0};
 	struct db__stmt *st = NULL;
 	size_t offset, limit;
 	int rc = DB__FAIL, ret = -1;

@@ -302,6 +302,9 @@ static const char *const sq_migrations[] = {
 	" VALUES (0, 'Default', 'mlflow-artifacts:/0', CAST(strftime('%s','now') AS INTEGER) * "
 	"1000,"
 	" CAST(strftime('%s','now') AS INTEGER) * 1000);",
+	/* 2: artifacts, path -> blob. BINARY collation: a directory is a key range. */
+	"CREATE TABLE artifacts (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
+	" size INTEGER NOT NULL, updated_time INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 static const struct db__ops sq_ops = {

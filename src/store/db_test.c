@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -230,11 +232,15 @@ static void test_experiment_rename_delete_restore_tag(void **state)
 	FAILS(ERR_INVALID, "default", db_experiment_set_deleted(db, 0, 1, err));
 }
 
-static void test_experiment_search_views_and_pages(void **state)
+static void test_experiment_search_views_filters_and_pages(void **state)
 {
 	struct db *db = ((struct fixture *)*state)->db;
 	struct db_experiment_list l = {0};
-	struct db_page page = {2, NULL};
+	struct db_cond like = {DB_FIELD_ATTR, "name", DB_OP_LIKE, "exp-%", 0};
+	struct db_cond tag = {DB_FIELD_TAG, "team", DB_OP_EQ, "ml", 0};
+	struct db_cond bad = {DB_FIELD_ATTR, "owner", DB_OP_EQ, "x", 0};
+	struct db_order by_name_desc = {DB_FIELD_ATTR, "name", 1};
+	struct db_experiment_query q = {DB_VIEW_DELETED, NULL, 0, NULL, 0, {0, NULL}};
 	char name[32], *token = NULL;
 	size_t seen = 0;
 	int i;
@@ -242,31 +248,53 @@ static void test_experiment_search_views_and_pages(void **state)
 		snprintf(name, sizeof(name), "exp-%d", i);
 		new_experiment(db, name);
 	}
+	OK(db_experiment_set_tag(db, 2, "team", "ml", err));
 	OK(db_experiment_set_deleted(db, 1, 1, err));
-	OK(db_experiment_search(db, DB_VIEW_DELETED, NULL, NULL, &l, err));
+	OK(db_experiment_search(db, &q, &l, err));
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].id, 1);
 	db_experiment_list_release(&l);
-	OK(db_experiment_search(db, DB_VIEW_ALL, "exp-%", NULL, &l, err));
+	q.view = DB_VIEW_ALL;
+	q.conds = &like;
+	q.n_conds = 1;
+	q.order = &by_name_desc;
+	q.n_order = 1;
+	OK(db_experiment_search(db, &q, &l, err));
 	assert_int_equal(l.n, 5);
+	assert_string_equal(l.v[0].name, "exp-4");
 	db_experiment_list_release(&l);
+	q.conds = &tag;
+	OK(db_experiment_search(db, &q, &l, err));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].id, 2);
+	assert_int_equal(l.v[0].tags.n, 1);
+	db_experiment_list_release(&l);
+	q.conds = &bad;
+	FAILS(ERR_INVALID, "invalid experiment attribute 'owner'",
+	      db_experiment_search(db, &q, &l, err));
+	q.conds = NULL;
+	q.n_conds = 0;
+	q.order = NULL;
+	q.n_order = 0;
 	/* Active: Default + 4; pages of 2 cover them once, the last has no token. */
+	q.view = DB_VIEW_ACTIVE;
+	q.page.max_results = 2;
 	do {
-		page.token = token;
-		OK(db_experiment_search(db, DB_VIEW_ACTIVE, NULL, &page, &l, err));
+		q.page.token = token;
+		OK(db_experiment_search(db, &q, &l, err));
 		seen += l.n;
 		free(token);
 		token = l.next_token ? strdup(l.next_token) : NULL;
 		db_experiment_list_release(&l);
 	} while (token);
 	assert_int_equal(seen, 5);
-	page.token = "garbage";
-	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, 0, NULL, &page, &l, err));
-	page.token = "kp1.-5";
-	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, 0, NULL, &page, &l, err));
-	page.token = NULL;
-	page.max_results = DB_MAX_RESULTS + 1;
-	FAILS(ERR_INVALID, "max_results", db_experiment_search(db, 0, NULL, &page, &l, err));
+	q.page.token = "garbage";
+	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, &q, &l, err));
+	q.page.token = "kp1.-5";
+	FAILS(ERR_INVALID, "invalid page token", db_experiment_search(db, &q, &l, err));
+	q.page.token = NULL;
+	q.page.max_results = DB_MAX_RESULTS + 1;
+	FAILS(ERR_INVALID, "max_results", db_experiment_search(db, &q, &l, err));
 }
 
 /* ---- runs ---- */
@@ -587,6 +615,102 @@ static void test_run_search_order_and_pages(void **state)
 	FAILS(ERR_INVALID, "invalid order_by", db_run_search(db, &q, &l, err));
 }
 
+/* ---- artifacts ---- */
+
+#define SHA_X "c8714057f78790d434a91513f7f07187f8fae8a476f031c17bd97f63129adf94"
+#define SHA_Y "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+static void test_artifact_put_get_list_delete(void **state)
+{
+	struct db *db = ((struct fixture *)*state)->db;
+	static const char *const files[] = {
+		"1/r/artifacts/model/MLmodel", "1/r/artifacts/model/data/model.bin",
+		"1/r/artifacts/model.txt",     "1/r/artifacts/metrics.json",
+		"1/r/artifacts/model0",	       "1/r/artifactsX/other"};
+	struct db_artifact_list l = {0};
+	struct db_artifact a = {0};
+	size_t i;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		OK(db_artifact_put(db, files[i], SHA_X, (int64_t)i + 10, err));
+	OK(db_artifact_put(db, files[0], SHA_Y, 0, err)); /* replaces */
+	OK(db_artifact_get(db, files[0], &a, err));
+	assert_string_equal(a.sha256, SHA_Y);
+	assert_int_equal(a.size, 0);
+	assert_string_equal(a.path, files[0]);
+	db_artifact_release(&a);
+	/* Direct children only, in path order: metrics.json, model/, model.txt, model0. */
+	OK(db_artifact_list(db, "1/r/artifacts", &l, err));
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].path, "metrics.json");
+	assert_int_equal(l.v[0].is_dir, 0);
+	assert_int_equal(l.v[0].size, 13);
+	assert_string_equal(l.v[1].path, "model.txt");
+	assert_string_equal(l.v[2].path, "model");
+	assert_int_equal(l.v[2].is_dir, 1);
+	assert_string_equal(l.v[3].path, "model0");
+	db_artifact_list_release(&l);
+	OK(db_artifact_list(db, "1/r/artifacts/model", &l, err));
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].path, "MLmodel");
+	assert_string_equal(l.v[1].path, "data");
+	assert_int_equal(l.v[1].is_dir, 1);
+	db_artifact_list_release(&l);
+	OK(db_artifact_list(db, NULL, &l, err));
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].path, "1");
+	db_artifact_list_release(&l);
+	OK(db_artifact_list(db, "nope", &l, err));
+	assert_int_equal(l.n, 0);
+	db_artifact_list_release(&l);
+	OK(db_artifact_delete(db, files[1], err));
+	FAILS(ERR_NOTFOUND, "not found", db_artifact_delete(db, files[1], err));
+	FAILS(ERR_NOTFOUND, "not found", db_artifact_get(db, files[1], &a, err));
+}
+
+static void test_artifact_paths_are_checked(void **state)
+{
+	struct db *db = ((struct fixture *)*state)->db;
+	static const char *const bad[] = {"",	   "/etc/passwd", "a/../b", "..",   "a//b",
+					  "a/./b", "a/",	  "a\\b",   "a\nb", NULL};
+	struct db_artifact_list l = {0};
+	struct db_artifact a = {0};
+	size_t i;
+	char *big = malloc(DB_MAX_ARTIFACT_PATH + 2);
+	assert_non_null(big);
+	memset(big, 'a', DB_MAX_ARTIFACT_PATH + 1);
+	big[DB_MAX_ARTIFACT_PATH + 1] = '\0';
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(db_artifact_path_ok(bad[i]));
+		FAILS(ERR_INVALID, "invalid path", db_artifact_put(db, bad[i], SHA_X, 1, err));
+	}
+	assert_false(db_artifact_path_ok(big));
+	free(big);
+	assert_true(db_artifact_path_ok("1/r/artifacts/..data/x"));
+	FAILS(ERR_INVALID, "invalid path", db_artifact_get(db, "../x", &a, err));
+	FAILS(ERR_INVALID, "invalid path", db_artifact_list(db, "a/../..", &l, err));
+	FAILS(ERR_INVALID, "invalid sha256", db_artifact_put(db, "a", "abc", 1, err));
+	FAILS(ERR_INVALID, "invalid size", db_artifact_put(db, "a", SHA_X, -1, err));
+}
+
+/* A store at schema version 1 (before artifacts) migrates to the current one. */
+static void test_old_schema_migrates(void **state)
+{
+	struct fixture *f = *state;
+	struct db *again = NULL;
+	struct err e = ERR_INIT;
+	int64_t v = 0;
+	assert_true(db__run(f->db, "DROP TABLE artifacts", NULL, 0, &e) >= 0);
+	assert_true(db__run(f->db, "DELETE FROM schema_version WHERE version > 1", NULL, 0, &e) >=
+		    0);
+	OK(db_schema_version(f->db, &v, err));
+	assert_int_equal(v, 1);
+	OK(db_open(&again, f->url, NULL, err));
+	OK(db_schema_version(again, &v, err));
+	assert_int_equal(v, 2);
+	OK(db_artifact_put(again, "x/y", SHA_X, 1, err));
+	db_close(again);
+}
+
 /* ---- registry ---- */
 
 static void test_model_create_get_rename_delete(void **state)
@@ -629,27 +753,52 @@ static void test_model_create_get_rename_delete(void **state)
 static void test_model_search(void **state)
 {
 	struct db *db = ((struct fixture *)*state)->db;
+	struct db_kv_ref tags[] = {{"owner", "ops"}};
+	struct db_cond like = {DB_FIELD_ATTR, "name", DB_OP_LIKE, "spam%", 0};
+	struct db_cond tag = {DB_FIELD_TAG, "owner", DB_OP_EQ, "ops", 0};
+	struct db_cond bad = {DB_FIELD_METRIC, "acc", DB_OP_GT, NULL, 1};
+	struct db_order newest = {DB_FIELD_ATTR, "last_updated_time", 1};
+	struct db_model_query q = {&like, 1, NULL, 0, {0, NULL}};
 	struct db_model_list l = {0};
-	struct db_page page = {2, NULL};
 	OK(db_model_create(db, "spam-a", NULL, NULL, 0, err));
-	OK(db_model_create(db, "spam-b", NULL, NULL, 0, err));
+	OK(db_model_create(db, "spam-b", NULL, tags, 1, err));
 	OK(db_model_create(db, "ham", NULL, NULL, 0, err));
-	OK(db_model_search(db, "spam%", NULL, &l, err));
+	OK(db_model_set_description(db, "spam-a", "touched last", err));
+	OK(db_model_search(db, &q, &l, err));
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].name, "spam-a");
 	db_model_list_release(&l);
-	OK(db_model_search(db, NULL, &page, &l, err));
+	q.conds = &tag;
+	OK(db_model_search(db, &q, &l, err));
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "spam-b");
+	db_model_list_release(&l);
+	q.conds = &bad;
+	FAILS(ERR_INVALID, "invalid registered model filter key", db_model_search(db, &q, &l, err));
+	q.conds = NULL;
+	q.n_conds = 0;
+	q.order = &newest;
+	q.n_order = 1;
+	OK(db_model_search(db, &q, &l, err));
+	assert_int_equal(l.n, 3);
+	if (l.v[0].last_updated_time > l.v[1].last_updated_time)
+		assert_string_equal(l.v[0].name, "spam-a");
+	db_model_list_release(&l);
+	q.order = NULL;
+	q.n_order = 0;
+	q.page.max_results = 2;
+	OK(db_model_search(db, &q, &l, err));
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[0].name, "ham");
 	assert_non_null(l.next_token);
-	page.token = l.next_token;
+	q.page.token = l.next_token;
 	l.next_token = NULL;
 	db_model_list_release(&l);
-	OK(db_model_search(db, NULL, &page, &l, err));
+	OK(db_model_search(db, &q, &l, err));
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].name, "spam-b");
 	assert_null(l.next_token);
-	free((char *)page.token);
+	free((char *)q.page.token);
 	db_model_list_release(&l);
 }
 
@@ -825,6 +974,128 @@ static void test_allocation_failures_never_crash(void **state)
 	db_run_release(&r);
 }
 
+/* Logs batch b of n points of key to run_id: steps b*n .. b*n+n-1. */
+static int log_numbered_batch(struct db *db, const char *run_id, const char *key, int64_t b,
+			      size_t n, struct err *err)
+{
+	struct db_metric_ref m[500];
+	size_t i;
+	assert_true(n <= 500);
+	for (i = 0; i < n; i++)
+		m[i] = (struct db_metric_ref){key, (double)i, 1700000000000LL + b,
+					      b * (int64_t)n + (int64_t)i};
+	return db_run_log_batch(db, run_id, m, n, NULL, 0, NULL, 0, err);
+}
+
+/*
+ * kill -9 in the middle of a stream of log-batch calls: after reopening,
+ * every acknowledged batch is there, no batch is there in part, and
+ * SQLite's integrity check passes.
+ */
+static void test_kill9_keeps_every_acknowledged_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct db_metric_list h = {0};
+	struct db_run r = {0};
+	struct db *db2 = NULL;
+	int p[2], status = 0;
+	int64_t acked = -1, b;
+	size_t i, got = 0;
+	pid_t pid;
+	new_run(f->db, 0, 0, &r);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct err e = ERR_INIT;
+		struct db *c = NULL;
+		close(p[0]);
+		if (db_open(&c, f->url, NULL, &e) < 0)
+			_exit(3);
+		for (b = 0;; b++) {
+			if (log_numbered_batch(c, r.run_id, "k", b, 500, &e) < 0)
+				_exit(4);
+			if (write(p[1], &b, sizeof(b)) != (ssize_t)sizeof(b))
+				_exit(5);
+		}
+	}
+	close(p[1]);
+	while (read(p[0], &b, sizeof(b)) == (ssize_t)sizeof(b)) {
+		acked = b;
+		if (++got == 15)
+			assert_int_equal(kill(pid, SIGKILL), 0);
+	}
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_true(acked >= 14);
+	OK(db_open(&db2, f->url, NULL, err));
+	OK(db_metric_history(db2, r.run_id, "k", NULL, &h, err));
+	/* Whole batches only: the acknowledged ones, maybe one more not yet acknowledged. */
+	assert_int_equal(h.n % 500, 0);
+	assert_true(h.n >= (size_t)(acked + 1) * 500);
+	assert_true(h.n <= (size_t)(acked + 2) * 500);
+	for (i = 0; i < h.n; i++)
+		assert_int_equal(h.v[i].step, (int64_t)i);
+	db_metric_list_release(&h);
+	if (!pg_url()) {
+		struct err e = ERR_INIT;
+		struct db__stmt *st = db__query(db2, "PRAGMA integrity_check", NULL, 0, &e);
+		assert_non_null(st);
+		assert_int_equal(db2->ops->step(st, &e), DB__ROW);
+		assert_string_equal(db2->ops->col_text(st, 0), "ok");
+		db2->ops->finish(st);
+	}
+	db_close(db2);
+	db_run_release(&r);
+}
+
+/* 16 processes log at once, each through its own connection: nothing is lost. */
+static void test_concurrent_writers_lose_nothing(void **state)
+{
+	struct fixture *f = *state;
+	enum { WRITERS = 16, BATCHES = 10, POINTS = 50 };
+	pid_t pids[WRITERS];
+	struct db_run r = {0};
+	int w;
+	new_run(f->db, 0, 0, &r);
+	for (w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0) {
+			struct err e = ERR_INIT;
+			struct db *c = NULL;
+			char key[16];
+			int64_t b;
+			snprintf(key, sizeof(key), "w%d", w);
+			if (db_open(&c, f->url, NULL, &e) < 0)
+				_exit(3);
+			for (b = 0; b < BATCHES; b++)
+				if (log_numbered_batch(c, r.run_id, key, b, POINTS, &e) < 0) {
+					fprintf(stderr, "writer %d: %s\n", w, e.msg);
+					_exit(4);
+				}
+			db_close(c);
+			_exit(0);
+		}
+	}
+	for (w = 0; w < WRITERS; w++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	for (w = 0; w < WRITERS; w++) {
+		struct db_metric_list h = {0};
+		char key[16];
+		snprintf(key, sizeof(key), "w%d", w);
+		OK(db_metric_history(f->db, r.run_id, key, NULL, &h, err));
+		assert_int_equal(h.n, BATCHES * POINTS);
+		db_metric_list_release(&h);
+	}
+	db_run_release(&r);
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -918,7 +1189,7 @@ int main(void)
 		cmocka_unit_test(test_open_home_creates_directory),
 		T(test_experiment_create_get_and_duplicate),
 		T(test_experiment_rename_delete_restore_tag),
-		T(test_experiment_search_views_and_pages),
+		T(test_experiment_search_views_filters_and_pages),
 		T(test_run_create_defaults),
 		T(test_log_batch_stores_everything),
 		T(test_log_batch_is_all_or_nothing),
@@ -928,12 +1199,17 @@ int main(void)
 		T(test_run_update_delete_and_tags),
 		T(test_run_search_filters),
 		T(test_run_search_order_and_pages),
+		T(test_artifact_put_get_list_delete),
+		T(test_artifact_paths_are_checked),
+		T(test_old_schema_migrates),
 		T(test_model_create_get_rename_delete),
 		T(test_model_search),
 		T(test_version_numbers_lineage_and_tags),
 		T(test_version_stages_latest_and_search),
 		T(test_alias_set_move_resolve_delete),
 		T(test_allocation_failures_never_crash),
+		T(test_kill9_keeps_every_acknowledged_batch),
+		T(test_concurrent_writers_lose_nothing),
 		T(test_timings_are_reported),
 	};
 	printf("store backend: %s\n", pg_url() ? "postgres (KILN_TEST_PG)" : "sqlite");

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "store/db.h"
 
@@ -135,5 +136,29 @@ int db__check_value(const char *what, const char *value, size_t max, struct err 
 int db__page_offset(const struct db_page *page, size_t def, size_t *offset, size_t *limit,
 		    struct err *err);
 int db__page_next(size_t offset, size_t limit, char **token, struct err *err);
+
+/*
+ * A query being built: SQL text plus the values its $N placeholders bind.
+ * Appends never fail outright: oom is set and checked once at the end.
+ */
+struct db__qb {
+	struct buf sql;
+	struct db__val *v;
+	size_t n;
+	int oom;
+};
+#define DB__QB_INIT                                                                                \
+	{                                                                                          \
+		BUF_INIT, NULL, 0, 0                                                               \
+	}
+
+void db__qb_release(struct db__qb *q);
+/* Appends a value to bind and returns its placeholder number. */
+int db__qb_val(struct db__qb *q, struct db__val val);
+void db__qb_addf(struct db__qb *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "col OP $n" for a string comparison; ILIKE made portable with LOWER(). */
+void db__qb_str_cmp(struct db__qb *q, const char *col, enum db_op op, const char *s);
+/* The SQL of a comparison operator; NULL for an unknown one. */
+const char *db__op_sql(enum db_op op);
 
 #endif

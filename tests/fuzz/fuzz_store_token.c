@@ -1,7 +1,8 @@
 /*
  * fuzz_store_token.c - the store's small parsers on untrusted input: page
- * tokens (they come back from REST clients), blob keys (from URLs) and
- * s3:// URLs (from flags). No I/O: opening an S3 store only parses.
+ * tokens (they come back from REST clients), blob keys and artifact paths
+ * (from URLs) and s3:// URLs (from flags). No I/O: opening an S3 store
+ * only parses.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mem_free(next);
 	}
 	(void)blob_key_ok(s);
+	/* A valid artifact path never climbs out of the root or starts at "/". */
+	if (db_artifact_path_ok(s) &&
+	    (s[0] == '/' || strstr(s, "/../") || strncmp(s, "../", 3) == 0))
+		__builtin_trap();
 	url = mem_malloc(size + 6);
 	if (url) {
 		memcpy(url, "s3://", 5);
