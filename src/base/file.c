@@ -23,8 +23,22 @@ int file_out_open(struct file_out *o, const char *path, struct err *err)
 	struct buf t = BUF_INIT;
 	int fd;
 	memset(o, 0, sizeof(*o));
+	struct stat st;
 	if (strcmp(path, "-") == 0) {
 		o->f = stdout;
+		return 0;
+	}
+	/*
+	 * A device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written
+	 * in place: renaming a temporary file onto it would replace the
+	 * device node with a regular file.
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return err_set(err, ERR_IO, "cannot write '%s': is a directory", path);
+		o->f = fopen(path, "wb");
+		if (!o->f)
+			return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
 		return 0;
 	}
 	o->path = mem_strdup(path);
@@ -64,9 +78,13 @@ int file_out_open(struct file_out *o, const char *path, struct err *err)
 int file_out_commit(struct file_out *o, struct err *err)
 {
 	int bad;
-	if (!o->tmp) {
-		if (fflush(o->f) != 0 || ferror(o->f))
-			return err_set(err, ERR_IO, "cannot write to stdout: %s", strerror(errno));
+	if (!o->tmp) { /* stdout, or a device written in place */
+		int failed = fflush(o->f) != 0 || ferror(o->f);
+		if (o->f != stdout && fclose(o->f) != 0)
+			failed = 1;
+		o->f = NULL;
+		if (failed)
+			return err_set(err, ERR_IO, "cannot write output: %s", strerror(errno));
 		return 0;
 	}
 	bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;

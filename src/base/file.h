@@ -14,7 +14,8 @@
 /*
  * An output file being written: open with file_out_open, write to f, then
  * file_out_commit (fsync + rename onto path) or file_out_abort (unlink).
- * path "-" writes straight to stdout (commit only flushes).
+ * path "-" writes straight to stdout (commit only flushes); an existing
+ * path that is not a regular file (/dev/null, a FIFO) is written in place.
  */
 struct file_out {
 	FILE *f;

@@ -70,12 +70,31 @@ static void test_file_commit_replaces_contents(void **state)
 	buf_release(&b);
 }
 
+static void test_file_device_is_written_in_place(void **state)
+{
+	struct err err = ERR_INIT;
+	struct stat st;
+	/* renaming onto /dev/null once turned it into a regular file */
+	assert_int_equal(file_write_atomic("/dev/null", "x", 1, &err), 0);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+}
+
+static void test_file_directory_is_refused(void **state)
+{
+	struct err err = ERR_INIT;
+	assert_int_equal(file_write_atomic(dir, "x", 1, &err), -1);
+	assert_non_null(strstr(err.msg, "is a directory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_atomic_write_has_umask_mode),
 		cmocka_unit_test(test_file_abort_leaves_nothing),
 		cmocka_unit_test(test_file_commit_replaces_contents),
+		cmocka_unit_test(test_file_device_is_written_in_place),
+		cmocka_unit_test(test_file_directory_is_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

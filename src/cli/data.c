@@ -18,6 +18,8 @@
 const char cmd_data_usage[] =
 	"usage: kiln data schema FILE.csv [--target COL] [--task TASK] [--json]\n"
 	"       kiln data validate --schema MODEL_OR_SCHEMA NEW.csv [--json]\n"
+	"       kiln data add [--blobs URL] FILE...\n"
+	"       kiln data status [--blobs URL] [FILE|FILE.kiln...]\n"
 	"\n"
 	"schema    infers each column's kind (numeric, categorical, text), missing\n"
 	"          counts and reference statistics, and the task from the target\n"
@@ -33,7 +35,13 @@ const char cmd_data_usage[] =
 	"          outside the training range, jumps in the missing rate.\n"
 	"          Exit 0 when clean, 1 on any violation.\n"
 	"  --schema PATH  a model bundle or a schema JSON file\n"
-	"  --json         the report as JSON\n";
+	"  --json         the report as JSON\n"
+	"\n"
+	"add       stores each FILE's bytes in the content-addressed blob store\n"
+	"          and writes a small FILE.kiln pointer (sha256, size) to commit\n"
+	"          instead, keeping FILE in .gitignore (as DVC does).\n"
+	"status    compares tracked files with their pointers.\n"
+	"  --blobs URL    a directory or s3://bucket/prefix (default $KILN_HOME/blobs)\n";
 
 #define DATA_MAX_SCHEMA_FILE ML_BUNDLE_MAX
 
@@ -290,14 +298,16 @@ static const struct {
 } data_commands[] = {
 	{"schema", data_schema},
 	{"validate", data_validate},
+	{"add", cmd_data_add},
+	{"status", cmd_data_status},
 };
 
 int cmd_data(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage_error("data", "missing subcommand (schema, validate)");
+		return cli_usage_error("data", "missing subcommand (schema, validate, add, status)");
 	for (size_t i = 0; i < sizeof(data_commands) / sizeof(data_commands[0]); i++)
 		if (strcmp(argv[1], data_commands[i].name) == 0)
 			return data_commands[i].fn(argc - 1, argv + 1);
-	return cli_usage_error("data", "unknown subcommand '%s' (schema, validate)", argv[1]);
+	return cli_usage_error("data", "unknown subcommand '%s' (schema, validate, add, status)", argv[1]);
 }
