@@ -16,7 +16,8 @@ const struct cmd cli_commands[] = {
 	{"version", cmd_version, cmd_version_usage, "print kiln's version"},
 
 	/* data (ml/csv, schema): data */
-	{"data", cmd_data, cmd_data_usage, "infer a CSV file's schema; validate data against it"},
+	{"data", cmd_data, cmd_data_usage,
+	 "infer a schema, validate data against it, track data files"},
 
 	/* models (ml/model): train, predict */
 	{"train", cmd_train, cmd_train_usage, "train a model on a CSV file and write a bundle"},
