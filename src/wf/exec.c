@@ -673,7 +673,11 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 }
 
 /* Runs one step; sets *outcome. Returns -1 only on engine failure. */
-static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int *outcome)
+static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int depth);
+static int run_composite(struct jctx *j, const struct wf_step *s, json_t *step_env, int depth,
+			 int *outcome, struct err *err);
+
+static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int depth, int *outcome)
 {
 	struct run *r = j->run;
 	struct err err = ERR_INIT;
@@ -705,6 +709,11 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int *ou
 		goto oom;
 	}
 	say(r, j->in, "step %zu: %s", idx + 1, name.ptr);
+	if (s->uses && strncmp(s->uses, "./", 2) == 0) {
+		if (run_composite(j, s, step_env, depth, outcome, &err) < 0)
+			goto fail;
+		goto out;
+	}
 	if (s->uses) {
 		if (builtin_uses(j, s->uses, &err) < 0)
 			goto fail;
@@ -820,16 +829,161 @@ static int set_step_ctx(struct jctx *j, const struct wf_step *s, int outcome, in
 	return e ? json_object_set_new(steps, s->id, e) : -1;
 }
 
-/* The steps of one job instance, in order. Returns the instance's result. */
-static int run_steps(struct jctx *j)
+/* Inputs of a composite action: with: values, else defaults, else "". */
+static json_t *action_inputs(struct jctx *j, const struct wf_action *act, const struct wf_step *s,
+			     struct err *err)
 {
-	const struct wf_job *job = j->job;
+	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	json_t *with = s->with ? wf__node_eval(s->with, &c, err) : json_object();
+	json_t *in = json_object();
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (!with || !in)
+		goto fail;
+	for (i = 0; act->inputs && i < act->inputs->n; i++) {
+		const char *name = act->inputs->items[2 * i]->str;
+		const struct wf_node *def = wf__map_get(act->inputs->items[2 * i + 1], "default");
+		json_t *val = json_object_get(with, name);
+		struct buf b = BUF_INIT;
+		if (val) {
+			if (wf__to_str(val, &b) < 0 || set_s(in, name, b.ptr) < 0) {
+				buf_release(&b);
+				goto fail;
+			}
+		} else if (def && def->kind == WF_NODE_SCALAR) {
+			if (wf__tmpl_str(def->str, def->len, &c, &b, err) < 0 ||
+			    set_s(in, name, b.ptr) < 0) {
+				buf_release(&b);
+				goto fail;
+			}
+		} else if (set_s(in, name, "") < 0) {
+			goto fail;
+		}
+		buf_release(&b);
+	}
+	json_object_foreach(with, k, v)
+	{
+		struct buf b = BUF_INIT;
+		if (!json_object_get(in, k) && (wf__to_str(v, &b) < 0 || set_s(in, k, b.ptr) < 0)) {
+			buf_release(&b);
+			goto fail;
+		}
+		buf_release(&b);
+	}
+	json_decref(with);
+	return in;
+fail:
+	err_set(err, ERR_NOMEM, "out of memory");
+	json_decref(with);
+	json_decref(in);
+	return NULL;
+}
+
+/*
+ * A local composite action (uses: ./path): its steps run in this job with
+ * their own steps and inputs contexts and the calling step's env; GITHUB_ENV
+ * and GITHUB_PATH written inside reach the job. Its outputs become the
+ * calling step's outputs, even when it fails.
+ */
+static int run_composite(struct jctx *j, const struct wf_step *s, json_t *step_env, int depth,
+			 int *outcome, struct err *err)
+{
+	struct run *r = j->run;
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	struct wf_action *act = NULL;
+	json_t *inputs = NULL, *old_steps, *old_inputs, *old_env = j->env, *outs = NULL;
+	json_t *gh = json_object_get(j->ctx, "github"), *genv = json_object_get(j->ctx, "_genv");
+	int old_status = j->status, rc = -1;
+	size_t i;
+	struct stat st;
+
+	*outcome = WF_ST_FAILURE;
+	if (depth >= 8)
+		return err_set(err, ERR_INVALID, "composite actions nested more than 8 deep");
+	if (buf_addf(&dir, "%s/%s", r->o->workspace, s->uses + 2) < 0)
+		goto oom;
+	while (dir.len > 1 && dir.ptr[dir.len - 1] == '/')
+		buf_setlen(&dir, dir.len - 1);
+	if (buf_addf(&file, "%s/action.yml", dir.ptr) < 0)
+		goto oom;
+	if (stat(file.ptr, &st) < 0) {
+		buf_reset(&file);
+		if (buf_addf(&file, "%s/action.yaml", dir.ptr) < 0)
+			goto oom;
+		if (stat(file.ptr, &st) < 0) {
+			err_set(err, ERR_NOTFOUND,
+				"action '%s': no action.yml or action.yaml in '%s'", s->uses,
+				dir.ptr);
+			goto out;
+		}
+	}
+	act = wf__action_load(file.ptr, err);
+	if (!act)
+		goto out;
+	inputs = action_inputs(j, act, s, err);
+	if (!inputs)
+		goto out;
+	old_steps = json_incref(json_object_get(j->ctx, "steps"));
+	old_inputs = json_incref(json_object_get(j->ctx, "inputs"));
+	j->env = json_copy(step_env);
+	if (!j->env || json_object_set_new(j->ctx, "steps", json_object()) < 0 ||
+	    json_object_set(j->ctx, "inputs", inputs) < 0 ||
+	    set_s(gh, "action_path", dir.ptr) < 0 ||
+	    set_s(genv, "GITHUB_ACTION_PATH", dir.ptr) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+	} else {
+		struct wf_expr_ctx c = {j->ctx, WF_ST_SUCCESS, NULL, NULL};
+		j->status = WF_ST_SUCCESS;
+		(void)run_list(j, act->steps, act->n_steps, depth + 1);
+		*outcome = j->status == WF_ST_SUCCESS ? WF_ST_SUCCESS : WF_ST_FAILURE;
+		c.status = j->status;
+		outs = json_object();
+		for (i = 0; outs && act->outputs && i < act->outputs->n; i++) {
+			const struct wf_node *val =
+				wf__map_get(act->outputs->items[2 * i + 1], "value");
+			struct buf b = BUF_INIT;
+			struct err e2 = ERR_INIT;
+			if (val && val->kind == WF_NODE_SCALAR &&
+			    wf__tmpl_str(val->str, val->len, &c, &b, &e2) == 0)
+				(void)set_s(outs, act->outputs->items[2 * i]->str, b.ptr);
+			else if (e2.code)
+				say(r, j->in, "error: output '%s': %s",
+				    act->outputs->items[2 * i]->str, e2.msg);
+			buf_release(&b);
+		}
+		rc = 0;
+	}
+	json_decref(j->env);
+	j->env = old_env;
+	j->status = old_status;
+	(void)json_object_set_new(j->ctx, "steps", old_steps);
+	(void)json_object_set_new(j->ctx, "inputs", old_inputs);
+	(void)set_s(gh, "action_path", "");
+	(void)json_object_del(genv, "GITHUB_ACTION_PATH");
+	json_decref(j->step_out);
+	j->step_out = outs ? outs : json_object();
+	goto out;
+oom:
+	err_set(err, ERR_NOMEM, "out of memory");
+out:
+	json_decref(inputs);
+	wf__action_free(act);
+	buf_release(&dir);
+	buf_release(&file);
+	return rc;
+}
+
+/* Runs a list of steps (a job's or a composite action's), updating j->status. */
+static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int depth)
+{
 	struct run *r = j->run;
 	size_t i;
 	int cancelled = 0;
 
-	for (i = 0; i < job->n_steps; i++) {
-		const struct wf_step *s = &job->steps[i];
+	for (i = 0; i < n; i++) {
+		const struct wf_step *s = &steps[i];
 		struct err err = ERR_INIT;
 		int run_it = 0, outcome = WF_ST_SKIPPED, conclusion, coe = 0;
 		json_t *env_now = json_copy(j->env);
@@ -841,7 +995,8 @@ static int run_steps(struct jctx *j)
 			j->status = WF_ST_CANCELLED;
 		if (!env_now || json_object_update(env_now, j->gh_env) < 0) {
 			json_decref(env_now);
-			return WF_ST_FAILURE;
+			j->status = WF_ST_FAILURE;
+			return cancelled;
 		}
 		json_object_set_new(j->ctx, "env", env_now);
 		if (wf__cond(s->if_ ? s->if_ : "",
@@ -854,7 +1009,7 @@ static int run_steps(struct jctx *j)
 		json_decref(j->step_out);
 		j->step_out = json_object();
 		if (run_it) {
-			if (run_step(j, s, i, &outcome) < 0)
+			if (run_step(j, s, i, depth, &outcome) < 0)
 				outcome = WF_ST_FAILURE;
 		}
 		conclusion = outcome;
@@ -867,8 +1022,15 @@ static int run_steps(struct jctx *j)
 				j->status = WF_ST_FAILURE;
 		}
 		if (set_step_ctx(j, s, outcome, conclusion) < 0)
-			return WF_ST_FAILURE;
+			j->status = WF_ST_FAILURE;
 	}
+	return cancelled;
+}
+
+/* The steps of one job instance, in order. Returns the instance's result. */
+static int run_steps(struct jctx *j)
+{
+	int cancelled = run_list(j, j->job->steps, j->job->n_steps, 0);
 	if (j->timed_out)
 		return WF_ST_FAILURE;
 	return j->status == WF_ST_CANCELLED ? (cancelled ? WF_ST_CANCELLED : WF_ST_FAILURE)

@@ -145,6 +145,17 @@ struct wf__command {
 int wf__command_parse(const char *line, size_t len, struct wf__command *c);
 void wf__command_release(struct wf__command *c);
 
+/* A local composite action (action.yml), parsed and validated. */
+struct wf_action {
+	const struct wf_node *inputs, *outputs; /* maps or NULL */
+	struct wf_step *steps;
+	size_t n_steps;
+	void *arena;
+};
+/* Loads the composite action file at path; free with wf__action_free. */
+struct wf_action *wf__action_load(const char *path, struct err *err);
+void wf__action_free(struct wf_action *a);
+
 /* ---- planning (plan.c) ---- */
 
 /*
