@@ -1073,6 +1073,96 @@ static json_t *job_outputs(struct jctx *j)
 	return out;
 }
 
+/*
+ * A job that calls a local reusable workflow (jobs.<id>.uses): the callee
+ * runs as a nested run with typed inputs from with:, secrets from secrets:
+ * (or inherit), and the caller's event; its on.workflow_call.outputs,
+ * evaluated over its jobs, become this job's outputs.
+ */
+static int run_called(struct jctx *j)
+{
+	struct run *r = j->run;
+	struct wf_expr_ctx c = {j->ctx, WF_ST_SUCCESS, NULL, NULL};
+	struct err err = ERR_INIT;
+	struct buf path = BUF_INIT;
+	struct wf *callee = NULL;
+	struct wf_run_opts o = *r->o;
+	json_t *with = NULL, *payload = NULL, *inputs = NULL, *secrets = NULL, *jobs = NULL;
+	json_t *outs = NULL, *octx = NULL;
+	const struct wf_node *wc, *decl;
+	int rc, result = WF_ST_FAILURE;
+	size_t i;
+
+	if (buf_addf(&path, "%s/%s", r->o->workspace, j->job->uses + 2) < 0)
+		goto oom;
+	callee = wf_load(path.ptr, &err);
+	if (!callee)
+		goto fail;
+	with = j->job->with ? wf__node_eval(j->job->with, &c, &err) : json_object();
+	if (!with)
+		goto fail;
+	payload = json_pack("{s:O}", "inputs", with);
+	if (!payload)
+		goto oom;
+	inputs = wf__inputs(callee, "workflow_call", payload, NULL, &c, &err);
+	if (!inputs)
+		goto fail;
+	if (!j->job->secrets)
+		secrets = json_object();
+	else if (j->job->secrets->kind == WF_NODE_SCALAR)
+		secrets = json_deep_copy(r->o->secrets); /* inherit */
+	else
+		secrets = wf__node_eval(j->job->secrets, &c, &err);
+	jobs = json_object();
+	if (!secrets || !jobs)
+		goto fail;
+	o.inputs = inputs;
+	o.secrets = secrets;
+	o.job = NULL;
+	o.flags |= WF_RUN_CALLED;
+	o.jobs_out = jobs;
+	o.prefix = j->in->display;
+	say(r, j->in, "calling %s", j->job->uses);
+	rc = wf_run(callee, &o, NULL, NULL, &err);
+	if (rc < 0)
+		goto fail;
+	result = rc == 0 ? WF_ST_SUCCESS : WF_ST_FAILURE;
+	outs = json_object();
+	octx = json_pack("{s:O, s:O}", "jobs", jobs, "inputs", inputs);
+	if (!outs || !octx)
+		goto oom;
+	wc = callee->on->kind == WF_NODE_MAP ? wf__map_get(callee->on, "workflow_call") : NULL;
+	decl = wc ? wf__map_get(wc, "outputs") : NULL;
+	for (i = 0; decl && decl->kind == WF_NODE_MAP && i < decl->n; i++) {
+		const struct wf_node *val = wf__map_get(decl->items[2 * i + 1], "value");
+		struct wf_expr_ctx oc = {octx, WF_ST_SUCCESS, NULL, NULL};
+		struct buf b = BUF_INIT;
+		if (val && val->kind == WF_NODE_SCALAR &&
+		    wf__tmpl_str(val->str, val->len, &oc, &b, &err) == 0)
+			(void)set_s(outs, decl->items[2 * i]->str, b.ptr);
+		buf_release(&b);
+	}
+	j->in->outputs = outs;
+	outs = NULL;
+	goto out;
+oom:
+	err_set(&err, ERR_NOMEM, "out of memory");
+fail:
+	say(r, j->in, "error: %s", err.msg);
+	result = WF_ST_FAILURE;
+out:
+	wf_free(callee);
+	buf_release(&path);
+	json_decref(with);
+	json_decref(payload);
+	json_decref(inputs);
+	json_decref(secrets);
+	json_decref(jobs);
+	json_decref(outs);
+	json_decref(octx);
+	return result;
+}
+
 static void *inst_main(void *arg)
 {
 	struct inst *in = arg;
@@ -1124,8 +1214,12 @@ static void *inst_main(void *arg)
 	}
 	j.deadline = tmo > 0 ? t0 + tmo * 60 : 0;
 	say(r, in, "job started");
-	result = run_steps(&j);
-	in->outputs = job_outputs(&j);
+	if (job->uses) {
+		result = run_called(&j);
+	} else {
+		result = run_steps(&j);
+		in->outputs = job_outputs(&j);
+	}
 	if (j.summary.len) {
 		say(r, in, "step summary:");
 		say(r, in, "%s", j.summary.ptr);
@@ -1290,11 +1384,14 @@ static char *display_name(struct run *r, const struct wf_job *job, json_t *ctx, 
 	json_t *v;
 	int first = 1;
 
+	if (r->o->prefix && buf_addf(&b, "%s/", r->o->prefix) < 0)
+		goto fail;
 	if (job->name) {
+		size_t keep = b.len;
 		if (evaluate_str(&(struct jctx){.run = r, .ctx = ctx, .status = WF_ST_SUCCESS},
 				 job->name->str, &b, &err) == 0)
 			return buf_take(&b, NULL);
-		buf_reset(&b);
+		buf_setlen(&b, keep);
 	}
 	if (buf_adds(&b, job->id) < 0)
 		goto fail;
@@ -1343,14 +1440,6 @@ static void plan_job(struct run *r, struct jobst *js)
 		pthread_mutex_lock(&r->lock);
 		json_decref(ctx);
 		return;
-	}
-	if (job->uses) {
-		err_set(&err, ERR_INVALID,
-			"job '%s' calls reusable workflow '%s'; reusable workflows are not "
-			"supported "
-			"yet",
-			job->id, job->uses);
-		goto fail;
 	}
 	c.status = WF_ST_SUCCESS;
 	if (job->strategy && job->strategy->kind == WF_NODE_SCALAR) {
@@ -1635,6 +1724,12 @@ static int check_uses(const struct wf *wf, struct err *err)
 					 "actions/setup-node@", "actions/setup-go@", NULL};
 	size_t i, k, m;
 	for (i = 0; i < wf->n_jobs; i++) {
+		if (wf->jobs[i].uses && strncmp(wf->jobs[i].uses, "./", 2) != 0)
+			return err_set(err, ERR_INVALID,
+				       "%s:%d:%d: unsupported reusable workflow '%s' (only local "
+				       "ones, uses: ./path/to/workflow.yml)",
+				       wf->path, wf->jobs[i].line, wf->jobs[i].col,
+				       wf->jobs[i].uses);
 		for (k = 0; k < wf->jobs[i].n_steps; k++) {
 			const struct wf_step *s = &wf->jobs[i].steps[k];
 			int found = 0;
@@ -1719,7 +1814,15 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	r.inputs = wf__inputs(wf, o->event_name, o->event, o->inputs, err);
+	if (o->flags & WF_RUN_CALLED) {
+		r.inputs = json_deep_copy(o->inputs);
+	} else {
+		struct wf_expr_ctx ic = {NULL, WF_ST_SUCCESS, NULL, NULL};
+		ic.ctx = json_pack("{s:O}", "github", r.github);
+		r.inputs = ic.ctx ? wf__inputs(wf, o->event_name, o->event, o->inputs, &ic, err)
+				  : NULL;
+		json_decref(ic.ctx);
+	}
 	if (!r.inputs)
 		goto out;
 	json_object_foreach(o->secrets, k, v)
@@ -1774,6 +1877,15 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 		}
 		*results = res;
 		*n_results = m;
+	}
+	for (i = 0; o->jobs_out && i < wf->n_jobs; i++) {
+		json_t *e =
+			json_pack("{s:s, s:O}", "result", wf_status_name(r.jobs[i].result),
+				  "outputs", r.jobs[i].outputs ? r.jobs[i].outputs : json_null());
+		if (!e || json_object_set_new(o->jobs_out, wf->jobs[i].id, e) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
 	}
 	rc = failed;
 out:

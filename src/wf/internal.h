@@ -167,10 +167,10 @@ json_t *wf__matrix_expand(const json_t *m, struct err *err);
 /*
  * The inputs context for event: declared inputs (typed, with defaults) from
  * on.<event>.inputs, values from the payload's "inputs" and from given
- * (--input, wins). New reference.
+ * (--input, wins). Defaults holding ${{ }} are evaluated in c. New reference.
  */
 json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload,
-		   const json_t *given, struct err *err);
+		   const json_t *given, const struct wf_expr_ctx *c, struct err *err);
 
 /* Reads a dotenv file (godotenv rules as act uses them) into obj. */
 int wf__dotenv_parse(const char *text, size_t len, const char *file, json_t *obj, struct err *err);

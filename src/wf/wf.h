@@ -71,9 +71,10 @@ const struct wf_job *wf_job_find(const struct wf *wf, const char *id);
 int wf_on_event(const struct wf *wf, const char *event);
 
 enum wf_run_flags {
-	WF_RUN_DRY = 1 << 0,   /* plan and print, run nothing */
-	WF_RUN_COLOR = 1 << 1, /* colour the job prefixes */
-	WF_RUN_JSON = 1 << 2,  /* summary as JSON on stdout */
+	WF_RUN_DRY = 1 << 0,	/* plan and print, run nothing */
+	WF_RUN_COLOR = 1 << 1,	/* colour the job prefixes */
+	WF_RUN_JSON = 1 << 2,	/* summary as JSON on stdout */
+	WF_RUN_CALLED = 1 << 3, /* a reusable workflow: inputs are final, no re-typing */
 };
 
 /*
@@ -93,6 +94,8 @@ struct wf_run_opts {
 	int flags;
 	FILE *out;
 	FILE *log;
+	json_t *jobs_out;   /* when set, receives {job id: {result, outputs}} */
+	const char *prefix; /* prepended to job names in output (reusable workflows) */
 };
 
 /* Outcome of one job (matrix instances are separate results). */
