@@ -1122,6 +1122,7 @@ static int run_called(struct jctx *j)
 	o.flags |= WF_RUN_CALLED;
 	o.jobs_out = jobs;
 	o.prefix = j->in->display;
+	o.github = json_object_get(j->ctx, "github");
 	say(r, j->in, "calling %s", j->job->uses);
 	rc = wf_run(callee, &o, NULL, NULL, &err);
 	if (rc < 0)
@@ -1810,7 +1811,16 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 		err_set(err, ERR_IO, "cannot write '%s'", evpath);
 		goto out;
 	}
-	if (proc_env(&r) < 0 || !(r.github = github_ctx(&r, evpath))) {
+	/* a called workflow reuses the caller's github context: libgit2 is only
+	 * used from the main thread */
+	r.github = o->github ? json_deep_copy(o->github) : NULL;
+	if (r.github)
+		(void)json_object_del(r.github, "action_path"); /* -1: it was not there */
+	if (r.github && set_s(r.github, "workflow", wf->name) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (proc_env(&r) < 0 || (!r.github && !(r.github = github_ctx(&r, evpath)))) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}

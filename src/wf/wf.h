@@ -94,8 +94,9 @@ struct wf_run_opts {
 	int flags;
 	FILE *out;
 	FILE *log;
-	json_t *jobs_out;   /* when set, receives {job id: {result, outputs}} */
-	const char *prefix; /* prepended to job names in output (reusable workflows) */
+	json_t *jobs_out;     /* when set, receives {job id: {result, outputs}} */
+	const char *prefix;   /* prepended to job names in output (reusable workflows) */
+	const json_t *github; /* reusable workflows: the caller's github context */
 };
 
 /* Outcome of one job (matrix instances are separate results). */
