@@ -68,6 +68,10 @@ struct run {
 	json_t *github, *inputs, *procenv;
 	char tmp[1024];
 	int seq;
+	struct {
+		char name[64], path[1024];
+	} exe[8]; /* shells found on PATH; run lock */
+	int n_exe;
 };
 
 /* State of one job instance while its steps run (thread-local). */
@@ -86,6 +90,7 @@ struct jctx {
 	struct buf summary;
 	double deadline;
 	int debug, timed_out;
+	int n_files; /* steps run so far, names their files */
 };
 
 static double now(void)
@@ -206,7 +211,7 @@ static char **make_envp(struct jctx *j, json_t *step_env, const char *files)
 	    json_object_update(e, step_env) < 0)
 		goto out;
 #define FILEVAR(NAME, FILE)                                                                        \
-	snprintf(p, sizeof(p), "%s/%s", files, FILE);                                              \
+	snprintf(p, sizeof(p), "%s%s", files, FILE);                                               \
 	if (set_s(e, NAME, p) < 0)                                                                 \
 		goto out;
 	FILEVAR("GITHUB_OUTPUT", "output")
@@ -352,6 +357,52 @@ print:
 
 /* ---- processes ---- */
 
+/*
+ * The full path of a shell like "bash", looked up on kiln's PATH once per
+ * run: posix_spawnp would try every PATH entry for every step.
+ */
+static const char *resolve_exe(struct run *r, const char *name, char *out, size_t cap)
+{
+	json_t *pv = json_object_get(r->procenv, "PATH");
+	const char *p = json_is_string(pv) ? json_string_value(pv) : "/usr/bin:/bin";
+	int i;
+
+	if (strchr(name, '/') || strlen(name) >= sizeof(r->exe[0].name))
+		return name;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->n_exe; i++) {
+		if (strcmp(r->exe[i].name, name) == 0) {
+			snprintf(out, cap, "%s", r->exe[i].path);
+			pthread_mutex_unlock(&r->lock);
+			return out;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	while (*p) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n && n + strlen(name) + 2 < cap) {
+			snprintf(out, cap, "%.*s/%s", (int)n, p, name);
+			if (access(out, X_OK) == 0) {
+				pthread_mutex_lock(&r->lock);
+				if (r->n_exe < 8 && strlen(out) < sizeof(r->exe[0].path)) {
+					snprintf(r->exe[r->n_exe].name, sizeof(r->exe[0].name),
+						 "%s", name);
+					snprintf(r->exe[r->n_exe].path, sizeof(r->exe[0].path),
+						 "%s", out);
+					r->n_exe++;
+				}
+				pthread_mutex_unlock(&r->lock);
+				return out;
+			}
+		}
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return name;
+}
+
 static void kill_group(pid_t pgid)
 {
 	if (pgid > 0)
@@ -398,7 +449,14 @@ static int spawn_step(struct jctx *j, char **argv, char **envp, const char *cwd,
 	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						  POSIX_SPAWN_SETSIGDEF) != 0)
 		goto spawn_fail;
-	errno = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	{
+		char exe[1024];
+		const char *path = resolve_exe(j->run, argv[0], exe, sizeof(exe));
+		if (strchr(path, '/'))
+			errno = posix_spawn(&pid, path, &fa, &at, argv, envp);
+		else
+			errno = posix_spawnp(&pid, path, &fa, &at, argv, envp);
+	}
 	if (errno != 0) {
 		err_set(err, ERR_IO, "cannot run '%s': %s", argv[0], strerror(errno));
 		pid = -1;
@@ -622,15 +680,15 @@ static int collect_files(struct jctx *j, const char *files, struct err *err)
 	int rc = -1;
 	const char *s, *e;
 
-	snprintf(p, sizeof(p), "%s/output", files);
+	snprintf(p, sizeof(p), "%soutput", files);
 	if (read_small(p, &b) < 0 ||
 	    wf__parse_kv_file(b.ptr, b.len, "GITHUB_OUTPUT", j->step_out, err) < 0)
 		goto out;
-	snprintf(p, sizeof(p), "%s/env", files);
+	snprintf(p, sizeof(p), "%senv", files);
 	if (read_small(p, &b) < 0 ||
 	    wf__parse_kv_file(b.ptr, b.len, "GITHUB_ENV", j->gh_env, err) < 0)
 		goto out;
-	snprintf(p, sizeof(p), "%s/path", files);
+	snprintf(p, sizeof(p), "%spath", files);
 	if (read_small(p, &b) < 0)
 		goto out;
 	for (s = b.ptr; s < b.ptr + b.len; s = e + 1) {
@@ -644,7 +702,7 @@ static int collect_files(struct jctx *j, const char *files, struct err *err)
 		if (n && json_array_insert_new(j->path_add, 0, json_stringn(s, n)) < 0)
 			goto out;
 	}
-	snprintf(p, sizeof(p), "%s/summary", files);
+	snprintf(p, sizeof(p), "%ssummary", files);
 	if (read_small(p, &b) < 0 || buf_add(&j->summary, b.ptr, b.len) < 0)
 		goto out;
 	rc = 0;
@@ -728,29 +786,15 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		deadline = t0 + limit * 60;
 	shell = s->shell ? s->shell : j->job->shell ? j->job->shell : r->wf->shell;
 	explicit_shell = shell != NULL;
-	snprintf(files, sizeof(files), "%s/s%zu", j->dir, idx);
-	if (mkdir(files, 0700) < 0 && errno != EEXIST) {
-		err_set(&err, ERR_IO, "cannot create '%s': %s", files, strerror(errno));
-		goto fail;
-	}
-	snprintf(spath, sizeof(spath), "%s/script%s", files,
+	/* A fresh name per step (composite steps included); the runner files are
+	 * created by the step itself ('>>' works on a missing file), which saves
+	 * five file creations a step. */
+	snprintf(files, sizeof(files), "%s/s%d_", j->dir, ++j->n_files);
+	snprintf(spath, sizeof(spath), "%sscript%s", files,
 		 shell && strcmp(shell, "python") == 0 ? ".py" : ".sh");
 	if (write_file(spath, script.ptr, script.len) < 0) {
 		err_set(&err, ERR_IO, "cannot write '%s': %s", spath, strerror(errno));
 		goto fail;
-	}
-	{
-		static const char *const names[] = {"output", "env", "path", "summary", "state"};
-		size_t k;
-		for (k = 0; k < 5; k++) {
-			char fp[1300];
-			snprintf(fp, sizeof(fp), "%s/%s", files, names[k]);
-			if (write_file(fp, "", 0) < 0) {
-				err_set(&err, ERR_IO, "cannot create '%s': %s", fp,
-					strerror(errno));
-				goto fail;
-			}
-		}
 	}
 	argv = shell_argv(shell, explicit_shell, spath, argstore, sizeof(argstore), argvbuf);
 	if (!argv) {
