@@ -243,6 +243,7 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	struct wf *wf = wf_load(path, &err);
 	struct wf_run_opts o;
 	struct wf_result *res = NULL;
+	struct buf runs = BUF_INIT;
 	size_t n = 0, i;
 	char cwd[4096];
 	int rc;
@@ -274,6 +275,12 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	o.job = c->job;
 	o.workspace = cwd;
 	o.environ = environ;
+	if (buf_addf(&runs, "%s/.kiln/runs", cwd) < 0) {
+		wf_free(wf);
+		err_set(&err, ERR_NOMEM, "out of memory");
+		return cli_fail(&err);
+	}
+	o.runs_root = runs.ptr;
 	o.tmpdir = getenv("TMPDIR");
 	o.max_jobs = c->jobs;
 	o.out = c->json ? stderr : stdout;
@@ -281,6 +288,7 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	if (!c->json && isatty(fileno(stdout)) && !getenv("NO_COLOR"))
 		o.flags |= WF_RUN_COLOR;
 	rc = wf_run(wf, &o, &res, &n, &err);
+	buf_release(&runs);
 	if (rc < 0) {
 		wf_free(wf);
 		return cli_fail(&err);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -67,6 +68,8 @@ struct run {
 	struct wf__masks masks;
 	json_t *github, *inputs, *procenv;
 	char tmp[1024];
+	char rundir[1024]; /* runs_root/N, or the caller's; "" when not kept */
+	FILE *logf;	   /* rundir/log.txt */
 	int seq;
 	struct {
 		char name[64], path[1024];
@@ -90,7 +93,8 @@ struct jctx {
 	struct buf summary;
 	double deadline;
 	int debug, timed_out;
-	int n_files; /* steps run so far, names their files */
+	int n_files;		   /* steps run so far, names their files */
+	const struct wf_step *cur; /* the step running */
 };
 
 static double now(void)
@@ -132,8 +136,18 @@ static void emit_locked(struct run *r, struct inst *in, FILE *f, const char *tex
 			       in->display);
 	else if (in)
 		(void)buf_addf(&b, "[%s] ", in->display);
-	if (wf__mask_apply(&r->masks, text, len, &b) == 0 && buf_addch(&b, '\n') == 0)
+	if (wf__mask_apply(&r->masks, text, len, &b) == 0 && buf_addch(&b, '\n') == 0) {
 		(void)fwrite(b.ptr, 1, b.len, f);
+		if (r->logf) {
+			/* the kept log has no colour codes */
+			const char *t = b.ptr;
+			if (in && (r->o->flags & WF_RUN_COLOR))
+				(void)fprintf(r->logf, "[%s] ", in->display);
+			if (in && (r->o->flags & WF_RUN_COLOR))
+				t = strstr(b.ptr, "\033[0m ") + 5;
+			(void)fputs(t, r->logf);
+		}
+	}
 	buf_release(&b);
 }
 
@@ -713,6 +727,187 @@ out:
 	return rc;
 }
 
+/* Runs a helper command (cp, mkdir) and waits; 0 when it exited 0. */
+static int run_cmd(char *const argv[], const char *cwd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st = 0, rc;
+	char *envp[] = {(char *)"PATH=/usr/bin:/bin", NULL};
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (cwd && posix_spawn_file_actions_addchdir_np(&fa, cwd) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static const char *with_str(json_t *with, const char *k, const char *def)
+{
+	json_t *v = json_object_get(with, k);
+	return json_is_string(v) && json_string_length(v) ? json_string_value(v) : def;
+}
+
+/* The run's artifact store: rundir/artifacts, or the scratch directory. */
+static int artifacts_dir(struct run *r, struct buf *out)
+{
+	char *argv[] = {(char *)"/bin/mkdir", (char *)"-p", NULL, NULL};
+	if (buf_addf(out, "%s/artifacts", r->rundir[0] ? r->rundir : r->tmp) < 0)
+		return -1;
+	argv[2] = out->ptr;
+	return run_cmd(argv, NULL);
+}
+
+/* actions/upload-artifact: copies with.path (lines, globs) into the store. */
+static int upload_artifact(struct jctx *j, json_t *with, struct err *err)
+{
+	struct run *r = j->run;
+	const char *name = with_str(with, "name", "artifact");
+	const char *paths = with_str(with, "path", NULL);
+	const char *missing = with_str(with, "if-no-files-found", "warn");
+	struct buf store = BUF_INIT, line = BUF_INIT;
+	const char *p, *e;
+	size_t found = 0, lines = 0;
+	int rc = -1;
+
+	if (!paths)
+		return err_set(err, ERR_INVALID, "upload-artifact: 'path' is required");
+	if (strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+		return err_set(err, ERR_INVALID, "upload-artifact: invalid name '%s'", name);
+	if (artifacts_dir(r, &store) < 0 || buf_addf(&store, "/%s", name) < 0)
+		goto fail;
+	{
+		char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", store.ptr, NULL};
+		if (run_cmd(mk, NULL) < 0)
+			goto fail;
+	}
+	for (p = paths; *p; p = *e ? e + 1 : e) {
+		glob_t g;
+		size_t k;
+		e = strchr(p, '\n');
+		if (!e)
+			e = p + strlen(p);
+		buf_reset(&line);
+		if (buf_add(&line, p, (size_t)(e - p)) < 0)
+			goto fail;
+		while (line.len &&
+		       (line.ptr[line.len - 1] == ' ' || line.ptr[line.len - 1] == '\r'))
+			buf_setlen(&line, line.len - 1);
+		if (!line.len || line.ptr[0] == '!')
+			continue; /* TODO: exclusion patterns ('!path') are not applied yet */
+		lines++;
+		{
+			struct buf abs = BUF_INIT;
+			if ((line.ptr[0] != '/' && buf_addf(&abs, "%s/", r->o->workspace) < 0) ||
+			    buf_adds(&abs, line.ptr) < 0) {
+				buf_release(&abs);
+				goto fail;
+			}
+			if (glob(abs.ptr, 0, NULL, &g) != 0) {
+				buf_release(&abs);
+				continue;
+			}
+			buf_release(&abs);
+		}
+		for (k = 0; k < g.gl_pathc; k++) {
+			struct stat st;
+			struct buf src = BUF_INIT;
+			int ok;
+			if (stat(g.gl_pathv[k], &st) < 0)
+				continue;
+			/* a single directory uploads its contents, as GitHub does */
+			ok = buf_addf(&src, "%s%s", g.gl_pathv[k],
+				      S_ISDIR(st.st_mode) && g.gl_pathc == 1 ? "/." : "") == 0;
+			if (ok) {
+				char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr, store.ptr,
+					      NULL};
+				ok = run_cmd(cp, NULL) == 0;
+			}
+			buf_release(&src);
+			if (!ok) {
+				globfree(&g);
+				err_set(err, ERR_IO, "upload-artifact: cannot copy '%s'",
+					g.gl_pathv[k]);
+				goto out;
+			}
+			found++;
+		}
+		globfree(&g);
+	}
+	if (!found) {
+		if (strcmp(missing, "error") == 0) {
+			err_set(err, ERR_NOTFOUND, "upload-artifact: no files found for '%s'",
+				paths);
+			goto out;
+		}
+		if (strcmp(missing, "warn") == 0)
+			say(r, j->in, "warning: upload-artifact: no files found for '%s'", paths);
+	} else {
+		say(r, j->in, "artifact '%s': %zu path(s) stored", name, found);
+	}
+	(void)lines;
+	rc = 0;
+	goto out;
+fail:
+	err_set(err, ERR_IO, "upload-artifact: %s", strerror(errno ? errno : EIO));
+out:
+	buf_release(&store);
+	buf_release(&line);
+	return rc;
+}
+
+/* actions/download-artifact: copies one artifact (or all) into with.path. */
+static int download_artifact(struct jctx *j, json_t *with, struct err *err)
+{
+	struct run *r = j->run;
+	const char *name = with_str(with, "name", NULL);
+	const char *path = with_str(with, "path", ".");
+	struct buf store = BUF_INIT, src = BUF_INIT, dst = BUF_INIT;
+	struct stat st;
+	int rc = -1;
+
+	if (artifacts_dir(r, &store) < 0)
+		goto fail;
+	if ((path[0] != '/' && buf_addf(&dst, "%s/", r->o->workspace) < 0) ||
+	    buf_adds(&dst, path) < 0)
+		goto fail;
+	if (name && (strchr(name, '/') || strcmp(name, "..") == 0))
+		return err_set(err, ERR_INVALID, "download-artifact: invalid name '%s'", name);
+	if (buf_addf(&src, "%s/%s", store.ptr, name ? name : "") < 0)
+		goto fail;
+	if (name && stat(src.ptr, &st) < 0) {
+		err_set(err, ERR_NOTFOUND, "download-artifact: no artifact '%s' in this run", name);
+		goto out;
+	}
+	if (buf_adds(&src, name ? "/." : ".") < 0)
+		goto fail;
+	{
+		char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", dst.ptr, NULL};
+		char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr, dst.ptr, NULL};
+		if (run_cmd(mk, NULL) < 0 || run_cmd(cp, NULL) < 0) {
+			err_set(err, ERR_IO, "download-artifact: cannot copy into '%s'", dst.ptr);
+			goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+fail:
+	err_set(err, ERR_IO, "download-artifact: %s", strerror(errno ? errno : EIO));
+out:
+	buf_release(&store);
+	buf_release(&src);
+	buf_release(&dst);
+	return rc;
+}
+
 static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 {
 	static const char *const tools[][2] = {{"actions/setup-python@", "python3"},
@@ -721,6 +916,18 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 	size_t i;
 	if (strncmp(uses, "actions/checkout@", 17) == 0)
 		return 0; /* the workspace already is the checkout */
+	if (strncmp(uses, "actions/upload-artifact@", 24) == 0 ||
+	    strncmp(uses, "actions/download-artifact@", 26) == 0) {
+		struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+		json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
+		int rc;
+		if (!with)
+			return -1;
+		rc = uses[8] == 'u' ? upload_artifact(j, with, err)
+				    : download_artifact(j, with, err);
+		json_decref(with);
+		return rc;
+	}
 	for (i = 0; i < 3; i++) {
 		if (strncmp(uses, tools[i][0], strlen(tools[i][0])) == 0) {
 			say(j->run, j->in, "%s: using the installed '%s'", uses, tools[i][1]);
@@ -773,6 +980,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		goto out;
 	}
 	if (s->uses) {
+		j->cur = s;
 		if (builtin_uses(j, s->uses, &err) < 0)
 			goto fail;
 		*outcome = WF_ST_SUCCESS;
@@ -1167,6 +1375,8 @@ static int run_called(struct jctx *j)
 	o.jobs_out = jobs;
 	o.prefix = j->in->display;
 	o.github = json_object_get(j->ctx, "github");
+	o.runs_root = NULL;
+	o.run_dir = r->rundir[0] ? r->rundir : NULL;
 	say(r, j->in, "calling %s", j->job->uses);
 	rc = wf_run(callee, &o, NULL, NULL, &err);
 	if (rc < 0)
@@ -1268,6 +1478,18 @@ static void *inst_main(void *arg)
 	if (j.summary.len) {
 		say(r, in, "step summary:");
 		say(r, in, "%s", j.summary.ptr);
+		if (r->rundir[0]) {
+			char sp[1100];
+			FILE *f;
+			snprintf(sp, sizeof(sp), "%s/step-summary.md", r->rundir);
+			pthread_mutex_lock(&r->lock);
+			f = fopen(sp, "ae");
+			if (!f || fprintf(f, "## %s\n\n%s\n", in->display, j.summary.ptr) < 0)
+				(void)0; /* the summary is also in the log */
+			if (f)
+				(void)fclose(f);
+			pthread_mutex_unlock(&r->lock);
+		}
 	}
 	goto out;
 oom:
@@ -1762,11 +1984,91 @@ fail:
 	return NULL;
 }
 
+/* mkdir -p for a path kiln builds itself. */
+static int mkdirs(const char *path)
+{
+	char tmp[1024];
+	size_t i;
+	if (strlen(path) >= sizeof(tmp))
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (i = 1; tmp[i]; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		tmp[i] = '/';
+	}
+	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Creates runs_root/N with the next free N (mkdir is the lock). */
+static int make_rundir(struct run *r, struct err *err)
+{
+	const char *root = r->o->runs_root;
+	int n;
+	if (strlen(root) > 900)
+		return err_set(err, ERR_INVALID, "runs directory path too long");
+	if (mkdirs(root) < 0)
+		return err_set(err, ERR_IO, "cannot create '%s': %s", root, strerror(errno));
+	for (n = 1; n < 1000000; n++) {
+		struct stat st;
+		snprintf(r->rundir, sizeof(r->rundir), "%s/%d", root, n);
+		if (stat(r->rundir, &st) == 0)
+			continue;
+		if (mkdir(r->rundir, 0755) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	r->rundir[0] = '\0';
+	return err_set(err, ERR_IO, "cannot create a run directory under '%s': %s", root,
+		       strerror(errno));
+}
+
+static void write_run_summary(struct run *r, int failed)
+{
+	json_t *jobs = json_array(), *sum;
+	char path[1100];
+	size_t i, q;
+	char *text;
+
+	for (i = 0; jobs && i < r->wf->n_jobs; i++) {
+		struct jobst *js = &r->jobs[i];
+		if (!js->wanted)
+			continue;
+		for (q = 0; q < (js->n_inst ? js->n_inst : 1); q++) {
+			const struct inst *in = js->n_inst ? &js->inst[q] : NULL;
+			json_t *e =
+				json_pack("{s:s, s:s, s:f}", "job",
+					  in && in->display ? in->display : js->job->id, "result",
+					  wf_status_name(in ? in->result : js->result), "seconds",
+					  in ? in->secs : 0.0);
+			if (e)
+				(void)json_array_append_new(jobs, e);
+		}
+	}
+	sum = json_pack("{s:s, s:s, s:s, s:o?}", "workflow", r->wf->path, "event", r->o->event_name,
+			"result", failed ? "failure" : "success", "jobs", jobs);
+	text = sum ? json_dumps(sum, JSON_INDENT(2)) : NULL;
+	snprintf(path, sizeof(path), "%s/summary.json", r->rundir);
+	if (!text || write_file(path, text, strlen(text)) < 0)
+		say(r, NULL, "warning: cannot write '%s'", path);
+	free(text);
+	json_decref(sum);
+}
+
 /* Every uses: must be something kiln provides; checked before anything runs. */
 static int check_uses(const struct wf *wf, struct err *err)
 {
-	static const char *const ok[] = {"actions/checkout@", "actions/setup-python@",
-					 "actions/setup-node@", "actions/setup-go@", NULL};
+	static const char *const ok[] = {"actions/checkout@",
+					 "actions/setup-python@",
+					 "actions/setup-node@",
+					 "actions/setup-go@",
+					 "actions/upload-artifact@",
+					 "actions/download-artifact@",
+					 NULL};
 	size_t i, k, m;
 	for (i = 0; i < wf->n_jobs; i++) {
 		if (wf->jobs[i].uses && strncmp(wf->jobs[i].uses, "./", 2) != 0)
@@ -1848,6 +2150,22 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 		err_set(err, ERR_IO, "cannot create a temporary directory: %s", strerror(errno));
 		r.tmp[0] = '\0';
 		goto out;
+	}
+	if (o->run_dir && strlen(o->run_dir) < sizeof(r.rundir))
+		snprintf(r.rundir, sizeof(r.rundir), "%s", o->run_dir);
+	else if (o->runs_root && make_rundir(&r, err) < 0)
+		goto out;
+	if (r.rundir[0]) {
+		char lp[1100];
+		snprintf(lp, sizeof(lp), "%s/log.txt", r.rundir);
+		r.logf = fopen(lp, "ae");
+		if (!r.logf) {
+			err_set(err, ERR_IO, "cannot open '%s': %s", lp, strerror(errno));
+			goto out;
+		}
+		setvbuf(r.logf, NULL, _IOLBF, 0);
+		if (!o->run_dir)
+			say(&r, NULL, "run kept in %s", r.rundir);
 	}
 	snprintf(evpath, sizeof(evpath), "%s/event.json", r.tmp);
 	evjson = json_dumps(o->event, JSON_INDENT(2) | JSON_ENCODE_ANY);
@@ -1941,9 +2259,13 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 			goto out;
 		}
 	}
+	if (r.rundir[0] && !o->run_dir)
+		write_run_summary(&r, failed);
 	rc = failed;
 out:
 	free(evjson);
+	if (r.logf)
+		(void)fclose(r.logf); /* line-buffered: everything is written already */
 	for (i = 0; r.jobs && i < wf->n_jobs; i++) {
 		size_t q;
 		for (q = 0; q < r.jobs[i].n_inst; q++) {

@@ -94,9 +94,11 @@ struct wf_run_opts {
 	int flags;
 	FILE *out;
 	FILE *log;
-	json_t *jobs_out;     /* when set, receives {job id: {result, outputs}} */
-	const char *prefix;   /* prepended to job names in output (reusable workflows) */
-	const json_t *github; /* reusable workflows: the caller's github context */
+	json_t *jobs_out;      /* when set, receives {job id: {result, outputs}} */
+	const char *prefix;    /* prepended to job names in output (reusable workflows) */
+	const json_t *github;  /* reusable workflows: the caller's github context */
+	const char *runs_root; /* when set, the run is kept in runs_root/N/ (log, artifacts) */
+	const char *run_dir;   /* reusable workflows: the caller's run directory */
 };
 
 /* Outcome of one job (matrix instances are separate results). */
