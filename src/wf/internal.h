@@ -172,6 +172,9 @@ json_t *wf__matrix_expand(const json_t *m, struct err *err);
 json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload,
 		   const json_t *given, const struct wf_expr_ctx *c, struct err *err);
 
+/* GitHub's filter pattern match (trigger.c): * ** ? + [a-z] and \ escapes. */
+int wf__glob_match(const char *pattern, const char *s);
+
 /* Reads a dotenv file (godotenv rules as act uses them) into obj. */
 int wf__dotenv_parse(const char *text, size_t len, const char *file, json_t *obj, struct err *err);
 

@@ -70,6 +70,27 @@ const struct wf_job *wf_job_find(const struct wf *wf, const char *id);
 /* 1 when the workflow's on: names event (scalar, list or map form). */
 int wf_on_event(const struct wf *wf, const char *event);
 
+/* What a push is: the ref's short name and the files its commit changed. */
+struct wf_push {
+	char ref_name[256]; /* "main", "v1.2" */
+	int is_tag;
+	char **paths; /* owned; release with wf_push_release */
+	size_t n_paths;
+};
+
+/*
+ * Fills p from the repository holding dir: HEAD's branch, and the files its
+ * commit changed against its first parent (every file for a root commit).
+ */
+int wf_push_from_repo(const char *dir, struct wf_push *p, struct err *err);
+void wf_push_release(struct wf_push *p);
+/*
+ * 1 when a push p starts the workflow: on: names push, and its branches,
+ * branches-ignore, tags, tags-ignore, paths and paths-ignore filters (GitHub's
+ * pattern syntax, later '!' patterns win) let it through.
+ */
+int wf_on_push(const struct wf *wf, const struct wf_push *p);
+
 enum wf_run_flags {
 	WF_RUN_DRY = 1 << 0,	/* plan and print, run nothing */
 	WF_RUN_COLOR = 1 << 1,	/* colour the job prefixes */

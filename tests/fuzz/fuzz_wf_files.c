@@ -1,12 +1,16 @@
 /*
  * fuzz_wf_files.c - libFuzzer target for the text a step hands back to the
  * runner: GITHUB_OUTPUT / GITHUB_ENV files (heredocs), "::command::" lines,
- * dotenv files (--secret-file, --env-file) and masking of the results.
+ * dotenv files (--secret-file, --env-file), masking of the results, and
+ * push filter patterns (first line: pattern, rest: the string matched).
  */
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/mem.h"
 #include "wf/internal.h"
+
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,6 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)wf__mask_add(&m, json_string_value(v));
 	}
 	(void)wf__mask_apply(&m, s, size, &out);
+	{
+		char *pat = mem_strndup(s, size), *nl;
+		if (pat && (nl = strchr(pat, '\n'))) {
+			*nl = '\0';
+			(void)wf__glob_match(pat, nl + 1);
+		}
+		mem_free(pat);
+	}
 out:
 	wf__masks_release(&m);
 	buf_release(&out);
