@@ -85,7 +85,8 @@ static int runs_ls(int json)
 		ids[cnt++] = n;
 	}
 	closedir(d);
-	qsort(ids, cnt, sizeof(*ids), cmp_long);
+	if (cnt)
+		qsort(ids, cnt, sizeof(*ids), cmp_long);
 	if (!json)
 		printf("%-6s %-10s %s\n", "run", "result", "workflow");
 	for (i = 0; i < cnt; i++) {
