@@ -58,19 +58,23 @@ static int atom_match(const char *p, char ch)
 	return *p == ch;
 }
 
-static int match(const char *p, const char *s, int depth)
+/*
+ * Backtracking matcher. Patterns come from workflow files, so the work is
+ * bounded: *budget counts calls, and an exhausted budget means no match.
+ */
+static int match(const char *p, const char *s, int depth, long *budget)
 {
-	if (depth > 64)
-		return 0; /* patterns come from workflow files: bound the backtracking */
+	if (depth > 64 || --*budget < 0)
+		return 0;
 	while (*p) {
 		size_t al;
 		if (p[0] == '*' && p[1] == '*') {
 			p += 2;
 			/* "**" + "/x" also matches "x" at the top */
-			if (*p == '/' && match(p + 1, s, depth + 1))
+			if (*p == '/' && match(p + 1, s, depth + 1, budget))
 				return 1;
 			for (;; s++) {
-				if (match(p, s, depth + 1))
+				if (match(p, s, depth + 1, budget))
 					return 1;
 				if (!*s)
 					return 0;
@@ -79,7 +83,7 @@ static int match(const char *p, const char *s, int depth)
 		if (*p == '*') {
 			p++;
 			for (;; s++) {
-				if (match(p, s, depth + 1))
+				if (match(p, s, depth + 1, budget))
 					return 1;
 				if (!*s || *s == '/')
 					return 0;
@@ -88,7 +92,7 @@ static int match(const char *p, const char *s, int depth)
 		al = atom_len(p);
 		if (p[al] == '?') {
 			/* zero or one of the atom */
-			if (*s && atom_match(p, *s) && match(p + al + 1, s + 1, depth + 1))
+			if (*s && atom_match(p, *s) && match(p + al + 1, s + 1, depth + 1, budget))
 				return 1;
 			p += al + 1;
 			continue;
@@ -98,7 +102,7 @@ static int match(const char *p, const char *s, int depth)
 				return 0;
 			s++;
 			while (*s && atom_match(p, *s)) {
-				if (match(p + al + 1, s, depth + 1))
+				if (match(p + al + 1, s, depth + 1, budget))
 					return 1;
 				s++;
 			}
@@ -115,7 +119,8 @@ static int match(const char *p, const char *s, int depth)
 
 int wf__glob_match(const char *pattern, const char *s)
 {
-	return match(pattern, s, 0);
+	long budget = 200000;
+	return match(pattern, s, 0, &budget);
 }
 
 /* A filter list: later patterns win; '!' negates. -1 when n is not a list. */

@@ -33,6 +33,20 @@ static void test_glob_patterns(void **state)
 	assert_false(wf__glob_match("*", "a/b"));
 }
 
+/* found by fuzz_wf_files: many stars made the matcher exponential */
+static void test_glob_backtracking_is_bounded(void **state)
+{
+	char pat[200], s[200];
+	memset(pat, 0, sizeof(pat));
+	memset(s, 'a', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	size_t i;
+	for (i = 0; i + 4 < sizeof(pat); i += 3)
+		memcpy(pat + i, "**a", 3);
+	pat[i] = 'b';
+	assert_false(wf__glob_match(pat, s));
+}
+
 static int triggers(const char *yaml, const char *ref, int tag, const char **paths, size_t n)
 {
 	struct err err = ERR_INIT;
@@ -84,6 +98,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_glob_patterns),
+		cmocka_unit_test(test_glob_backtracking_is_bounded),
 		cmocka_unit_test(test_push_filters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
