@@ -31,6 +31,7 @@ const struct cmd cli_commands[] = {
 
 	/* workflows (wf/): run, runs */
 	{"run", cmd_run, cmd_run_usage, "run a GitHub Actions workflow locally"},
+	{"runs", cmd_runs, cmd_runs_usage, "list and show the runs kept by kiln run"},
 
 	/* control plane (ctl/, store/): server, models, exp */
 

@@ -64,6 +64,8 @@ extern const char cmd_serve_usage[];
 /* run, runs */
 int cmd_run(int argc, char **argv);
 extern const char cmd_run_usage[];
+int cmd_runs(int argc, char **argv);
+extern const char cmd_runs_usage[];
 
 /* server, models, exp */
 

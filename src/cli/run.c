@@ -243,6 +243,7 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	struct wf *wf = wf_load(path, &err);
 	struct wf_run_opts o;
 	struct wf_result *res = NULL;
+	struct buf runs = BUF_INIT;
 	size_t n = 0, i;
 	char cwd[4096];
 	int rc;
@@ -274,6 +275,12 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	o.job = c->job;
 	o.workspace = cwd;
 	o.environ = environ;
+	if (buf_addf(&runs, "%s/.kiln/runs", cwd) < 0) {
+		wf_free(wf);
+		err_set(&err, ERR_NOMEM, "out of memory");
+		return cli_fail(&err);
+	}
+	o.runs_root = runs.ptr;
 	o.tmpdir = getenv("TMPDIR");
 	o.max_jobs = c->jobs;
 	o.out = c->json ? stderr : stdout;
@@ -281,6 +288,7 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	if (!c->json && isatty(fileno(stdout)) && !getenv("NO_COLOR"))
 		o.flags |= WF_RUN_COLOR;
 	rc = wf_run(wf, &o, &res, &n, &err);
+	buf_release(&runs);
 	if (rc < 0) {
 		wf_free(wf);
 		return cli_fail(&err);
@@ -310,7 +318,8 @@ int cmd_run(int argc, char **argv)
 	json_t *event = NULL, *summary = NULL;
 	char **files = NULL;
 	size_t n = 0, i;
-	int rc = EXIT_FAILED, one;
+	int rc = EXIT_FAILED, one, have_push = 0;
+	struct wf_push push;
 
 	memset(&c, 0, sizeof(c));
 	c.event = "push";
@@ -349,13 +358,22 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		rc = EXIT_OK;
+		/* a push of the current branch: its filters are checked against HEAD */
+		if (strcmp(c.event, "push") == 0) {
+			struct err gerr = ERR_INIT;
+			have_push = wf_push_from_repo(".", &push, &gerr) == 0;
+			if (!have_push)
+				fprintf(stderr, "kiln: warning: %s; push filters are not checked\n",
+					gerr.msg);
+		}
 		for (i = 0; i < n; i++) {
 			struct wf *wf = wf_load(files[i], &err);
 			if (!wf) {
 				rc = cli_fail(&err);
 				goto out;
 			}
-			one = wf_on_event(wf, c.event);
+			one = strcmp(c.event, "push") == 0 && have_push ? wf_on_push(wf, &push)
+									: wf_on_event(wf, c.event);
 			wf_free(wf);
 			if (!one)
 				continue;
@@ -370,6 +388,8 @@ int cmd_run(int argc, char **argv)
 			putchar('\n');
 	}
 out:
+	if (have_push)
+		wf_push_release(&push);
 	for (i = 0; i < n; i++)
 		mem_free(files[i]);
 	mem_free(files);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -67,7 +68,13 @@ struct run {
 	struct wf__masks masks;
 	json_t *github, *inputs, *procenv;
 	char tmp[1024];
+	char rundir[1024]; /* runs_root/N, or the caller's; "" when not kept */
+	FILE *logf;	   /* rundir/log.txt */
 	int seq;
+	struct {
+		char name[64], path[1024];
+	} exe[8]; /* shells found on PATH; run lock */
+	int n_exe;
 };
 
 /* State of one job instance while its steps run (thread-local). */
@@ -86,6 +93,8 @@ struct jctx {
 	struct buf summary;
 	double deadline;
 	int debug, timed_out;
+	int n_files;		   /* steps run so far, names their files */
+	const struct wf_step *cur; /* the step running */
 };
 
 static double now(void)
@@ -127,8 +136,18 @@ static void emit_locked(struct run *r, struct inst *in, FILE *f, const char *tex
 			       in->display);
 	else if (in)
 		(void)buf_addf(&b, "[%s] ", in->display);
-	if (wf__mask_apply(&r->masks, text, len, &b) == 0 && buf_addch(&b, '\n') == 0)
+	if (wf__mask_apply(&r->masks, text, len, &b) == 0 && buf_addch(&b, '\n') == 0) {
 		(void)fwrite(b.ptr, 1, b.len, f);
+		if (r->logf) {
+			/* the kept log has no colour codes */
+			const char *t = b.ptr;
+			if (in && (r->o->flags & WF_RUN_COLOR))
+				(void)fprintf(r->logf, "[%s] ", in->display);
+			if (in && (r->o->flags & WF_RUN_COLOR))
+				t = strstr(b.ptr, "\033[0m ") + 5;
+			(void)fputs(t, r->logf);
+		}
+	}
 	buf_release(&b);
 }
 
@@ -206,7 +225,7 @@ static char **make_envp(struct jctx *j, json_t *step_env, const char *files)
 	    json_object_update(e, step_env) < 0)
 		goto out;
 #define FILEVAR(NAME, FILE)                                                                        \
-	snprintf(p, sizeof(p), "%s/%s", files, FILE);                                              \
+	snprintf(p, sizeof(p), "%s%s", files, FILE);                                               \
 	if (set_s(e, NAME, p) < 0)                                                                 \
 		goto out;
 	FILEVAR("GITHUB_OUTPUT", "output")
@@ -352,6 +371,52 @@ print:
 
 /* ---- processes ---- */
 
+/*
+ * The full path of a shell like "bash", looked up on kiln's PATH once per
+ * run: posix_spawnp would try every PATH entry for every step.
+ */
+static const char *resolve_exe(struct run *r, const char *name, char *out, size_t cap)
+{
+	json_t *pv = json_object_get(r->procenv, "PATH");
+	const char *p = json_is_string(pv) ? json_string_value(pv) : "/usr/bin:/bin";
+	int i;
+
+	if (strchr(name, '/') || strlen(name) >= sizeof(r->exe[0].name))
+		return name;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->n_exe; i++) {
+		if (strcmp(r->exe[i].name, name) == 0) {
+			snprintf(out, cap, "%s", r->exe[i].path);
+			pthread_mutex_unlock(&r->lock);
+			return out;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	while (*p) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n && n + strlen(name) + 2 < cap) {
+			snprintf(out, cap, "%.*s/%s", (int)n, p, name);
+			if (access(out, X_OK) == 0) {
+				pthread_mutex_lock(&r->lock);
+				if (r->n_exe < 8 && strlen(out) < sizeof(r->exe[0].path)) {
+					snprintf(r->exe[r->n_exe].name, sizeof(r->exe[0].name),
+						 "%s", name);
+					snprintf(r->exe[r->n_exe].path, sizeof(r->exe[0].path),
+						 "%s", out);
+					r->n_exe++;
+				}
+				pthread_mutex_unlock(&r->lock);
+				return out;
+			}
+		}
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return name;
+}
+
 static void kill_group(pid_t pgid)
 {
 	if (pgid > 0)
@@ -398,7 +463,14 @@ static int spawn_step(struct jctx *j, char **argv, char **envp, const char *cwd,
 	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						  POSIX_SPAWN_SETSIGDEF) != 0)
 		goto spawn_fail;
-	errno = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	{
+		char exe[1024];
+		const char *path = resolve_exe(j->run, argv[0], exe, sizeof(exe));
+		if (strchr(path, '/'))
+			errno = posix_spawn(&pid, path, &fa, &at, argv, envp);
+		else
+			errno = posix_spawnp(&pid, path, &fa, &at, argv, envp);
+	}
 	if (errno != 0) {
 		err_set(err, ERR_IO, "cannot run '%s': %s", argv[0], strerror(errno));
 		pid = -1;
@@ -622,15 +694,15 @@ static int collect_files(struct jctx *j, const char *files, struct err *err)
 	int rc = -1;
 	const char *s, *e;
 
-	snprintf(p, sizeof(p), "%s/output", files);
+	snprintf(p, sizeof(p), "%soutput", files);
 	if (read_small(p, &b) < 0 ||
 	    wf__parse_kv_file(b.ptr, b.len, "GITHUB_OUTPUT", j->step_out, err) < 0)
 		goto out;
-	snprintf(p, sizeof(p), "%s/env", files);
+	snprintf(p, sizeof(p), "%senv", files);
 	if (read_small(p, &b) < 0 ||
 	    wf__parse_kv_file(b.ptr, b.len, "GITHUB_ENV", j->gh_env, err) < 0)
 		goto out;
-	snprintf(p, sizeof(p), "%s/path", files);
+	snprintf(p, sizeof(p), "%spath", files);
 	if (read_small(p, &b) < 0)
 		goto out;
 	for (s = b.ptr; s < b.ptr + b.len; s = e + 1) {
@@ -644,7 +716,7 @@ static int collect_files(struct jctx *j, const char *files, struct err *err)
 		if (n && json_array_insert_new(j->path_add, 0, json_stringn(s, n)) < 0)
 			goto out;
 	}
-	snprintf(p, sizeof(p), "%s/summary", files);
+	snprintf(p, sizeof(p), "%ssummary", files);
 	if (read_small(p, &b) < 0 || buf_add(&j->summary, b.ptr, b.len) < 0)
 		goto out;
 	rc = 0;
@@ -652,6 +724,187 @@ out:
 	if (rc < 0)
 		err_set(err, ERR_IO, "cannot read the step's files: %s", strerror(errno));
 	buf_release(&b);
+	return rc;
+}
+
+/* Runs a helper command (cp, mkdir) and waits; 0 when it exited 0. */
+static int run_cmd(char *const argv[], const char *cwd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st = 0, rc;
+	char *envp[] = {(char *)"PATH=/usr/bin:/bin", NULL};
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (cwd && posix_spawn_file_actions_addchdir_np(&fa, cwd) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static const char *with_str(json_t *with, const char *k, const char *def)
+{
+	json_t *v = json_object_get(with, k);
+	return json_is_string(v) && json_string_length(v) ? json_string_value(v) : def;
+}
+
+/* The run's artifact store: rundir/artifacts, or the scratch directory. */
+static int artifacts_dir(struct run *r, struct buf *out)
+{
+	char *argv[] = {(char *)"/bin/mkdir", (char *)"-p", NULL, NULL};
+	if (buf_addf(out, "%s/artifacts", r->rundir[0] ? r->rundir : r->tmp) < 0)
+		return -1;
+	argv[2] = out->ptr;
+	return run_cmd(argv, NULL);
+}
+
+/* actions/upload-artifact: copies with.path (lines, globs) into the store. */
+static int upload_artifact(struct jctx *j, json_t *with, struct err *err)
+{
+	struct run *r = j->run;
+	const char *name = with_str(with, "name", "artifact");
+	const char *paths = with_str(with, "path", NULL);
+	const char *missing = with_str(with, "if-no-files-found", "warn");
+	struct buf store = BUF_INIT, line = BUF_INIT;
+	const char *p, *e;
+	size_t found = 0, lines = 0;
+	int rc = -1;
+
+	if (!paths)
+		return err_set(err, ERR_INVALID, "upload-artifact: 'path' is required");
+	if (strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+		return err_set(err, ERR_INVALID, "upload-artifact: invalid name '%s'", name);
+	if (artifacts_dir(r, &store) < 0 || buf_addf(&store, "/%s", name) < 0)
+		goto fail;
+	{
+		char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", store.ptr, NULL};
+		if (run_cmd(mk, NULL) < 0)
+			goto fail;
+	}
+	for (p = paths; *p; p = *e ? e + 1 : e) {
+		glob_t g;
+		size_t k;
+		e = strchr(p, '\n');
+		if (!e)
+			e = p + strlen(p);
+		buf_reset(&line);
+		if (buf_add(&line, p, (size_t)(e - p)) < 0)
+			goto fail;
+		while (line.len &&
+		       (line.ptr[line.len - 1] == ' ' || line.ptr[line.len - 1] == '\r'))
+			buf_setlen(&line, line.len - 1);
+		if (!line.len || line.ptr[0] == '!')
+			continue; /* TODO: exclusion patterns ('!path') are not applied yet */
+		lines++;
+		{
+			struct buf abs = BUF_INIT;
+			if ((line.ptr[0] != '/' && buf_addf(&abs, "%s/", r->o->workspace) < 0) ||
+			    buf_adds(&abs, line.ptr) < 0) {
+				buf_release(&abs);
+				goto fail;
+			}
+			if (glob(abs.ptr, 0, NULL, &g) != 0) {
+				buf_release(&abs);
+				continue;
+			}
+			buf_release(&abs);
+		}
+		for (k = 0; k < g.gl_pathc; k++) {
+			struct stat st;
+			struct buf src = BUF_INIT;
+			int ok;
+			if (stat(g.gl_pathv[k], &st) < 0)
+				continue;
+			/* a single directory uploads its contents, as GitHub does */
+			ok = buf_addf(&src, "%s%s", g.gl_pathv[k],
+				      S_ISDIR(st.st_mode) && g.gl_pathc == 1 ? "/." : "") == 0;
+			if (ok) {
+				char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr, store.ptr,
+					      NULL};
+				ok = run_cmd(cp, NULL) == 0;
+			}
+			buf_release(&src);
+			if (!ok) {
+				globfree(&g);
+				err_set(err, ERR_IO, "upload-artifact: cannot copy '%s'",
+					g.gl_pathv[k]);
+				goto out;
+			}
+			found++;
+		}
+		globfree(&g);
+	}
+	if (!found) {
+		if (strcmp(missing, "error") == 0) {
+			err_set(err, ERR_NOTFOUND, "upload-artifact: no files found for '%s'",
+				paths);
+			goto out;
+		}
+		if (strcmp(missing, "warn") == 0)
+			say(r, j->in, "warning: upload-artifact: no files found for '%s'", paths);
+	} else {
+		say(r, j->in, "artifact '%s': %zu path(s) stored", name, found);
+	}
+	(void)lines;
+	rc = 0;
+	goto out;
+fail:
+	err_set(err, ERR_IO, "upload-artifact: %s", strerror(errno ? errno : EIO));
+out:
+	buf_release(&store);
+	buf_release(&line);
+	return rc;
+}
+
+/* actions/download-artifact: copies one artifact (or all) into with.path. */
+static int download_artifact(struct jctx *j, json_t *with, struct err *err)
+{
+	struct run *r = j->run;
+	const char *name = with_str(with, "name", NULL);
+	const char *path = with_str(with, "path", ".");
+	struct buf store = BUF_INIT, src = BUF_INIT, dst = BUF_INIT;
+	struct stat st;
+	int rc = -1;
+
+	if (artifacts_dir(r, &store) < 0)
+		goto fail;
+	if ((path[0] != '/' && buf_addf(&dst, "%s/", r->o->workspace) < 0) ||
+	    buf_adds(&dst, path) < 0)
+		goto fail;
+	if (name && (strchr(name, '/') || strcmp(name, "..") == 0))
+		return err_set(err, ERR_INVALID, "download-artifact: invalid name '%s'", name);
+	if (buf_addf(&src, "%s/%s", store.ptr, name ? name : "") < 0)
+		goto fail;
+	if (name && stat(src.ptr, &st) < 0) {
+		err_set(err, ERR_NOTFOUND, "download-artifact: no artifact '%s' in this run", name);
+		goto out;
+	}
+	if (buf_adds(&src, name ? "/." : ".") < 0)
+		goto fail;
+	{
+		char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", dst.ptr, NULL};
+		char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr, dst.ptr, NULL};
+		if (run_cmd(mk, NULL) < 0 || run_cmd(cp, NULL) < 0) {
+			err_set(err, ERR_IO, "download-artifact: cannot copy into '%s'", dst.ptr);
+			goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+fail:
+	err_set(err, ERR_IO, "download-artifact: %s", strerror(errno ? errno : EIO));
+out:
+	buf_release(&store);
+	buf_release(&src);
+	buf_release(&dst);
 	return rc;
 }
 
@@ -663,6 +916,18 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 	size_t i;
 	if (strncmp(uses, "actions/checkout@", 17) == 0)
 		return 0; /* the workspace already is the checkout */
+	if (strncmp(uses, "actions/upload-artifact@", 24) == 0 ||
+	    strncmp(uses, "actions/download-artifact@", 26) == 0) {
+		struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+		json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
+		int rc;
+		if (!with)
+			return -1;
+		rc = uses[8] == 'u' ? upload_artifact(j, with, err)
+				    : download_artifact(j, with, err);
+		json_decref(with);
+		return rc;
+	}
 	for (i = 0; i < 3; i++) {
 		if (strncmp(uses, tools[i][0], strlen(tools[i][0])) == 0) {
 			say(j->run, j->in, "%s: using the installed '%s'", uses, tools[i][1]);
@@ -673,7 +938,11 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 }
 
 /* Runs one step; sets *outcome. Returns -1 only on engine failure. */
-static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int *outcome)
+static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int depth);
+static int run_composite(struct jctx *j, const struct wf_step *s, json_t *step_env, int depth,
+			 int *outcome, struct err *err);
+
+static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int depth, int *outcome)
 {
 	struct run *r = j->run;
 	struct err err = ERR_INIT;
@@ -705,7 +974,13 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int *ou
 		goto oom;
 	}
 	say(r, j->in, "step %zu: %s", idx + 1, name.ptr);
+	if (s->uses && strncmp(s->uses, "./", 2) == 0) {
+		if (run_composite(j, s, step_env, depth, outcome, &err) < 0)
+			goto fail;
+		goto out;
+	}
 	if (s->uses) {
+		j->cur = s;
 		if (builtin_uses(j, s->uses, &err) < 0)
 			goto fail;
 		*outcome = WF_ST_SUCCESS;
@@ -719,29 +994,15 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int *ou
 		deadline = t0 + limit * 60;
 	shell = s->shell ? s->shell : j->job->shell ? j->job->shell : r->wf->shell;
 	explicit_shell = shell != NULL;
-	snprintf(files, sizeof(files), "%s/s%zu", j->dir, idx);
-	if (mkdir(files, 0700) < 0 && errno != EEXIST) {
-		err_set(&err, ERR_IO, "cannot create '%s': %s", files, strerror(errno));
-		goto fail;
-	}
-	snprintf(spath, sizeof(spath), "%s/script%s", files,
+	/* A fresh name per step (composite steps included); the runner files are
+	 * created by the step itself ('>>' works on a missing file), which saves
+	 * five file creations a step. */
+	snprintf(files, sizeof(files), "%s/s%d_", j->dir, ++j->n_files);
+	snprintf(spath, sizeof(spath), "%sscript%s", files,
 		 shell && strcmp(shell, "python") == 0 ? ".py" : ".sh");
 	if (write_file(spath, script.ptr, script.len) < 0) {
 		err_set(&err, ERR_IO, "cannot write '%s': %s", spath, strerror(errno));
 		goto fail;
-	}
-	{
-		static const char *const names[] = {"output", "env", "path", "summary", "state"};
-		size_t k;
-		for (k = 0; k < 5; k++) {
-			char fp[1300];
-			snprintf(fp, sizeof(fp), "%s/%s", files, names[k]);
-			if (write_file(fp, "", 0) < 0) {
-				err_set(&err, ERR_IO, "cannot create '%s': %s", fp,
-					strerror(errno));
-				goto fail;
-			}
-		}
 	}
 	argv = shell_argv(shell, explicit_shell, spath, argstore, sizeof(argstore), argvbuf);
 	if (!argv) {
@@ -820,16 +1081,161 @@ static int set_step_ctx(struct jctx *j, const struct wf_step *s, int outcome, in
 	return e ? json_object_set_new(steps, s->id, e) : -1;
 }
 
-/* The steps of one job instance, in order. Returns the instance's result. */
-static int run_steps(struct jctx *j)
+/* Inputs of a composite action: with: values, else defaults, else "". */
+static json_t *action_inputs(struct jctx *j, const struct wf_action *act, const struct wf_step *s,
+			     struct err *err)
 {
-	const struct wf_job *job = j->job;
+	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	json_t *with = s->with ? wf__node_eval(s->with, &c, err) : json_object();
+	json_t *in = json_object();
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (!with || !in)
+		goto fail;
+	for (i = 0; act->inputs && i < act->inputs->n; i++) {
+		const char *name = act->inputs->items[2 * i]->str;
+		const struct wf_node *def = wf__map_get(act->inputs->items[2 * i + 1], "default");
+		json_t *val = json_object_get(with, name);
+		struct buf b = BUF_INIT;
+		if (val) {
+			if (wf__to_str(val, &b) < 0 || set_s(in, name, b.ptr) < 0) {
+				buf_release(&b);
+				goto fail;
+			}
+		} else if (def && def->kind == WF_NODE_SCALAR) {
+			if (wf__tmpl_str(def->str, def->len, &c, &b, err) < 0 ||
+			    set_s(in, name, b.ptr) < 0) {
+				buf_release(&b);
+				goto fail;
+			}
+		} else if (set_s(in, name, "") < 0) {
+			goto fail;
+		}
+		buf_release(&b);
+	}
+	json_object_foreach(with, k, v)
+	{
+		struct buf b = BUF_INIT;
+		if (!json_object_get(in, k) && (wf__to_str(v, &b) < 0 || set_s(in, k, b.ptr) < 0)) {
+			buf_release(&b);
+			goto fail;
+		}
+		buf_release(&b);
+	}
+	json_decref(with);
+	return in;
+fail:
+	err_set(err, ERR_NOMEM, "out of memory");
+	json_decref(with);
+	json_decref(in);
+	return NULL;
+}
+
+/*
+ * A local composite action (uses: ./path): its steps run in this job with
+ * their own steps and inputs contexts and the calling step's env; GITHUB_ENV
+ * and GITHUB_PATH written inside reach the job. Its outputs become the
+ * calling step's outputs, even when it fails.
+ */
+static int run_composite(struct jctx *j, const struct wf_step *s, json_t *step_env, int depth,
+			 int *outcome, struct err *err)
+{
+	struct run *r = j->run;
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	struct wf_action *act = NULL;
+	json_t *inputs = NULL, *old_steps, *old_inputs, *old_env = j->env, *outs = NULL;
+	json_t *gh = json_object_get(j->ctx, "github"), *genv = json_object_get(j->ctx, "_genv");
+	int old_status = j->status, rc = -1;
+	size_t i;
+	struct stat st;
+
+	*outcome = WF_ST_FAILURE;
+	if (depth >= 8)
+		return err_set(err, ERR_INVALID, "composite actions nested more than 8 deep");
+	if (buf_addf(&dir, "%s/%s", r->o->workspace, s->uses + 2) < 0)
+		goto oom;
+	while (dir.len > 1 && dir.ptr[dir.len - 1] == '/')
+		buf_setlen(&dir, dir.len - 1);
+	if (buf_addf(&file, "%s/action.yml", dir.ptr) < 0)
+		goto oom;
+	if (stat(file.ptr, &st) < 0) {
+		buf_reset(&file);
+		if (buf_addf(&file, "%s/action.yaml", dir.ptr) < 0)
+			goto oom;
+		if (stat(file.ptr, &st) < 0) {
+			err_set(err, ERR_NOTFOUND,
+				"action '%s': no action.yml or action.yaml in '%s'", s->uses,
+				dir.ptr);
+			goto out;
+		}
+	}
+	act = wf__action_load(file.ptr, err);
+	if (!act)
+		goto out;
+	inputs = action_inputs(j, act, s, err);
+	if (!inputs)
+		goto out;
+	old_steps = json_incref(json_object_get(j->ctx, "steps"));
+	old_inputs = json_incref(json_object_get(j->ctx, "inputs"));
+	j->env = json_copy(step_env);
+	if (!j->env || json_object_set_new(j->ctx, "steps", json_object()) < 0 ||
+	    json_object_set(j->ctx, "inputs", inputs) < 0 ||
+	    set_s(gh, "action_path", dir.ptr) < 0 ||
+	    set_s(genv, "GITHUB_ACTION_PATH", dir.ptr) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+	} else {
+		struct wf_expr_ctx c = {j->ctx, WF_ST_SUCCESS, NULL, NULL};
+		j->status = WF_ST_SUCCESS;
+		(void)run_list(j, act->steps, act->n_steps, depth + 1);
+		*outcome = j->status == WF_ST_SUCCESS ? WF_ST_SUCCESS : WF_ST_FAILURE;
+		c.status = j->status;
+		outs = json_object();
+		for (i = 0; outs && act->outputs && i < act->outputs->n; i++) {
+			const struct wf_node *val =
+				wf__map_get(act->outputs->items[2 * i + 1], "value");
+			struct buf b = BUF_INIT;
+			struct err e2 = ERR_INIT;
+			if (val && val->kind == WF_NODE_SCALAR &&
+			    wf__tmpl_str(val->str, val->len, &c, &b, &e2) == 0)
+				(void)set_s(outs, act->outputs->items[2 * i]->str, b.ptr);
+			else if (e2.code)
+				say(r, j->in, "error: output '%s': %s",
+				    act->outputs->items[2 * i]->str, e2.msg);
+			buf_release(&b);
+		}
+		rc = 0;
+	}
+	json_decref(j->env);
+	j->env = old_env;
+	j->status = old_status;
+	(void)json_object_set_new(j->ctx, "steps", old_steps);
+	(void)json_object_set_new(j->ctx, "inputs", old_inputs);
+	(void)set_s(gh, "action_path", "");
+	(void)json_object_del(genv, "GITHUB_ACTION_PATH");
+	json_decref(j->step_out);
+	j->step_out = outs ? outs : json_object();
+	goto out;
+oom:
+	err_set(err, ERR_NOMEM, "out of memory");
+out:
+	json_decref(inputs);
+	wf__action_free(act);
+	buf_release(&dir);
+	buf_release(&file);
+	return rc;
+}
+
+/* Runs a list of steps (a job's or a composite action's), updating j->status. */
+static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int depth)
+{
 	struct run *r = j->run;
 	size_t i;
 	int cancelled = 0;
 
-	for (i = 0; i < job->n_steps; i++) {
-		const struct wf_step *s = &job->steps[i];
+	for (i = 0; i < n; i++) {
+		const struct wf_step *s = &steps[i];
 		struct err err = ERR_INIT;
 		int run_it = 0, outcome = WF_ST_SKIPPED, conclusion, coe = 0;
 		json_t *env_now = json_copy(j->env);
@@ -841,7 +1247,8 @@ static int run_steps(struct jctx *j)
 			j->status = WF_ST_CANCELLED;
 		if (!env_now || json_object_update(env_now, j->gh_env) < 0) {
 			json_decref(env_now);
-			return WF_ST_FAILURE;
+			j->status = WF_ST_FAILURE;
+			return cancelled;
 		}
 		json_object_set_new(j->ctx, "env", env_now);
 		if (wf__cond(s->if_ ? s->if_ : "",
@@ -854,7 +1261,7 @@ static int run_steps(struct jctx *j)
 		json_decref(j->step_out);
 		j->step_out = json_object();
 		if (run_it) {
-			if (run_step(j, s, i, &outcome) < 0)
+			if (run_step(j, s, i, depth, &outcome) < 0)
 				outcome = WF_ST_FAILURE;
 		}
 		conclusion = outcome;
@@ -867,8 +1274,15 @@ static int run_steps(struct jctx *j)
 				j->status = WF_ST_FAILURE;
 		}
 		if (set_step_ctx(j, s, outcome, conclusion) < 0)
-			return WF_ST_FAILURE;
+			j->status = WF_ST_FAILURE;
 	}
+	return cancelled;
+}
+
+/* The steps of one job instance, in order. Returns the instance's result. */
+static int run_steps(struct jctx *j)
+{
+	int cancelled = run_list(j, j->job->steps, j->job->n_steps, 0);
 	if (j->timed_out)
 		return WF_ST_FAILURE;
 	return j->status == WF_ST_CANCELLED ? (cancelled ? WF_ST_CANCELLED : WF_ST_FAILURE)
@@ -909,6 +1323,99 @@ static json_t *job_outputs(struct jctx *j)
 	}
 	json_decref(v);
 	return out;
+}
+
+/*
+ * A job that calls a local reusable workflow (jobs.<id>.uses): the callee
+ * runs as a nested run with typed inputs from with:, secrets from secrets:
+ * (or inherit), and the caller's event; its on.workflow_call.outputs,
+ * evaluated over its jobs, become this job's outputs.
+ */
+static int run_called(struct jctx *j)
+{
+	struct run *r = j->run;
+	struct wf_expr_ctx c = {j->ctx, WF_ST_SUCCESS, NULL, NULL};
+	struct err err = ERR_INIT;
+	struct buf path = BUF_INIT;
+	struct wf *callee = NULL;
+	struct wf_run_opts o = *r->o;
+	json_t *with = NULL, *payload = NULL, *inputs = NULL, *secrets = NULL, *jobs = NULL;
+	json_t *outs = NULL, *octx = NULL;
+	const struct wf_node *wc, *decl;
+	int rc, result = WF_ST_FAILURE;
+	size_t i;
+
+	if (buf_addf(&path, "%s/%s", r->o->workspace, j->job->uses + 2) < 0)
+		goto oom;
+	callee = wf_load(path.ptr, &err);
+	if (!callee)
+		goto fail;
+	with = j->job->with ? wf__node_eval(j->job->with, &c, &err) : json_object();
+	if (!with)
+		goto fail;
+	payload = json_pack("{s:O}", "inputs", with);
+	if (!payload)
+		goto oom;
+	inputs = wf__inputs(callee, "workflow_call", payload, NULL, &c, &err);
+	if (!inputs)
+		goto fail;
+	if (!j->job->secrets)
+		secrets = json_object();
+	else if (j->job->secrets->kind == WF_NODE_SCALAR)
+		secrets = json_deep_copy(r->o->secrets); /* inherit */
+	else
+		secrets = wf__node_eval(j->job->secrets, &c, &err);
+	jobs = json_object();
+	if (!secrets || !jobs)
+		goto fail;
+	o.inputs = inputs;
+	o.secrets = secrets;
+	o.job = NULL;
+	o.flags |= WF_RUN_CALLED;
+	o.jobs_out = jobs;
+	o.prefix = j->in->display;
+	o.github = json_object_get(j->ctx, "github");
+	o.runs_root = NULL;
+	o.run_dir = r->rundir[0] ? r->rundir : NULL;
+	say(r, j->in, "calling %s", j->job->uses);
+	rc = wf_run(callee, &o, NULL, NULL, &err);
+	if (rc < 0)
+		goto fail;
+	result = rc == 0 ? WF_ST_SUCCESS : WF_ST_FAILURE;
+	outs = json_object();
+	octx = json_pack("{s:O, s:O}", "jobs", jobs, "inputs", inputs);
+	if (!outs || !octx)
+		goto oom;
+	wc = callee->on->kind == WF_NODE_MAP ? wf__map_get(callee->on, "workflow_call") : NULL;
+	decl = wc ? wf__map_get(wc, "outputs") : NULL;
+	for (i = 0; decl && decl->kind == WF_NODE_MAP && i < decl->n; i++) {
+		const struct wf_node *val = wf__map_get(decl->items[2 * i + 1], "value");
+		struct wf_expr_ctx oc = {octx, WF_ST_SUCCESS, NULL, NULL};
+		struct buf b = BUF_INIT;
+		if (val && val->kind == WF_NODE_SCALAR &&
+		    wf__tmpl_str(val->str, val->len, &oc, &b, &err) == 0)
+			(void)set_s(outs, decl->items[2 * i]->str, b.ptr);
+		buf_release(&b);
+	}
+	j->in->outputs = outs;
+	outs = NULL;
+	goto out;
+oom:
+	err_set(&err, ERR_NOMEM, "out of memory");
+fail:
+	say(r, j->in, "error: %s", err.msg);
+	result = WF_ST_FAILURE;
+out:
+	wf_free(callee);
+	buf_release(&path);
+	json_decref(with);
+	json_decref(payload);
+	json_decref(inputs);
+	json_decref(secrets);
+	json_decref(jobs);
+	json_decref(outs);
+	json_decref(octx);
+	return result;
 }
 
 static void *inst_main(void *arg)
@@ -962,11 +1469,27 @@ static void *inst_main(void *arg)
 	}
 	j.deadline = tmo > 0 ? t0 + tmo * 60 : 0;
 	say(r, in, "job started");
-	result = run_steps(&j);
-	in->outputs = job_outputs(&j);
+	if (job->uses) {
+		result = run_called(&j);
+	} else {
+		result = run_steps(&j);
+		in->outputs = job_outputs(&j);
+	}
 	if (j.summary.len) {
 		say(r, in, "step summary:");
 		say(r, in, "%s", j.summary.ptr);
+		if (r->rundir[0]) {
+			char sp[1100];
+			FILE *f;
+			snprintf(sp, sizeof(sp), "%s/step-summary.md", r->rundir);
+			pthread_mutex_lock(&r->lock);
+			f = fopen(sp, "ae");
+			if (!f || fprintf(f, "## %s\n\n%s\n", in->display, j.summary.ptr) < 0)
+				(void)0; /* the summary is also in the log */
+			if (f)
+				(void)fclose(f);
+			pthread_mutex_unlock(&r->lock);
+		}
 	}
 	goto out;
 oom:
@@ -1128,11 +1651,14 @@ static char *display_name(struct run *r, const struct wf_job *job, json_t *ctx, 
 	json_t *v;
 	int first = 1;
 
+	if (r->o->prefix && buf_addf(&b, "%s/", r->o->prefix) < 0)
+		goto fail;
 	if (job->name) {
+		size_t keep = b.len;
 		if (evaluate_str(&(struct jctx){.run = r, .ctx = ctx, .status = WF_ST_SUCCESS},
 				 job->name->str, &b, &err) == 0)
 			return buf_take(&b, NULL);
-		buf_reset(&b);
+		buf_setlen(&b, keep);
 	}
 	if (buf_adds(&b, job->id) < 0)
 		goto fail;
@@ -1181,14 +1707,6 @@ static void plan_job(struct run *r, struct jobst *js)
 		pthread_mutex_lock(&r->lock);
 		json_decref(ctx);
 		return;
-	}
-	if (job->uses) {
-		err_set(&err, ERR_INVALID,
-			"job '%s' calls reusable workflow '%s'; reusable workflows are not "
-			"supported "
-			"yet",
-			job->id, job->uses);
-		goto fail;
 	}
 	c.status = WF_ST_SUCCESS;
 	if (job->strategy && job->strategy->kind == WF_NODE_SCALAR) {
@@ -1466,13 +1984,99 @@ fail:
 	return NULL;
 }
 
+/* mkdir -p for a path kiln builds itself. */
+static int mkdirs(const char *path)
+{
+	char tmp[1024];
+	size_t i;
+	if (strlen(path) >= sizeof(tmp))
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (i = 1; tmp[i]; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		tmp[i] = '/';
+	}
+	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Creates runs_root/N with the next free N (mkdir is the lock). */
+static int make_rundir(struct run *r, struct err *err)
+{
+	const char *root = r->o->runs_root;
+	int n;
+	if (strlen(root) > 900)
+		return err_set(err, ERR_INVALID, "runs directory path too long");
+	if (mkdirs(root) < 0)
+		return err_set(err, ERR_IO, "cannot create '%s': %s", root, strerror(errno));
+	for (n = 1; n < 1000000; n++) {
+		struct stat st;
+		snprintf(r->rundir, sizeof(r->rundir), "%s/%d", root, n);
+		if (stat(r->rundir, &st) == 0)
+			continue;
+		if (mkdir(r->rundir, 0755) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	r->rundir[0] = '\0';
+	return err_set(err, ERR_IO, "cannot create a run directory under '%s': %s", root,
+		       strerror(errno));
+}
+
+static void write_run_summary(struct run *r, int failed)
+{
+	json_t *jobs = json_array(), *sum;
+	char path[1100];
+	size_t i, q;
+	char *text;
+
+	for (i = 0; jobs && i < r->wf->n_jobs; i++) {
+		struct jobst *js = &r->jobs[i];
+		if (!js->wanted)
+			continue;
+		for (q = 0; q < (js->n_inst ? js->n_inst : 1); q++) {
+			const struct inst *in = js->n_inst ? &js->inst[q] : NULL;
+			json_t *e =
+				json_pack("{s:s, s:s, s:f}", "job",
+					  in && in->display ? in->display : js->job->id, "result",
+					  wf_status_name(in ? in->result : js->result), "seconds",
+					  in ? in->secs : 0.0);
+			if (e)
+				(void)json_array_append_new(jobs, e);
+		}
+	}
+	sum = json_pack("{s:s, s:s, s:s, s:o?}", "workflow", r->wf->path, "event", r->o->event_name,
+			"result", failed ? "failure" : "success", "jobs", jobs);
+	text = sum ? json_dumps(sum, JSON_INDENT(2)) : NULL;
+	snprintf(path, sizeof(path), "%s/summary.json", r->rundir);
+	if (!text || write_file(path, text, strlen(text)) < 0)
+		say(r, NULL, "warning: cannot write '%s'", path);
+	free(text);
+	json_decref(sum);
+}
+
 /* Every uses: must be something kiln provides; checked before anything runs. */
 static int check_uses(const struct wf *wf, struct err *err)
 {
-	static const char *const ok[] = {"actions/checkout@", "actions/setup-python@",
-					 "actions/setup-node@", "actions/setup-go@", NULL};
+	static const char *const ok[] = {"actions/checkout@",
+					 "actions/setup-python@",
+					 "actions/setup-node@",
+					 "actions/setup-go@",
+					 "actions/upload-artifact@",
+					 "actions/download-artifact@",
+					 NULL};
 	size_t i, k, m;
 	for (i = 0; i < wf->n_jobs; i++) {
+		if (wf->jobs[i].uses && strncmp(wf->jobs[i].uses, "./", 2) != 0)
+			return err_set(err, ERR_INVALID,
+				       "%s:%d:%d: unsupported reusable workflow '%s' (only local "
+				       "ones, uses: ./path/to/workflow.yml)",
+				       wf->path, wf->jobs[i].line, wf->jobs[i].col,
+				       wf->jobs[i].uses);
 		for (k = 0; k < wf->jobs[i].n_steps; k++) {
 			const struct wf_step *s = &wf->jobs[i].steps[k];
 			int found = 0;
@@ -1547,17 +2151,50 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 		r.tmp[0] = '\0';
 		goto out;
 	}
+	if (o->run_dir && strlen(o->run_dir) < sizeof(r.rundir))
+		snprintf(r.rundir, sizeof(r.rundir), "%s", o->run_dir);
+	else if (o->runs_root && make_rundir(&r, err) < 0)
+		goto out;
+	if (r.rundir[0]) {
+		char lp[1100];
+		snprintf(lp, sizeof(lp), "%s/log.txt", r.rundir);
+		r.logf = fopen(lp, "ae");
+		if (!r.logf) {
+			err_set(err, ERR_IO, "cannot open '%s': %s", lp, strerror(errno));
+			goto out;
+		}
+		setvbuf(r.logf, NULL, _IOLBF, 0);
+		if (!o->run_dir)
+			say(&r, NULL, "run kept in %s", r.rundir);
+	}
 	snprintf(evpath, sizeof(evpath), "%s/event.json", r.tmp);
 	evjson = json_dumps(o->event, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	if (!evjson || write_file(evpath, evjson, strlen(evjson)) < 0) {
 		err_set(err, ERR_IO, "cannot write '%s'", evpath);
 		goto out;
 	}
-	if (proc_env(&r) < 0 || !(r.github = github_ctx(&r, evpath))) {
+	/* a called workflow reuses the caller's github context: libgit2 is only
+	 * used from the main thread */
+	r.github = o->github ? json_deep_copy(o->github) : NULL;
+	if (r.github)
+		(void)json_object_del(r.github, "action_path"); /* -1: it was not there */
+	if (r.github && set_s(r.github, "workflow", wf->name) < 0) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	r.inputs = wf__inputs(wf, o->event_name, o->event, o->inputs, err);
+	if (proc_env(&r) < 0 || (!r.github && !(r.github = github_ctx(&r, evpath)))) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (o->flags & WF_RUN_CALLED) {
+		r.inputs = json_deep_copy(o->inputs);
+	} else {
+		struct wf_expr_ctx ic = {NULL, WF_ST_SUCCESS, NULL, NULL};
+		ic.ctx = json_pack("{s:O}", "github", r.github);
+		r.inputs = ic.ctx ? wf__inputs(wf, o->event_name, o->event, o->inputs, &ic, err)
+				  : NULL;
+		json_decref(ic.ctx);
+	}
 	if (!r.inputs)
 		goto out;
 	json_object_foreach(o->secrets, k, v)
@@ -1613,9 +2250,22 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 		*results = res;
 		*n_results = m;
 	}
+	for (i = 0; o->jobs_out && i < wf->n_jobs; i++) {
+		json_t *e =
+			json_pack("{s:s, s:O}", "result", wf_status_name(r.jobs[i].result),
+				  "outputs", r.jobs[i].outputs ? r.jobs[i].outputs : json_null());
+		if (!e || json_object_set_new(o->jobs_out, wf->jobs[i].id, e) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (r.rundir[0] && !o->run_dir)
+		write_run_summary(&r, failed);
 	rc = failed;
 out:
 	free(evjson);
+	if (r.logf)
+		(void)fclose(r.logf); /* line-buffered: everything is written already */
 	for (i = 0; r.jobs && i < wf->n_jobs; i++) {
 		size_t q;
 		for (q = 0; q < r.jobs[i].n_inst; q++) {

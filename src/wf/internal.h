@@ -145,6 +145,17 @@ struct wf__command {
 int wf__command_parse(const char *line, size_t len, struct wf__command *c);
 void wf__command_release(struct wf__command *c);
 
+/* A local composite action (action.yml), parsed and validated. */
+struct wf_action {
+	const struct wf_node *inputs, *outputs; /* maps or NULL */
+	struct wf_step *steps;
+	size_t n_steps;
+	void *arena;
+};
+/* Loads the composite action file at path; free with wf__action_free. */
+struct wf_action *wf__action_load(const char *path, struct err *err);
+void wf__action_free(struct wf_action *a);
+
 /* ---- planning (plan.c) ---- */
 
 /*
@@ -156,10 +167,13 @@ json_t *wf__matrix_expand(const json_t *m, struct err *err);
 /*
  * The inputs context for event: declared inputs (typed, with defaults) from
  * on.<event>.inputs, values from the payload's "inputs" and from given
- * (--input, wins). New reference.
+ * (--input, wins). Defaults holding ${{ }} are evaluated in c. New reference.
  */
 json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload,
-		   const json_t *given, struct err *err);
+		   const json_t *given, const struct wf_expr_ctx *c, struct err *err);
+
+/* GitHub's filter pattern match (trigger.c): * ** ? + [a-z] and \ escapes. */
+int wf__glob_match(const char *pattern, const char *s);
 
 /* Reads a dotenv file (godotenv rules as act uses them) into obj. */
 int wf__dotenv_parse(const char *text, size_t len, const char *file, json_t *obj, struct err *err);

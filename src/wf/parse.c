@@ -690,3 +690,91 @@ int wf_on_event(const struct wf *wf, const char *event)
 	}
 	return wf__map_get(on, event) != NULL;
 }
+
+struct wf_action *wf__action_load(const char *path, struct err *err)
+{
+	static const char *const keys[] = {"name",    "description", "author",	 "inputs",
+					   "outputs", "runs",	     "branding", NULL};
+	static const char *const rkeys[] = {"using", "steps", NULL};
+	struct buf src = BUF_INIT;
+	struct wf__arena *a = mem_calloc(1, sizeof(*a));
+	struct wf_action *act = NULL;
+	const struct wf_node *root, *runs, *v, *steps;
+	struct ps ps;
+	size_t i;
+
+	buf_init(&src, WF_MAX_FILE + 1);
+	if (!a) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	ps.a = a;
+	ps.file = path;
+	ps.err = err;
+	if (buf_read_file(&src, path, WF_MAX_FILE + 1) < 0) {
+		err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	root = wf__yaml_load(a, src.ptr, src.len, path, err);
+	if (!root)
+		goto fail;
+	if (want(&ps, root, WF_NODE_MAP, "action") < 0 || known_keys(&ps, root, keys, "action") < 0)
+		goto fail;
+	runs = wf__map_get(root, "runs");
+	if (!runs) {
+		bad(&ps, root, "the action has no 'runs'");
+		goto fail;
+	}
+	if (want(&ps, runs, WF_NODE_MAP, "runs") < 0)
+		goto fail;
+	v = wf__map_get(runs, "using");
+	if (!v || v->kind != WF_NODE_SCALAR || strcmp(v->str, "composite") != 0) {
+		bad(&ps, v ? v : runs,
+		    "only composite actions are supported ('runs.using: composite'), not '%s'",
+		    v && v->kind == WF_NODE_SCALAR ? v->str : "");
+		goto fail;
+	}
+	if (known_keys(&ps, runs, rkeys, "runs") < 0)
+		goto fail;
+	steps = wf__map_get(runs, "steps");
+	if (!steps || want(&ps, steps, WF_NODE_SEQ, "runs.steps") < 0) {
+		if (!steps)
+			bad(&ps, runs, "'runs' has no 'steps'");
+		goto fail;
+	}
+	act = wf__arena_alloc(a, sizeof(*act));
+	if (!act ||
+	    !(act->steps = wf__arena_alloc(a, (steps->n ? steps->n : 1) * sizeof(*act->steps)))) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < steps->n; i++)
+		if (parse_step(&ps, steps->items[i], i, &act->steps[i]) < 0)
+			goto fail;
+	act->n_steps = steps->n;
+	act->inputs = wf__map_get(root, "inputs");
+	act->outputs = wf__map_get(root, "outputs");
+	if ((act->inputs && want(&ps, act->inputs, WF_NODE_MAP, "inputs") < 0) ||
+	    (act->outputs && want(&ps, act->outputs, WF_NODE_MAP, "outputs") < 0))
+		goto fail;
+	act->arena = a;
+	buf_release(&src);
+	return act;
+fail:
+	buf_release(&src);
+	if (a) {
+		wf__arena_release(a);
+		mem_free(a);
+	}
+	return NULL;
+}
+
+void wf__action_free(struct wf_action *act)
+{
+	struct wf__arena *a;
+	if (!act)
+		return;
+	a = act->arena;
+	wf__arena_release(a);
+	mem_free(a);
+}

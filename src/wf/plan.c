@@ -150,7 +150,7 @@ static json_t *typed(const char *type, json_t *v)
 }
 
 json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload,
-		   const json_t *given, struct err *err)
+		   const json_t *given, const struct wf_expr_ctx *c, struct err *err)
 {
 	const struct wf_node *ev = NULL, *decl = NULL;
 	json_t *out = json_object(), *from_event;
@@ -175,6 +175,14 @@ json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload
 			v = json_object_get(from_event, name);
 		if (v) {
 			val = typed(type, v);
+		} else if (def && def->kind == WF_NODE_SCALAR && strstr(def->str, "${{")) {
+			json_t *dv = wf__tmpl_value(def->str, def->len, c, err);
+			if (!dv) {
+				json_decref(out);
+				return NULL;
+			}
+			val = json_is_string(dv) ? typed(type, dv) : json_incref(dv);
+			json_decref(dv);
 		} else if (def) {
 			json_t *dv = wf__node_json(def);
 			if (dv) {

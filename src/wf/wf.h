@@ -70,10 +70,32 @@ const struct wf_job *wf_job_find(const struct wf *wf, const char *id);
 /* 1 when the workflow's on: names event (scalar, list or map form). */
 int wf_on_event(const struct wf *wf, const char *event);
 
+/* What a push is: the ref's short name and the files its commit changed. */
+struct wf_push {
+	char ref_name[256]; /* "main", "v1.2" */
+	int is_tag;
+	char **paths; /* owned; release with wf_push_release */
+	size_t n_paths;
+};
+
+/*
+ * Fills p from the repository holding dir: HEAD's branch, and the files its
+ * commit changed against its first parent (every file for a root commit).
+ */
+int wf_push_from_repo(const char *dir, struct wf_push *p, struct err *err);
+void wf_push_release(struct wf_push *p);
+/*
+ * 1 when a push p starts the workflow: on: names push, and its branches,
+ * branches-ignore, tags, tags-ignore, paths and paths-ignore filters (GitHub's
+ * pattern syntax, later '!' patterns win) let it through.
+ */
+int wf_on_push(const struct wf *wf, const struct wf_push *p);
+
 enum wf_run_flags {
-	WF_RUN_DRY = 1 << 0,   /* plan and print, run nothing */
-	WF_RUN_COLOR = 1 << 1, /* colour the job prefixes */
-	WF_RUN_JSON = 1 << 2,  /* summary as JSON on stdout */
+	WF_RUN_DRY = 1 << 0,	/* plan and print, run nothing */
+	WF_RUN_COLOR = 1 << 1,	/* colour the job prefixes */
+	WF_RUN_JSON = 1 << 2,	/* summary as JSON on stdout */
+	WF_RUN_CALLED = 1 << 3, /* a reusable workflow: inputs are final, no re-typing */
 };
 
 /*
@@ -93,6 +115,11 @@ struct wf_run_opts {
 	int flags;
 	FILE *out;
 	FILE *log;
+	json_t *jobs_out;      /* when set, receives {job id: {result, outputs}} */
+	const char *prefix;    /* prepended to job names in output (reusable workflows) */
+	const json_t *github;  /* reusable workflows: the caller's github context */
+	const char *runs_root; /* when set, the run is kept in runs_root/N/ (log, artifacts) */
+	const char *run_dir;   /* reusable workflows: the caller's run directory */
 };
 
 /* Outcome of one job (matrix instances are separate results). */
