@@ -23,6 +23,7 @@ const struct cmd cli_commands[] = {
 	{"predict", cmd_predict, cmd_predict_usage, "predict CSV rows or JSON lines with a model"},
 
 	/* evaluation (ml/metrics): eval */
+	{"eval", cmd_eval, cmd_eval_usage, "score a model on labelled data; fail on quality gates"},
 
 	/* serving (serve/): serve */
 	{"serve", cmd_serve, cmd_serve_usage, "serve a model over HTTP (/predict, KServe V1, V2)"},

@@ -54,6 +54,8 @@ extern const char cmd_train_usage[];
 extern const char cmd_predict_usage[];
 
 /* eval */
+int cmd_eval(int argc, char **argv);
+extern const char cmd_eval_usage[];
 
 /* serve */
 int cmd_serve(int argc, char **argv);

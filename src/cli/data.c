@@ -200,26 +200,37 @@ out:
 	return ret;
 }
 
-static void print_report_table(const json_t *rep, size_t ncols)
+static void print_findings(const json_t *list, const char *prefix)
 {
-	const json_t *viol = json_object_get(rep, "violations"), *v;
+	const json_t *v;
 	size_t i;
-	const char *file = json_string_value(json_object_get(rep, "file"));
-	json_int_t rows = json_integer_value(json_object_get(rep, "rows"));
-	if (json_array_size(viol) == 0) {
-		printf("ok: %s matches the schema (%lld rows, %zu columns checked)\n", file,
-		       (long long)rows, ncols);
-		return;
-	}
-	printf("%-28s %-16s %s\n", "COLUMN", "CHECK", "MESSAGE");
-	json_array_foreach(viol, i, v)
+	json_array_foreach(list, i, v)
 	{
-		printf("%-28s %-16s %s\n", json_string_value(json_object_get(v, "column")),
+		printf("%s%-28s %-16s %s\n", prefix,
+		       json_string_value(json_object_get(v, "column")),
 		       json_string_value(json_object_get(v, "check")),
 		       json_string_value(json_object_get(v, "message")));
 	}
-	printf("FAILED: %zu violation%s in %s (%lld rows)\n", json_array_size(viol),
-	       json_array_size(viol) == 1 ? "" : "s", file, (long long)rows);
+}
+
+static void print_report_table(const json_t *rep, size_t ncols)
+{
+	const json_t *viol = json_object_get(rep, "violations");
+	const json_t *notes = json_object_get(rep, "notes");
+	const char *file = json_string_value(json_object_get(rep, "file"));
+	json_int_t rows = json_integer_value(json_object_get(rep, "rows"));
+	size_t n = json_array_size(viol);
+	if (n) {
+		printf("%-28s %-16s %s\n", "COLUMN", "CHECK", "MESSAGE");
+		print_findings(viol, "");
+	}
+	print_findings(notes, "note: ");
+	if (n == 0)
+		printf("ok: %s matches the schema (%lld rows, %zu columns checked)\n", file,
+		       (long long)rows, ncols);
+	else
+		printf("FAILED: %zu violation%s in %s (%lld rows)\n", n, n == 1 ? "" : "s", file,
+		       (long long)rows);
 }
 
 static int data_validate(int argc, char **argv)

@@ -56,16 +56,21 @@ static int predict_csv(const struct ml_model *m, const struct buf *in, const cha
 	const struct ml_schema *s = ml_model_schema(m);
 	struct ml_frame f;
 	struct ml_pred *preds = NULL;
-	size_t r, k;
+	size_t r, k, missing = 0;
+	const char *first = "";
 	int ret = -1, fail = 0;
 
 	memset(&f, 0, sizeof(f));
 	if (ml_frame_parse_csv(&f, in->ptr, in->len, name, err) < 0)
 		return -1;
 	for (k = 0; k < s->ncols; k++)
-		if (ml_frame_col(&f, s->cols[k].name) < 0)
-			fprintf(stderr, "kiln: warning: %s: no column '%s': treated as missing\n",
-				name, s->cols[k].name);
+		if (ml_frame_col(&f, s->cols[k].name) < 0 && missing++ == 0)
+			first = s->cols[k].name;
+	if (missing)
+		fprintf(stderr,
+			"kiln: warning: %s: %zu of the model's columns are absent (first: '%s'): "
+			"treated as missing values\n",
+			name, missing, first);
 	preds = mem_calloc(f.nrows + 1, sizeof(*preds));
 	if (!preds) {
 		err_set(err, ERR_NOMEM, "out of memory");

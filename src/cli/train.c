@@ -228,6 +228,12 @@ static void print_table(const struct ml_model *m, const char *out)
 	printf("rows:      %lld train, %lld test\n",
 	       (long long)json_integer_value(json_object_get(split, "train_rows")),
 	       (long long)json_integer_value(json_object_get(split, "test_rows")));
+	if (json_object_get(json_object_get(man, "hyperparameters"), "best_round"))
+		printf("rounds:    %lld kept of %lld (early stopping)\n",
+		       (long long)json_integer_value(json_object_get(
+			       json_object_get(man, "hyperparameters"), "best_round")),
+		       (long long)json_integer_value(json_object_get(
+			       json_object_get(man, "hyperparameters"), "n_trees")));
 	for (i = 0; i < n; i++)
 		if (ml_metrics_get(met, cls ? cls_keys[i] : reg_keys[i], &v) == 0)
 			printf("%-10s %.4f\n", cls ? cls_keys[i] : reg_keys[i], v);

@@ -180,6 +180,28 @@ static void test_bundle_write_refuses_non_object_manifest(void **state)
 	ml_bundle_release(&b);
 }
 
+static void test_bundle_parse_survives_allocation_failure(void **state)
+{
+	struct buf raw = BUF_INIT;
+	int ok = 0;
+	make_bundle("nomem.kiln", &raw);
+	for (long n = 0; n < 50 && !ok; n++) {
+		struct ml_bundle b;
+		struct err err = ERR_INIT;
+		mem_set_fail_after(n);
+		if (ml_bundle_parse(&b, raw.ptr, raw.len, "nomem.kiln", &err) == 0) {
+			ok = 1;
+			ml_bundle_release(&b);
+		} else {
+			assert_int_equal(err.code, ERR_NOMEM);
+			assert_null(b.manifest);
+		}
+		mem_set_fail_after(-1);
+	}
+	assert_true(ok);
+	buf_release(&raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_bundle_newer_version_is_refused),
 		cmocka_unit_test(test_bundle_sealed_but_inconsistent_is_refused),
 		cmocka_unit_test(test_bundle_write_refuses_non_object_manifest),
+		cmocka_unit_test(test_bundle_parse_survives_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

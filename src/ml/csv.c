@@ -115,12 +115,12 @@ static int csv_getc(struct ml_csv *r, struct err *err)
 	return r->in[r->pos++];
 }
 
-static int csv_grow_data(struct ml_csv *r, size_t extra, struct err *err)
+/* The slow paths below are kept out of line so the per-byte loop stays small. */
+static __attribute__((noinline)) int csv_grow_data_slow(struct ml_csv *r, size_t extra,
+							struct err *err)
 {
 	size_t need = r->dlen + extra, cap;
 	char *p;
-	if (need <= r->dcap)
-		return 0;
 	cap = r->dcap ? r->dcap : 4096;
 	while (cap < need)
 		cap *= 2;
@@ -132,15 +132,24 @@ static int csv_grow_data(struct ml_csv *r, size_t extra, struct err *err)
 	return 0;
 }
 
-static int csv_grow_fields(struct ml_csv *r, struct err *err)
+static inline int csv_grow_data(struct ml_csv *r, size_t extra, struct err *err)
+{
+	if (r->dlen + extra <= r->dcap)
+		return 0;
+	return csv_grow_data_slow(r, extra, err);
+}
+
+/*
+ * Called when the field arrays are full. Caps double from 64, so they are
+ * full at exactly ML_CSV_MAX_FIELDS (a power of two), where the row is refused.
+ */
+static __attribute__((noinline)) int csv_grow_fields(struct ml_csv *r, struct err *err)
 {
 	size_t cap = r->fcap ? r->fcap * 2 : 64;
 	void *p;
 	if (r->nfields >= ML_CSV_MAX_FIELDS)
 		return err_set(err, ERR_PARSE, "%s:%zu: more than %d fields in a row", r->name,
 			       r->row_line, ML_CSV_MAX_FIELDS);
-	if (r->nfields < r->fcap)
-		return 0;
 	/* Each array is replaced as soon as it is grown, so a failure leaks nothing. */
 	if (!(p = mem_reallocarray(r->off, cap, sizeof(*r->off))))
 		return err_set(err, ERR_NOMEM, "out of memory");
@@ -159,9 +168,9 @@ static int csv_grow_fields(struct ml_csv *r, struct err *err)
 }
 
 /* Starts a new field at the end of data. */
-static int csv_begin_field(struct ml_csv *r, int quoted, struct err *err)
+static inline int csv_begin_field(struct ml_csv *r, int quoted, struct err *err)
 {
-	if (csv_grow_fields(r, err) < 0)
+	if (r->nfields >= r->fcap && csv_grow_fields(r, err) < 0)
 		return -1;
 	r->off[r->nfields] = r->dlen;
 	r->quoted[r->nfields] = (unsigned char)quoted;
@@ -175,11 +184,16 @@ static size_t csv_field_len(const struct ml_csv *r)
 	return r->dlen - r->off[r->nfields - 1];
 }
 
-static int csv_add(struct ml_csv *r, const unsigned char *p, size_t n, struct err *err)
+static __attribute__((noinline)) int csv_too_long(struct ml_csv *r, struct err *err)
+{
+	return err_set(err, ERR_PARSE, "%s:%zu: field %zu is longer than %lu bytes", r->name,
+		       r->line, r->nfields, ML_CSV_MAX_FIELD);
+}
+
+static inline int csv_add(struct ml_csv *r, const unsigned char *p, size_t n, struct err *err)
 {
 	if (csv_field_len(r) + n > ML_CSV_MAX_FIELD)
-		return err_set(err, ERR_PARSE, "%s:%zu: field %zu is longer than %lu bytes",
-			       r->name, r->line, r->nfields, ML_CSV_MAX_FIELD);
+		return csv_too_long(r, err);
 	if (csv_grow_data(r, n + 1, err) < 0)
 		return -1;
 	memcpy(r->data + r->dlen, p, n);
@@ -221,17 +235,29 @@ size_t ml_utf8_valid_prefix(const char *str, size_t len)
 }
 
 /* Closes the current field: NUL-terminates it and checks its encoding. */
-static int csv_end_field(struct ml_csv *r, struct err *err)
+static __attribute__((noinline)) int csv_check_utf8(struct ml_csv *r, size_t off, size_t n,
+						    struct err *err)
 {
-	size_t off = r->off[r->nfields - 1], n = r->dlen - off;
-	if (csv_grow_data(r, 1, err) < 0)
-		return -1;
-	r->data[r->dlen++] = '\0';
-	r->len[r->nfields - 1] = n;
 	if (ml_utf8_valid_prefix(r->data + off, n) != n)
 		return err_set(err, ERR_PARSE, "%s:%zu: invalid UTF-8 in field %zu", r->name,
 			       r->fline, r->nfields);
 	return 0;
+}
+
+static inline int csv_end_field(struct ml_csv *r, struct err *err)
+{
+	size_t off = r->off[r->nfields - 1], n = r->dlen - off;
+	const unsigned char *p;
+	unsigned char high = 0;
+	if (csv_grow_data(r, 1, err) < 0)
+		return -1;
+	r->data[r->dlen++] = '\0';
+	r->len[r->nfields - 1] = n;
+	/* Most fields are ASCII: only those with a high bit set need decoding. */
+	p = (const unsigned char *)r->data + off;
+	for (size_t i = 0; i < n; i++)
+		high |= p[i];
+	return high & 0x80 ? csv_check_utf8(r, off, n, err) : 0;
 }
 
 static void csv_finish_row(struct ml_csv *r)

@@ -160,6 +160,27 @@ static void test_csv_caps_field_length(void **state)
 	buf_release(&b);
 }
 
+static void test_csv_caps_fields_per_row(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	for (int i = 0; i < ML_CSV_MAX_FIELDS; i++)
+		assert_int_equal(buf_adds(&b, i ? ",x" : "x"), 0);
+	assert_int_equal(buf_adds(&b, "\n"), 0);
+	assert_int_equal(ml_csv_open_mem(&r, b.ptr, b.len, "wide.csv", &err), 0);
+	assert_int_equal(ml_csv_next(&r, &err), 1); /* exactly at the cap is fine */
+	assert_int_equal(r.nfields, ML_CSV_MAX_FIELDS);
+	ml_csv_close(&r);
+	buf_setlen(&b, b.len - 1);
+	assert_int_equal(buf_adds(&b, ",x\n"), 0);
+	assert_int_equal(ml_csv_open_mem(&r, b.ptr, b.len, "wide.csv", &err), 0);
+	assert_int_equal(ml_csv_next(&r, &err), -1);
+	assert_string_equal(err.msg, "wide.csv:1: more than 65536 fields in a row");
+	ml_csv_close(&r);
+	buf_release(&b);
+}
+
 /* Fields that straddle the 64 KiB read buffer of a real file come out whole. */
 static void test_csv_streams_a_file_across_buffer_boundaries(void **state)
 {
@@ -248,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_csv_rejects_nul_and_invalid_utf8),
 		cmocka_unit_test(test_utf8_prefix),
 		cmocka_unit_test(test_csv_caps_field_length),
+		cmocka_unit_test(test_csv_caps_fields_per_row),
 		cmocka_unit_test(test_csv_streams_a_file_across_buffer_boundaries),
 		cmocka_unit_test(test_csv_open_missing_file_names_it),
 		cmocka_unit_test(test_csv_reader_row_api),

@@ -417,6 +417,35 @@ static void test_gbdt_walker_agrees_with_xgboost(void **state)
 	}
 }
 
+static void test_pipeline_from_json_survives_allocation_failure(void **state)
+{
+	struct fixture x;
+	struct ml__pipeline p, q;
+	struct err err = ERR_INIT;
+	json_t *j;
+	long n;
+	int ok = 0;
+	fixture_init(&x);
+	assert_int_equal(
+		ml__pipeline_fit(&p, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 2, 6, 0, &err), 0);
+	j = ml__pipeline_to_json(&p);
+	assert_non_null(j);
+	for (n = 0; n < 200 && !ok; n++) {
+		struct err e = ERR_INIT;
+		mem_set_fail_after(n);
+		if (ml__pipeline_from_json(&q, j, &e) == 0) {
+			ok = 1;
+			ml__pipeline_release(&q);
+		} else {
+			assert_int_equal(e.code, ERR_NOMEM);
+		}
+		mem_set_fail_after(-1);
+	}
+	assert_true(ok);
+	json_decref(j);
+	ml__pipeline_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_rejects_text_in_numeric_column),
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
+		cmocka_unit_test(test_pipeline_from_json_survives_allocation_failure),
 		cmocka_unit_test(test_linear_learns_and_payload_roundtrips),
 		cmocka_unit_test(test_linear_regression_recovers_a_line),
 		cmocka_unit_test(test_gbdt_walker_agrees_with_xgboost),

@@ -152,9 +152,13 @@ static int boost(struct xgb *x, const struct ml__gbdt_params *prm, size_t nvalid
 			return xgb_fail(err, "evaluation failed");
 		if (parse_eval(res, &v) < 0)
 			return err_set(err, ERR_TRAIN, "xgboost: cannot read evaluation '%s'", res);
-		if (prm->progress)
-			fprintf(stderr, "\rround %d %s (best round %d)   ", it + 1, res + 1,
-				best_it + 1);
+		if (prm->progress) {
+			const char *name = strchr(res, '\t');
+			const char *colon = name ? strrchr(name, ':') : NULL;
+			fprintf(stderr, "\rround %d/%d  %.*s %.6f  best round %d   ", it + 1,
+				prm->n_trees, colon ? (int)(colon - name - 1) : 0,
+				colon ? name + 1 : "", v, (v < best ? it : best_it) + 1);
+		}
 		if (v < best) {
 			best = v;
 			best_it = it;

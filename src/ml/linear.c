@@ -7,6 +7,7 @@
 
 #include <linear.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/mem.h"
@@ -19,6 +20,12 @@
 static void print_nothing(const char *s)
 {
 	(void)s;
+}
+
+/* liblinear prints to stdout by default; stdout carries results only. */
+static void print_stderr(const char *s)
+{
+	(void)fputs(s, stderr);
 }
 
 /* liblinear's rows: 1-based indices, a bias node, a -1 terminator. */
@@ -143,7 +150,7 @@ int ml__linear_train(struct ml__linear *lm, enum ml_algo algo, enum ml_task task
 		goto out;
 	}
 	/* liblinear's print hook is process-wide; training is single-threaded. */
-	set_print_string_function(verbose ? NULL : print_nothing);
+	set_print_string_function(verbose ? print_stderr : print_nothing);
 	mdl = train(&prob, &param);
 	if (!mdl) {
 		err_set(err, ERR_TRAIN, "liblinear training failed");

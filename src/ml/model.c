@@ -238,9 +238,12 @@ static int split_rows(size_t *rows, size_t n, const int *label, size_t nclasses,
 		      uint64_t *rng, size_t *ntest, struct err *err)
 {
 	size_t *tmp = mem_calloc(n + 1, sizeof(*tmp)), nt = 0, ntr = 0, k, i;
-	unsigned char *mark;
-	if (!tmp)
+	unsigned char *mark = mem_calloc(n + 1, 1); /* by row number: 1 = test */
+	if (!tmp || !mark) {
+		mem_free(tmp);
+		mem_free(mark);
 		return err_set(err, ERR_NOMEM, "out of memory splitting the data");
+	}
 	ml__shuffle(rows, n, rng);
 	for (k = 0; k < (label ? nclasses : 1); k++) {
 		size_t cnt = 0, want, taken = 0;
@@ -250,23 +253,17 @@ static int split_rows(size_t *rows, size_t n, const int *label, size_t nclasses,
 		want = (size_t)floor((double)cnt * frac + 0.5);
 		if (want >= cnt)
 			want = cnt ? cnt - 1 : 0;
-		for (i = 0; i < n; i++) {
-			if (label && label[rows[i]] != (int)k)
-				continue;
-			if (taken < want) {
-				tmp[nt++] = rows[i];
+		/* the first rows of the class in shuffled order */
+		for (i = 0; i < n && taken < want; i++)
+			if (!label || label[rows[i]] == (int)k) {
+				mark[rows[i]] = 1;
 				taken++;
 			}
-		}
 	}
-	/* test rows first, then everything else in shuffled order */
-	mark = mem_calloc(n + 1, 1);
-	if (!mark) {
-		mem_free(tmp);
-		return err_set(err, ERR_NOMEM, "out of memory splitting the data");
-	}
-	for (i = 0; i < nt; i++)
-		mark[tmp[i]] = 1;
+	/* test rows first, then the training rows, each in shuffled order */
+	for (i = 0; i < n; i++)
+		if (mark[rows[i]])
+			tmp[nt++] = rows[i];
 	for (i = 0; i < n; i++)
 		if (!mark[rows[i]])
 			tmp[nt + ntr++] = rows[i];

@@ -90,7 +90,10 @@ int ml_schema_class(const struct ml_schema *s, const char *value);
  * outside the training range, jumps in the missing rate. The target column
  * is checked when present and ignored when absent. Returns the number of
  * violations found (0: clean), or -1 on error; *report gets a JSON object
- * {"ok": bool, "rows": N, "violations": [{"column", "check", "message", ...}]}.
+ * {"ok": bool, "file": path, "rows": N, "target_checked": bool,
+ *  "violations": [{"column", "check", "message", ...}], "notes": [same]}.
+ * notes are range and unseen_category findings under their threshold: they
+ * are reported but do not count as violations.
  * Checks and thresholds (docs/cmd/data.md):
  *   missing_column  a schema column absent from f
  *   extra_column    a column of f that the schema does not know

@@ -53,3 +53,13 @@ m = json.loads(b[24:24 + struct.unpack_from("<Q", b, 16)[0]])
 assert m["lineage"]["git_commit"] == sys.argv[2], m["lineage"]
 assert m["lineage"]["git_dirty"] is False
 PY
+
+# stdout carries results only: liblinear's own output (--verbose) goes to
+# stderr, and without --verbose or a terminal nothing is printed there.
+expect_ok "$KILN" train "$DATA/credit/train.csv" --target Status --verbose --json -o v.kiln >v.json 2>v.err
+python3 -c 'import json; json.load(open("v.json"))' || fail "--verbose polluted stdout"
+expect_contains v.err "iter"
+for algo in logreg gbdt; do
+	expect_ok "$KILN" train "$DATA/credit/train.csv" --target Status --algo $algo -o q.kiln >/dev/null 2>q.err
+	[ ! -s q.err ] || fail "$algo printed on stderr: $(head -3 q.err)"
+done
