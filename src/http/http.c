@@ -238,6 +238,20 @@ send:
 	return ok;
 }
 
+/* The route whose pattern matches url (any method), or nroutes: for counting early replies. */
+static size_t route_of(const struct http_server *s, const char *url)
+{
+	char scratch[HTTP_MAX_PATH + 1];
+	const char *cap[HTTP_MAX_CAPTURES];
+	size_t ncap;
+	if (strlen(url) > HTTP_MAX_PATH)
+		return s->nroutes;
+	for (size_t i = 0; i < s->nroutes; i++)
+		if (http_match(s->routes[i].pattern, url, scratch, cap, &ncap))
+			return i;
+	return s->nroutes;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method_s, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -266,7 +280,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			st->too_big = 1;
 			http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
 					s->cfg.max_body);
-			ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);
+			ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
 			buf_release(&resp.body);
 			return ok;
 		}
@@ -289,7 +303,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		enum MHD_Result ok;
 		http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
 				s->cfg.max_body);
-		ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);
+		ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
 		buf_release(&resp.body);
 		return ok;
 	}
