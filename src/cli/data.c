@@ -305,9 +305,11 @@ static const struct {
 int cmd_data(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage_error("data", "missing subcommand (schema, validate, add, status)");
+		return cli_usage_error("data",
+				       "missing subcommand (schema, validate, add, status)");
 	for (size_t i = 0; i < sizeof(data_commands) / sizeof(data_commands[0]); i++)
 		if (strcmp(argv[1], data_commands[i].name) == 0)
 			return data_commands[i].fn(argc - 1, argv + 1);
-	return cli_usage_error("data", "unknown subcommand '%s' (schema, validate, add, status)", argv[1]);
+	return cli_usage_error("data", "unknown subcommand '%s' (schema, validate, add, status)",
+			       argv[1]);
 }
