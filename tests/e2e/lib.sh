@@ -59,3 +59,30 @@ expect_lines() {
 	n=$(wc -l <"$1")
 	[ "$n" -eq "$2" ] || fail "'$1' has $n lines, expected $2"
 }
+
+# start_kiln LOG COMMAND ARGS...: starts `kiln COMMAND ARGS... --port 0` in
+# the background with stderr to LOG, waits for its "listening on
+# http://127.0.0.1:PORT" line, and sets PID and PORT. The process is stopped
+# when the test exits.
+start_kiln() {
+	local log=$1
+	shift
+	: >"$log"
+	"$KILN" "$@" --port 0 2>"$log" &
+	PID=$!
+	on_exit_kill $PID
+	for _ in $(seq 200); do
+		PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$log")
+		[ -n "$PORT" ] && return 0
+		kill -0 $PID 2>/dev/null || fail "kiln $1 exited: $(cat "$log")"
+		sleep 0.05
+	done
+	fail "kiln $1 did not start: $(cat "$log")"
+}
+
+# start_serve LOG ARGS...: `kiln serve ARGS...` on 127.0.0.1:0 (start_kiln).
+start_serve() {
+	local log=$1
+	shift
+	start_kiln "$log" serve "$@"
+}

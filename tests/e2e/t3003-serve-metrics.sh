@@ -5,22 +5,6 @@
 # Prometheus on loopback scrapes it.
 . "$KILN_TOP/tests/e2e/lib.sh"
 
-start_serve() {
-	local log=$1
-	shift
-	: >"$log"
-	"$KILN" serve "$@" --port 0 2>"$log" &
-	PID=$!
-	on_exit_kill $PID
-	for _ in $(seq 200); do
-		PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$log")
-		[ -n "$PORT" ] && return 0
-		kill -0 $PID 2>/dev/null || fail "kiln serve exited: $(cat "$log")"
-		sleep 0.05
-	done
-	fail "kiln serve did not start: $(cat "$log")"
-}
-
 expect_ok "$KILN" train "$DATA/sentiment/train.csv" --target label --label-name sentiment \
 	-o sentiment.kiln >/dev/null
 start_serve serve.log sentiment.kiln
