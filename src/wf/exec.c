@@ -7,8 +7,10 @@
  */
 #include "wf/internal.h"
 
+#include "base/hash.h"
 #include "base/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
@@ -559,17 +561,153 @@ out:
 	return rc;
 }
 
+/* ---- hashFiles ---- */
+
+struct hf {
+	json_t *patterns;
+	char **files;
+	size_t n, cap;
+	int err;
+};
+
+static int hf_wanted(struct hf *h, const char *rel)
+{
+	size_t i;
+	int hit = 0;
+	for (i = 0; i < json_array_size(h->patterns); i++) {
+		const char *pat = json_string_value(json_array_get(h->patterns, i));
+		if (!pat)
+			continue;
+		if (pat[0] == '!') {
+			if (wf__glob_match(pat + 1, rel))
+				hit = 0;
+		} else if (wf__glob_match(pat, rel)) {
+			hit = 1;
+		}
+	}
+	return hit;
+}
+
+/* Walks root/rel (not .git), collecting the files the patterns match. */
+static void hf_walk(struct hf *h, const char *root, const char *rel, int depth)
+{
+	struct buf dir = BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > 64 || h->err || buf_addf(&dir, "%s%s%s", root, *rel ? "/" : "", rel) < 0) {
+		buf_release(&dir);
+		return;
+	}
+	d = opendir(dir.ptr);
+	while (d && (de = readdir(d)) && !h->err) {
+		struct buf sub = BUF_INIT, full = BUF_INIT;
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (!*rel && strcmp(de->d_name, ".git") == 0))
+			continue;
+		if (buf_addf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0 ||
+		    buf_addf(&full, "%s/%s", dir.ptr, de->d_name) < 0) {
+			h->err = 1;
+		} else if (lstat(full.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
+			hf_walk(h, root, sub.ptr, depth + 1);
+		} else if (S_ISREG(st.st_mode) && hf_wanted(h, sub.ptr)) {
+			char **v = h->files;
+			if (h->n == h->cap) {
+				h->cap = h->cap ? 2 * h->cap : 16;
+				v = mem_reallocarray(h->files, h->cap, sizeof(*v));
+			}
+			if (!v) {
+				h->err = 1;
+			} else {
+				h->files = v;
+				h->files[h->n++] = buf_take(&full, NULL);
+			}
+		}
+		buf_release(&sub);
+		buf_release(&full);
+	}
+	if (d)
+		closedir(d);
+	buf_release(&dir);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * hashFiles(patterns...): sha256 over the sha256 of each matching file
+ * (sorted by path) under the workspace, as the runner computes it; "" when
+ * nothing matches.
+ */
+static int hash_files(void *arg, json_t *patterns, struct buf *out, struct err *err)
+{
+	struct jctx *j = arg;
+	struct hf h = {patterns, NULL, 0, 0, 0};
+	struct buf all = BUF_INIT;
+	size_t i;
+	int rc = -1;
+
+	hf_walk(&h, j->run->o->workspace, "", 0);
+	if (h.err) {
+		err_set(err, ERR_NOMEM, "hashFiles: out of memory");
+		goto out;
+	}
+	if (h.n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (h.n > 1)
+		qsort(h.files, h.n, sizeof(*h.files), cmp_str);
+	for (i = 0; i < h.n; i++) {
+		char hex[HASH_SHA256_HEX];
+		unsigned char raw[HASH_SHA256_LEN];
+		size_t k;
+		if (hash_sha256_file(h.files[i], hex, err) < 0)
+			goto out;
+		for (k = 0; k < HASH_SHA256_LEN; k++) {
+			unsigned int byte;
+			if (sscanf(hex + 2 * k, "%2x", &byte) != 1)
+				byte = 0;
+			raw[k] = (unsigned char)byte;
+		}
+		if (buf_add(&all, raw, sizeof(raw)) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	{
+		unsigned char d[HASH_SHA256_LEN];
+		char hex[HASH_SHA256_HEX];
+		hash_sha256(all.ptr, all.len, d);
+		hash_hex(d, sizeof(d), hex);
+		if (buf_adds(out, hex) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < h.n; i++)
+		mem_free(h.files[i]);
+	mem_free(h.files);
+	buf_release(&all);
+	return rc;
+}
+
 /* ---- steps ---- */
 
 static int evaluate_str(struct jctx *j, const char *s, struct buf *out, struct err *err)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	return wf__tmpl_str(s, strlen(s), &c, out, err);
 }
 
 static int node_bool(struct jctx *j, const struct wf_node *n, int *out, struct err *err)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	json_t *v;
 	*out = 0;
 	if (!n)
@@ -582,9 +720,10 @@ static int node_bool(struct jctx *j, const struct wf_node *n, int *out, struct e
 	return 0;
 }
 
-static int node_num(json_t *ctx, int status, const struct wf_node *n, double *out, struct err *err)
+static int node_num(json_t *ctx, int status, const struct wf_node *n, double *out, struct err *err,
+		    struct jctx *hj)
 {
-	struct wf_expr_ctx c = {ctx, status, NULL, NULL};
+	struct wf_expr_ctx c = {ctx, status, hj ? hash_files : NULL, hj};
 	json_t *v;
 	if (!n)
 		return 0;
@@ -600,9 +739,10 @@ static int node_num(json_t *ctx, int status, const struct wf_node *n, double *ou
 }
 
 /* Evaluates an env: mapping (or expression) into dst. */
-static int eval_env(json_t *ctx, int status, const struct wf_node *n, json_t *dst, struct err *err)
+static int eval_env(json_t *ctx, int status, const struct wf_node *n, json_t *dst, struct err *err,
+		    struct jctx *hj)
 {
-	struct wf_expr_ctx c = {ctx, status, NULL, NULL};
+	struct wf_expr_ctx c = {ctx, status, hj ? hash_files : NULL, hj};
 	json_t *v;
 	const char *k;
 	json_t *x;
@@ -918,7 +1058,7 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 		return 0; /* the workspace already is the checkout */
 	if (strncmp(uses, "actions/upload-artifact@", 24) == 0 ||
 	    strncmp(uses, "actions/download-artifact@", 26) == 0) {
-		struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+		struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 		json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
 		int rc;
 		if (!with)
@@ -959,7 +1099,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 	if (!step_env || json_object_update(step_env, j->gh_env) < 0)
 		goto oom;
 	json_object_set(j->ctx, "env", step_env);
-	if (eval_env(j->ctx, j->status, s->env, step_env, &err) < 0)
+	if (eval_env(j->ctx, j->status, s->env, step_env, &err, j) < 0)
 		goto fail;
 	json_object_set(j->ctx, "env", step_env);
 	if (s->name) {
@@ -988,7 +1128,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 	}
 	if (evaluate_str(j, s->run, &script, &err) < 0)
 		goto fail;
-	if (node_num(j->ctx, j->status, s->timeout_minutes, &limit, &err) < 0)
+	if (node_num(j->ctx, j->status, s->timeout_minutes, &limit, &err, j) < 0)
 		goto fail;
 	if (limit > 0 && (deadline <= 0 || t0 + limit * 60 < deadline))
 		deadline = t0 + limit * 60;
@@ -1085,7 +1225,7 @@ static int set_step_ctx(struct jctx *j, const struct wf_step *s, int outcome, in
 static json_t *action_inputs(struct jctx *j, const struct wf_action *act, const struct wf_step *s,
 			     struct err *err)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	json_t *with = s->with ? wf__node_eval(s->with, &c, err) : json_object();
 	json_t *in = json_object();
 	const char *k;
@@ -1252,7 +1392,7 @@ static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int d
 		}
 		json_object_set_new(j->ctx, "env", env_now);
 		if (wf__cond(s->if_ ? s->if_ : "",
-			     &(struct wf_expr_ctx){j->ctx, j->status, NULL, NULL}, &run_it,
+			     &(struct wf_expr_ctx){j->ctx, j->status, hash_files, j}, &run_it,
 			     &err) < 0) {
 			say(r, j->in, "error: step %zu: if: %s", i + 1, err.msg);
 			run_it = 0;
@@ -1292,7 +1432,7 @@ static int run_steps(struct jctx *j)
 /* Job outputs; values that hold a secret are dropped, as GitHub does. */
 static json_t *job_outputs(struct jctx *j)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	struct run *r = j->run;
 	json_t *out = json_object(), *v = NULL, *x;
 	const char *k;
@@ -1461,9 +1601,9 @@ static void *inst_main(void *arg)
 	if (json_object_update(j.env, r->o->env) < 0)
 		goto oom;
 	json_object_set(j.ctx, "env", j.env);
-	if (eval_env(j.ctx, WF_ST_SUCCESS, r->wf->env, j.env, &err) < 0 ||
-	    eval_env(j.ctx, WF_ST_SUCCESS, job->env, j.env, &err) < 0 ||
-	    node_num(j.ctx, WF_ST_SUCCESS, job->timeout_minutes, &tmo, &err) < 0) {
+	if (eval_env(j.ctx, WF_ST_SUCCESS, r->wf->env, j.env, &err, &j) < 0 ||
+	    eval_env(j.ctx, WF_ST_SUCCESS, job->env, j.env, &err, &j) < 0 ||
+	    node_num(j.ctx, WF_ST_SUCCESS, job->timeout_minutes, &tmo, &err, &j) < 0) {
 		say(r, in, "error: %s", err.msg);
 		goto out;
 	}
@@ -1736,7 +1876,7 @@ static void plan_job(struct run *r, struct jobst *js)
 				!(json_is_string(v) && strcmp(json_string_value(v), "false") == 0);
 		json_decref(v);
 	}
-	if (node_num(ctx, WF_ST_SUCCESS, job->max_parallel, &mp, &err) < 0)
+	if (node_num(ctx, WF_ST_SUCCESS, job->max_parallel, &mp, &err, NULL) < 0)
 		goto fail;
 	js->max_parallel = mp >= 1 ? (int)mp : INT_MAX;
 	js->n_inst = json_array_size(combos);
