@@ -243,7 +243,7 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	struct wf *wf = wf_load(path, &err);
 	struct wf_run_opts o;
 	struct wf_result *res = NULL;
-	struct buf runs = BUF_INIT;
+	struct buf runs = BUF_INIT, cache = BUF_INIT;
 	size_t n = 0, i;
 	char cwd[4096];
 	int rc;
@@ -280,7 +280,14 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 		err_set(&err, ERR_NOMEM, "out of memory");
 		return cli_fail(&err);
 	}
+	if (buf_addf(&cache, "%s/.kiln/cache", cwd) < 0) {
+		wf_free(wf);
+		buf_release(&runs);
+		err_set(&err, ERR_NOMEM, "out of memory");
+		return cli_fail(&err);
+	}
 	o.runs_root = runs.ptr;
+	o.cache_dir = cache.ptr;
 	o.tmpdir = getenv("TMPDIR");
 	o.max_jobs = c->jobs;
 	o.out = c->json ? stderr : stdout;
@@ -289,6 +296,7 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 		o.flags |= WF_RUN_COLOR;
 	rc = wf_run(wf, &o, &res, &n, &err);
 	buf_release(&runs);
+	buf_release(&cache);
 	if (rc < 0) {
 		wf_free(wf);
 		return cli_fail(&err);

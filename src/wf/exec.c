@@ -97,6 +97,7 @@ struct jctx {
 	int debug, timed_out;
 	int n_files;		   /* steps run so far, names their files */
 	const struct wf_step *cur; /* the step running */
+	json_t *cache_saves;	   /* [{key, paths}] saved when the job succeeds */
 };
 
 static double now(void)
@@ -1048,6 +1049,218 @@ out:
 	return rc;
 }
 
+/* ---- actions/cache ---- */
+
+/* The lines of a multi-line with: value, trimmed, as a JSON array. */
+static json_t *lines_of(const char *text)
+{
+	json_t *a = json_array();
+	const char *p = text, *e;
+	while (a && p && *p) {
+		size_t n;
+		e = strchr(p, '\n');
+		n = e ? (size_t)(e - p) : strlen(p);
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\r'))
+			n--;
+		while (n && *p == ' ') {
+			p++;
+			n--;
+		}
+		if (n && json_array_append_new(a, json_stringn(p, n)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return a;
+}
+
+/* A cache path as an absolute path: ~ is $HOME, relative is the workspace. */
+static int cache_abs(struct run *r, const char *path, struct buf *out)
+{
+	json_t *home = json_object_get(r->procenv, "HOME");
+	if (path[0] == '~' && (path[1] == '/' || !path[1]))
+		return buf_addf(out, "%s%s", json_is_string(home) ? json_string_value(home) : "",
+				path + 1);
+	if (path[0] == '/')
+		return buf_adds(out, path);
+	return buf_addf(out, "%s/%s", r->o->workspace, path);
+}
+
+static int cache_entry(struct run *r, const char *key, struct buf *out)
+{
+	unsigned char d[HASH_SHA256_LEN];
+	char hex[HASH_SHA256_HEX];
+	hash_sha256(key, strlen(key), d);
+	hash_hex(d, sizeof(d), hex);
+	return buf_addf(out, "%s/%s", r->o->cache_dir, hex);
+}
+
+/* 1: the entry for key; 0: the newest whose key starts with a restore key; -2: none. */
+static int cache_find(struct run *r, const char *key, json_t *restore, struct buf *entry,
+		      struct buf *matched)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	size_t i;
+	if (cache_entry(r, key, entry) < 0)
+		return -1;
+	if (stat(entry->ptr, &st) == 0) {
+		(void)buf_adds(matched, key);
+		return 1;
+	}
+	for (i = 0; i < json_array_size(restore); i++) {
+		const char *pre = json_string_value(json_array_get(restore, i));
+		time_t best = 0;
+		d = opendir(r->o->cache_dir);
+		while (d && (de = readdir(d))) {
+			struct buf kf = BUF_INIT, k = BUF_INIT;
+			if (de->d_name[0] == '.' ||
+			    buf_addf(&kf, "%s/%s/key", r->o->cache_dir, de->d_name) < 0 ||
+			    buf_read_file(&k, kf.ptr, 4096) < 0 || stat(kf.ptr, &st) < 0 ||
+			    strncmp(k.ptr, pre, strlen(pre)) != 0 || st.st_mtime < best) {
+				buf_release(&kf);
+				buf_release(&k);
+				continue;
+			}
+			best = st.st_mtime;
+			buf_reset(entry);
+			buf_reset(matched);
+			(void)buf_addf(entry, "%s/%s", r->o->cache_dir, de->d_name);
+			(void)buf_adds(matched, k.ptr);
+			buf_release(&kf);
+			buf_release(&k);
+		}
+		if (d)
+			closedir(d);
+		if (best)
+			return 0;
+	}
+	return -2;
+}
+
+/* actions/cache: restore now; save when the job succeeds (the post step). */
+static int cache_step(struct jctx *j, json_t *with, struct err *err)
+{
+	struct run *r = j->run;
+	const char *key = with_str(with, "key", NULL);
+	json_t *paths = lines_of(with_str(with, "path", ""));
+	json_t *restore = lines_of(with_str(with, "restore-keys", ""));
+	struct buf entry = BUF_INIT, matched = BUF_INIT;
+	size_t i;
+	int found, rc = -1;
+
+	if (!paths || !restore) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!key || json_array_size(paths) == 0) {
+		err_set(err, ERR_INVALID, "cache: 'key' and 'path' are required");
+		goto out;
+	}
+	if (!r->o->cache_dir) {
+		err_set(err, ERR_INVALID, "cache: no cache directory configured");
+		goto out;
+	}
+	found = cache_find(r, key, restore, &entry, &matched);
+	(void)set_s(j->step_out, "cache-hit", found == 1 ? "true" : "false");
+	if (found >= 0) {
+		(void)set_s(j->step_out, "cache-matched-key", matched.ptr);
+		for (i = 0; i < json_array_size(paths); i++) {
+			struct buf src = BUF_INIT, dst = BUF_INIT;
+			struct stat st;
+			int ok = buf_addf(&src, "%s/files/%zu", entry.ptr, i) == 0 &&
+				 cache_abs(r, json_string_value(json_array_get(paths, i)), &dst) ==
+					 0;
+			if (ok && stat(src.ptr, &st) == 0) {
+				char *rm[] = {(char *)"/bin/rm", (char *)"-rf", dst.ptr, NULL};
+				char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr, dst.ptr,
+					      NULL};
+				ok = run_cmd(rm, NULL) == 0 && run_cmd(cp, NULL) == 0;
+			}
+			buf_release(&src);
+			buf_release(&dst);
+			if (!ok) {
+				err_set(err, ERR_IO, "cache: cannot restore '%s'",
+					json_string_value(json_array_get(paths, i)));
+				goto out;
+			}
+		}
+		say(r, j->in, "cache restored from key '%s'", matched.ptr);
+	} else {
+		say(r, j->in, "cache not found for key '%s'", key);
+	}
+	if (found != 1) {
+		json_t *e = json_pack("{s:s, s:O}", "key", key, "paths", paths);
+		if (!e || json_array_append_new(j->cache_saves, e) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(paths);
+	json_decref(restore);
+	buf_release(&entry);
+	buf_release(&matched);
+	return rc;
+}
+
+static int mkdirs(const char *path);
+
+/* Post-job: saves the caches this job missed (into a temp dir, then rename). */
+static void cache_save_all(struct jctx *j)
+{
+	struct run *r = j->run;
+	size_t i, k;
+	for (i = 0; i < json_array_size(j->cache_saves); i++) {
+		json_t *e = json_array_get(j->cache_saves, i);
+		const char *key = json_string_value(json_object_get(e, "key"));
+		json_t *paths = json_object_get(e, "paths");
+		struct buf tmp = BUF_INIT, fin = BUF_INIT, kf = BUF_INIT;
+		int ok = mkdirs(r->o->cache_dir) == 0 &&
+			 buf_addf(&tmp, "%s/.tmp-%ld-%s", r->o->cache_dir, (long)getpid(),
+				  j->in->display) == 0 &&
+			 cache_entry(r, key, &fin) == 0 && buf_addf(&kf, "%s/key", tmp.ptr) == 0;
+		if (ok) {
+			char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", tmp.ptr, NULL};
+			ok = run_cmd(mk, NULL) == 0 && write_file(kf.ptr, key, strlen(key)) == 0;
+		}
+		for (k = 0; ok && k < json_array_size(paths); k++) {
+			struct buf src = BUF_INIT, dst = BUF_INIT;
+			struct stat st;
+			ok = cache_abs(r, json_string_value(json_array_get(paths, k)), &src) == 0 &&
+			     buf_addf(&dst, "%s/files", tmp.ptr) == 0;
+			if (ok && stat(src.ptr, &st) == 0) {
+				char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", dst.ptr, NULL};
+				ok = run_cmd(mk, NULL) == 0 && buf_addf(&dst, "/%zu", k) == 0;
+				if (ok) {
+					char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr,
+						      dst.ptr, NULL};
+					ok = run_cmd(cp, NULL) == 0;
+				}
+			}
+			buf_release(&src);
+			buf_release(&dst);
+		}
+		/* another job may have saved the same key first: keep theirs */
+		if (ok && rename(tmp.ptr, fin.ptr) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+			ok = 0;
+		if (tmp.len) {
+			char *rm[] = {(char *)"/bin/rm", (char *)"-rf", tmp.ptr, NULL};
+			(void)run_cmd(rm, NULL); /* nothing left after a rename */
+		}
+		if (ok)
+			say(r, j->in, "cache saved with key '%s'", key);
+		else
+			say(r, j->in, "warning: cannot save cache '%s'", key);
+		buf_release(&tmp);
+		buf_release(&fin);
+		buf_release(&kf);
+	}
+}
+
 static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 {
 	static const char *const tools[][2] = {{"actions/setup-python@", "python3"},
@@ -1065,6 +1278,16 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 			return -1;
 		rc = uses[8] == 'u' ? upload_artifact(j, with, err)
 				    : download_artifact(j, with, err);
+		json_decref(with);
+		return rc;
+	}
+	if (strncmp(uses, "actions/cache@", 14) == 0) {
+		struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
+		json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
+		int rc;
+		if (!with)
+			return -1;
+		rc = cache_step(j, with, err);
 		json_decref(with);
 		return rc;
 	}
@@ -1579,11 +1802,12 @@ static void *inst_main(void *arg)
 	j.gh_env = json_object();
 	j.path_add = json_array();
 	j.step_out = json_object();
+	j.cache_saves = json_array();
 	pthread_mutex_lock(&r->lock);
 	n = ++r->seq;
 	pthread_mutex_unlock(&r->lock);
 	snprintf(j.dir, sizeof(j.dir), "%s/j%d", r->tmp, n);
-	if (!j.env || !j.gh_env || !j.path_add || !j.step_out) {
+	if (!j.env || !j.gh_env || !j.path_add || !j.step_out || !j.cache_saves) {
 		say(r, in, "error: out of memory");
 		goto out;
 	}
@@ -1614,6 +1838,8 @@ static void *inst_main(void *arg)
 	} else {
 		result = run_steps(&j);
 		in->outputs = job_outputs(&j);
+		if (result == WF_ST_SUCCESS)
+			cache_save_all(&j);
 	}
 	if (j.summary.len) {
 		say(r, in, "step summary:");
@@ -1641,6 +1867,7 @@ out:
 	json_decref(j.gh_env);
 	json_decref(j.path_add);
 	json_decref(j.step_out);
+	json_decref(j.cache_saves);
 	buf_release(&j.summary);
 	json_decref(in->ctx);
 	in->ctx = NULL;
@@ -2202,13 +2429,10 @@ static void write_run_summary(struct run *r, int failed)
 /* Every uses: must be something kiln provides; checked before anything runs. */
 static int check_uses(const struct wf *wf, struct err *err)
 {
-	static const char *const ok[] = {"actions/checkout@",
-					 "actions/setup-python@",
-					 "actions/setup-node@",
-					 "actions/setup-go@",
-					 "actions/upload-artifact@",
-					 "actions/download-artifact@",
-					 NULL};
+	static const char *const ok[] = {"actions/checkout@",	     "actions/setup-python@",
+					 "actions/setup-node@",	     "actions/setup-go@",
+					 "actions/upload-artifact@", "actions/download-artifact@",
+					 "actions/cache@",	     NULL};
 	size_t i, k, m;
 	for (i = 0; i < wf->n_jobs; i++) {
 		if (wf->jobs[i].uses && strncmp(wf->jobs[i].uses, "./", 2) != 0)
@@ -2228,8 +2452,9 @@ static int check_uses(const struct wf *wf, struct err *err)
 				return err_set(
 					err, ERR_INVALID,
 					"%s:%d:%d: unsupported action '%s' (kiln provides "
-					"actions/checkout, actions/setup-python, setup-node, "
-					"setup-go; nothing is fetched from the network)",
+					"actions/checkout, setup-python, setup-node, setup-go, "
+					"upload-artifact, download-artifact, cache and local "
+					"./ actions; nothing is fetched from the network)",
 					wf->path, s->line, s->col, s->uses);
 		}
 	}

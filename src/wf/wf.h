@@ -120,6 +120,7 @@ struct wf_run_opts {
 	const json_t *github;  /* reusable workflows: the caller's github context */
 	const char *runs_root; /* when set, the run is kept in runs_root/N/ (log, artifacts) */
 	const char *run_dir;   /* reusable workflows: the caller's run directory */
+	const char *cache_dir; /* actions/cache entries; NULL: the action fails */
 };
 
 /* Outcome of one job (matrix instances are separate results). */
