@@ -21,7 +21,7 @@ extern char **environ;
 const char cmd_run_usage[] =
 	"usage: kiln run [WORKFLOW] [--event NAME] [--event-file JSON] [--job ID]\n"
 	"                [--input K=V] [--secret K=V] [--secret-file F] [--env-file F]\n"
-	"                [--var K=V] [--list] [--dry-run] [--jobs N] [--json]\n"
+	"                [--var K=V] [--list] [--dry-run] [--jobs N] [--json] [--sandbox]\n"
 	"\n"
 	"Runs a GitHub Actions workflow on this machine, without containers.\n"
 	"Without WORKFLOW, runs every .github/workflows/*.yml whose 'on:' names the event.\n"
@@ -38,6 +38,8 @@ const char cmd_run_usage[] =
 	"  --dry-run          validate and show the plan; run nothing\n"
 	"  --jobs N           run at most N jobs at once (default: 4)\n"
 	"  --json             print the summary as JSON on stdout (step output goes to stderr)\n"
+	"  --sandbox          run steps under bubblewrap: only the workspace is writable,\n"
+	"                     no network\n"
 	"\n"
 	"Exit status: 0 when every job succeeded, 1 when the run failed or a workflow\n"
 	"is invalid, 2 on usage errors.\n";
@@ -45,7 +47,7 @@ const char cmd_run_usage[] =
 struct run_cfg {
 	const char *workflow, *event, *event_file, *job;
 	json_t *inputs, *secrets, *vars, *env;
-	int list, dry, json, jobs;
+	int list, dry, json, jobs, sandbox;
 };
 
 static int add_kv(json_t *obj, const char *arg, const char *opt)
@@ -80,6 +82,7 @@ static int parse_args(int argc, char **argv, struct run_cfg *c, struct err *err)
 					     {"dry-run", no_argument, NULL, 'n'},
 					     {"jobs", required_argument, NULL, 'J'},
 					     {"json", no_argument, NULL, 'x'},
+					     {"sandbox", no_argument, NULL, 'B'},
 					     {NULL, 0, NULL, 0}};
 	int ch, rc;
 	char *end;
@@ -128,6 +131,9 @@ static int parse_args(int argc, char **argv, struct run_cfg *c, struct err *err)
 			break;
 		case 'x':
 			c->json = 1;
+			break;
+		case 'B':
+			c->sandbox = 1;
 			break;
 		case 'J':
 			errno = 0;
@@ -292,6 +298,8 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	o.max_jobs = c->jobs;
 	o.out = c->json ? stderr : stdout;
 	o.log = stderr;
+	if (c->sandbox)
+		o.flags |= WF_RUN_SANDBOX;
 	if (!c->json && isatty(fileno(stdout)) && !getenv("NO_COLOR"))
 		o.flags |= WF_RUN_COLOR;
 	rc = wf_run(wf, &o, &res, &n, &err);

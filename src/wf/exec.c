@@ -1300,6 +1300,35 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 	return err_set(err, ERR_INVALID, "unsupported action '%s'", uses);
 }
 
+/*
+ * --sandbox: the step under bubblewrap: the whole file system read-only, the
+ * workspace, the job's temp directory and the run directory writable, a
+ * private /tmp, no network. bwrap dies with its parent, so killing the
+ * step's process group (timeout, cancel) ends what runs inside.
+ */
+static char **sandbox_argv(struct run *r, struct jctx *j, char **argv, char **out, size_t cap)
+{
+	size_t n = 0, i;
+	const char *pre[] = {"bwrap",  "--ro-bind",	"/",
+			     "/",      "--dev",		"/dev",
+			     "--proc", "/proc",		"--tmpfs",
+			     "/tmp",   "--unshare-net", "--die-with-parent",
+			     "--bind", r->o->workspace, r->o->workspace,
+			     "--bind", j->dir,		j->dir};
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		out[n++] = (char *)pre[i];
+	if (r->rundir[0]) {
+		out[n++] = (char *)"--bind";
+		out[n++] = r->rundir;
+		out[n++] = r->rundir;
+	}
+	out[n++] = (char *)"--";
+	for (i = 0; argv[i] && n + 1 < cap; i++)
+		out[n++] = argv[i];
+	out[n] = NULL;
+	return out;
+}
+
 /* Runs one step; sets *outcome. Returns -1 only on engine failure. */
 static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int depth);
 static int run_composite(struct jctx *j, const struct wf_step *s, json_t *step_env, int depth,
@@ -1312,7 +1341,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 	json_t *step_env = json_copy(j->env), *env_ctx = NULL;
 	struct buf name = BUF_INIT, script = BUF_INIT, wd = BUF_INIT, tmp = BUF_INIT;
 	char files[1200], spath[1300], argstore[4096];
-	char **envp = NULL, **argv, *argvbuf[16];
+	char **envp = NULL, **argv, *argvbuf[16], *boxed[48];
 	int code = 0, why = 0, rc = 0;
 	double t0 = now(), limit = 0, deadline = j->deadline;
 	const char *shell;
@@ -1372,6 +1401,8 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		err_set(&err, ERR_INVALID, "invalid shell '%s'", shell ? shell : "");
 		goto fail;
 	}
+	if (r->o->flags & WF_RUN_SANDBOX)
+		argv = sandbox_argv(r, j, argv, boxed, sizeof(boxed) / sizeof(boxed[0]));
 	{
 		const char *w = s->working_directory	    ? s->working_directory
 				: j->job->working_directory ? j->job->working_directory
