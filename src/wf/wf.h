@@ -92,10 +92,10 @@ void wf_push_release(struct wf_push *p);
 int wf_on_push(const struct wf *wf, const struct wf_push *p);
 
 enum wf_run_flags {
-	WF_RUN_DRY = 1 << 0,	/* plan and print, run nothing */
-	WF_RUN_COLOR = 1 << 1,	/* colour the job prefixes */
-	WF_RUN_JSON = 1 << 2,	/* summary as JSON on stdout */
-	WF_RUN_CALLED = 1 << 3, /* a reusable workflow: inputs are final, no re-typing */
+	WF_RUN_DRY = 1 << 0,	 /* plan and print, run nothing */
+	WF_RUN_COLOR = 1 << 1,	 /* colour the job prefixes */
+	WF_RUN_JSON = 1 << 2,	 /* summary as JSON on stdout */
+	WF_RUN_CALLED = 1 << 3,	 /* a reusable workflow: inputs are final, no re-typing */
 	WF_RUN_SANDBOX = 1 << 4, /* steps under bubblewrap: workspace writable, no network */
 };
 
