@@ -48,6 +48,7 @@ struct inst {
 	pid_t pgid; /* running step's process group, 0 when none; run lock */
 	json_t *outputs;
 	double secs;
+	char *ws; /* the instance's own checkout; NULL: the workspace itself */
 };
 
 struct jobst {
@@ -77,10 +78,14 @@ struct run {
 		char name[64], path[1024];
 	} exe[8]; /* shells found on PATH; run lock */
 	int n_exe;
+	git_repository *repo; /* clone mode: the repository jobs are cloned from */
+	git_oid head;	      /* the event's commit */
+	int n_ws;
 };
 
 /* State of one job instance while its steps run (thread-local). */
 struct jctx {
+	const char *ws; /* the job's workspace (GITHUB_WORKSPACE) */
 	struct run *run;
 	struct inst *in;
 	const struct wf_job *job;
@@ -651,7 +656,7 @@ static int hash_files(void *arg, json_t *patterns, struct buf *out, struct err *
 	size_t i;
 	int rc = -1;
 
-	hf_walk(&h, j->run->o->workspace, "", 0);
+	hf_walk(&h, j->ws, "", 0);
 	if (h.err) {
 		err_set(err, ERR_NOMEM, "hashFiles: out of memory");
 		goto out;
@@ -947,7 +952,7 @@ static int upload_artifact(struct jctx *j, json_t *with, struct err *err)
 		lines++;
 		{
 			struct buf abs = BUF_INIT;
-			if ((line.ptr[0] != '/' && buf_addf(&abs, "%s/", r->o->workspace) < 0) ||
+			if ((line.ptr[0] != '/' && buf_addf(&abs, "%s/", j->ws) < 0) ||
 			    buf_adds(&abs, line.ptr) < 0) {
 				buf_release(&abs);
 				goto fail;
@@ -1017,8 +1022,7 @@ static int download_artifact(struct jctx *j, json_t *with, struct err *err)
 
 	if (artifacts_dir(r, &store) < 0)
 		goto fail;
-	if ((path[0] != '/' && buf_addf(&dst, "%s/", r->o->workspace) < 0) ||
-	    buf_adds(&dst, path) < 0)
+	if ((path[0] != '/' && buf_addf(&dst, "%s/", j->ws) < 0) || buf_adds(&dst, path) < 0)
 		goto fail;
 	if (name && (strchr(name, '/') || strcmp(name, "..") == 0))
 		return err_set(err, ERR_INVALID, "download-artifact: invalid name '%s'", name);
@@ -1076,15 +1080,16 @@ static json_t *lines_of(const char *text)
 }
 
 /* A cache path as an absolute path: ~ is $HOME, relative is the workspace. */
-static int cache_abs(struct run *r, const char *path, struct buf *out)
+static int cache_abs(struct jctx *j, const char *path, struct buf *out)
 {
+	struct run *r = j->run;
 	json_t *home = json_object_get(r->procenv, "HOME");
 	if (path[0] == '~' && (path[1] == '/' || !path[1]))
 		return buf_addf(out, "%s%s", json_is_string(home) ? json_string_value(home) : "",
 				path + 1);
 	if (path[0] == '/')
 		return buf_adds(out, path);
-	return buf_addf(out, "%s/%s", r->o->workspace, path);
+	return buf_addf(out, "%s/%s", j->ws, path);
 }
 
 static int cache_entry(struct run *r, const char *key, struct buf *out)
@@ -1171,7 +1176,7 @@ static int cache_step(struct jctx *j, json_t *with, struct err *err)
 			struct buf src = BUF_INIT, dst = BUF_INIT;
 			struct stat st;
 			int ok = buf_addf(&src, "%s/files/%zu", entry.ptr, i) == 0 &&
-				 cache_abs(r, json_string_value(json_array_get(paths, i)), &dst) ==
+				 cache_abs(j, json_string_value(json_array_get(paths, i)), &dst) ==
 					 0;
 			if (ok && stat(src.ptr, &st) == 0) {
 				char *rm[] = {(char *)"/bin/rm", (char *)"-rf", dst.ptr, NULL};
@@ -1230,7 +1235,7 @@ static void cache_save_all(struct jctx *j)
 		for (k = 0; ok && k < json_array_size(paths); k++) {
 			struct buf src = BUF_INIT, dst = BUF_INIT;
 			struct stat st;
-			ok = cache_abs(r, json_string_value(json_array_get(paths, k)), &src) == 0 &&
+			ok = cache_abs(j, json_string_value(json_array_get(paths, k)), &src) == 0 &&
 			     buf_addf(&dst, "%s/files", tmp.ptr) == 0;
 			if (ok && stat(src.ptr, &st) == 0) {
 				char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", dst.ptr, NULL};
@@ -1309,12 +1314,10 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 static char **sandbox_argv(struct run *r, struct jctx *j, char **argv, char **out, size_t cap)
 {
 	size_t n = 0, i;
-	const char *pre[] = {"bwrap",  "--ro-bind",	"/",
-			     "/",      "--dev",		"/dev",
-			     "--proc", "/proc",		"--tmpfs",
-			     "/tmp",   "--unshare-net", "--die-with-parent",
-			     "--bind", r->o->workspace, r->o->workspace,
-			     "--bind", j->dir,		j->dir};
+	const char *pre[] = {
+		"bwrap",  "--ro-bind", "/",	  "/",	    "--dev",	     "/dev",
+		"--proc", "/proc",     "--tmpfs", "/tmp",   "--unshare-net", "--die-with-parent",
+		"--bind", j->ws,       j->ws,	  "--bind", j->dir,	     j->dir};
 	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
 		out[n++] = (char *)pre[i];
 	if (r->rundir[0]) {
@@ -1410,7 +1413,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		if (w && evaluate_str(j, w, &tmp, &err) < 0)
 			goto fail;
 		if (!w || tmp.ptr[0] != '/') {
-			if (buf_adds(&wd, r->o->workspace) < 0 ||
+			if (buf_adds(&wd, j->ws) < 0 ||
 			    (w && (buf_addch(&wd, '/') < 0 || buf_adds(&wd, tmp.ptr) < 0)))
 				goto oom;
 		} else if (buf_adds(&wd, tmp.ptr) < 0) {
@@ -1548,7 +1551,7 @@ static int run_composite(struct jctx *j, const struct wf_step *s, json_t *step_e
 	*outcome = WF_ST_FAILURE;
 	if (depth >= 8)
 		return err_set(err, ERR_INVALID, "composite actions nested more than 8 deep");
-	if (buf_addf(&dir, "%s/%s", r->o->workspace, s->uses + 2) < 0)
+	if (buf_addf(&dir, "%s/%s", j->ws, s->uses + 2) < 0)
 		goto oom;
 	while (dir.len > 1 && dir.ptr[dir.len - 1] == '/')
 		buf_setlen(&dir, dir.len - 1);
@@ -1739,7 +1742,7 @@ static int run_called(struct jctx *j)
 	int rc, result = WF_ST_FAILURE;
 	size_t i;
 
-	if (buf_addf(&path, "%s/%s", r->o->workspace, j->job->uses + 2) < 0)
+	if (buf_addf(&path, "%s/%s", j->ws, j->job->uses + 2) < 0)
 		goto oom;
 	callee = wf_load(path.ptr, &err);
 	if (!callee)
@@ -1768,6 +1771,8 @@ static int run_called(struct jctx *j)
 	o.flags |= WF_RUN_CALLED;
 	o.jobs_out = jobs;
 	o.prefix = j->in->display;
+	o.workspace = j->ws;
+	o.flags |= WF_RUN_WORKDIR; /* the called jobs share the caller's checkout */
 	o.github = json_object_get(j->ctx, "github");
 	o.runs_root = NULL;
 	o.run_dir = r->rundir[0] ? r->rundir : NULL;
@@ -1823,6 +1828,7 @@ static void *inst_main(void *arg)
 	int result = WF_ST_FAILURE, n;
 
 	memset(&j, 0, sizeof(j));
+	j.ws = in->ws ? in->ws : r->o->workspace;
 	j.run = r;
 	j.in = in;
 	j.job = job;
@@ -2078,6 +2084,45 @@ fail:
 	return NULL;
 }
 
+/*
+ * Clone mode: the instance gets its own clone of the repository at the
+ * event's commit (local clone, objects hard-linked), so a job sees what was
+ * committed and cannot change the user's files. Runs on the scheduler
+ * (main) thread: libgit2 is only used there.
+ */
+static int clone_ws(struct run *r, struct inst *in, struct err *err)
+{
+	git_clone_options co;
+	git_checkout_options ck;
+	git_repository *cl = NULL;
+	struct buf ws = BUF_INIT;
+	int rc = -1;
+
+	if (git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION) < 0 ||
+	    git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
+		return err_set(err, ERR_INTERNAL, "libgit2 options");
+
+	if (buf_addf(&ws, "%s/ws%d", r->tmp, ++r->n_ws) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	co.local = GIT_CLONE_LOCAL;
+	co.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
+	ck.checkout_strategy = GIT_CHECKOUT_FORCE;
+	if (git_clone(&cl, git_repository_workdir(r->repo), ws.ptr, &co) < 0 ||
+	    git_repository_set_head_detached(cl, &r->head) < 0 || git_checkout_head(cl, &ck) < 0) {
+		err_set(err, ERR_IO, "cannot check out the workspace: %s",
+			git_error_last() ? git_error_last()->message : "git error");
+		goto out;
+	}
+	in->ws = buf_take(&ws, NULL);
+	rc = in->ws ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+out:
+	git_repository_free(cl);
+	buf_release(&ws);
+	return rc;
+}
+
 /* Decides whether a ready job runs, and if so creates its instances. */
 static void plan_job(struct run *r, struct jobst *js)
 {
@@ -2150,6 +2195,12 @@ static void plan_job(struct run *r, struct jobst *js)
 		in->js = js;
 		in->index = (int)i;
 		in->ctx = ic;
+		if (r->repo && clone_ws(r, in, &err) < 0)
+			goto fail;
+		if (in->ws && set_s(json_object_get(ic, "github"), "workspace", in->ws) < 0) {
+			err_set(&err, ERR_NOMEM, "out of memory");
+			goto fail;
+		}
 		if (!ic || json_object_set(ic, "matrix", m) < 0 ||
 		    json_object_set_new(ic, "strategy",
 					json_pack("{s:b, s:i, s:i, s:i}", "fail-fast",
@@ -2457,6 +2508,34 @@ static void write_run_summary(struct run *r, int failed)
 	json_decref(sum);
 }
 
+/*
+ * Clone mode needs the workspace to be the top of a repository with a HEAD
+ * commit; then every job instance works in its own clone of that commit.
+ */
+static int open_source(struct run *r)
+{
+	git_repository *repo = NULL;
+	git_reference *head = NULL;
+	const char *wd;
+	size_t n = strlen(r->o->workspace);
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, r->o->workspace, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) <
+		    0 ||
+	    !(wd = git_repository_workdir(repo)) || strncmp(wd, r->o->workspace, n) != 0 ||
+	    (wd[n] != '\0' && strcmp(wd + n, "/") != 0) || git_repository_head(&head, repo) < 0 ||
+	    !git_reference_target(head)) {
+		git_reference_free(head);
+		git_repository_free(repo);
+		git_libgit2_shutdown();
+		return -1;
+	}
+	git_oid_cpy(&r->head, git_reference_target(head));
+	git_reference_free(head);
+	r->repo = repo;
+	return 0;
+}
+
 /* Every uses: must be something kiln provides; checked before anything runs. */
 static int check_uses(const struct wf *wf, struct err *err)
 {
@@ -2600,6 +2679,9 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 			goto out;
 		}
 	}
+	if (!(o->flags & (WF_RUN_WORKDIR | WF_RUN_CALLED)) && open_source(&r) < 0)
+		say(&r, NULL, "note: not a git repository with a commit: jobs run in %s itself",
+		    o->workspace);
 	r.jobs = mem_calloc(wf->n_jobs, sizeof(*r.jobs));
 	if (!r.jobs) {
 		err_set(err, ERR_NOMEM, "out of memory");
@@ -2666,6 +2748,7 @@ out:
 		size_t q;
 		for (q = 0; q < r.jobs[i].n_inst; q++) {
 			mem_free(r.jobs[i].inst[q].display);
+			mem_free(r.jobs[i].inst[q].ws);
 			json_decref(r.jobs[i].inst[q].outputs);
 			json_decref(r.jobs[i].inst[q].ctx);
 		}
@@ -2677,6 +2760,10 @@ out:
 	json_decref(r.inputs);
 	json_decref(r.procenv);
 	wf__masks_release(&r.masks);
+	if (r.repo) {
+		git_repository_free(r.repo);
+		git_libgit2_shutdown();
+	}
 	if (r.tmp[0])
 		(void)rm_rf(r.tmp); /* best effort: a leftover temp dir is harmless */
 	pthread_mutex_destroy(&r.lock);

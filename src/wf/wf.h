@@ -96,6 +96,7 @@ enum wf_run_flags {
 	WF_RUN_COLOR = 1 << 1,	 /* colour the job prefixes */
 	WF_RUN_JSON = 1 << 2,	 /* summary as JSON on stdout */
 	WF_RUN_CALLED = 1 << 3,	 /* a reusable workflow: inputs are final, no re-typing */
+	WF_RUN_WORKDIR = 1 << 5, /* steps run in the workspace itself, not a clone */
 	WF_RUN_SANDBOX = 1 << 4, /* steps under bubblewrap: workspace writable, no network */
 };
 
