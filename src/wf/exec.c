@@ -78,7 +78,8 @@ struct run {
 		char name[64], path[1024];
 	} exe[8]; /* shells found on PATH; run lock */
 	int n_exe;
-	git_repository *repo; /* clone mode: the repository jobs are cloned from */
+	git_repository *repo; /* clone mode: the run's own clone of the user's repository */
+	git_object *commit;   /* the event's commit in it */
 	git_oid head;	      /* the event's commit */
 	int n_ws;
 };
@@ -2085,41 +2086,47 @@ fail:
 }
 
 /*
- * Clone mode: the instance gets its own clone of the repository at the
- * event's commit (local clone, objects hard-linked), so a job sees what was
- * committed and cannot change the user's files. Runs on the scheduler
- * (main) thread: libgit2 is only used there.
+ * Clone mode: each instance gets its own checkout of the event's commit,
+ * with a .git file pointing at the run's clone (made once per run, objects
+ * hard-linked): a job sees what was committed, can use git, and cannot change
+ * the user's files or repository. Runs on the scheduler (main) thread:
+ * libgit2 is only used there.
  */
 static int clone_ws(struct run *r, struct inst *in, struct err *err)
 {
-	git_clone_options co;
 	git_checkout_options ck;
-	git_repository *cl = NULL;
-	struct buf ws = BUF_INIT;
+	struct buf ws = BUF_INIT, gitfile = BUF_INIT, link = BUF_INIT;
 	int rc = -1;
 
-	if (git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION) < 0 ||
-	    git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
+	if (git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
 		return err_set(err, ERR_INTERNAL, "libgit2 options");
-
-	if (buf_addf(&ws, "%s/ws%d", r->tmp, ++r->n_ws) < 0) {
+	if (buf_addf(&ws, "%s/ws%d", r->tmp, ++r->n_ws) < 0 ||
+	    buf_addf(&gitfile, "%s/.git", ws.ptr) < 0 ||
+	    buf_addf(&link, "gitdir: %s\n", git_repository_path(r->repo)) < 0) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	co.local = GIT_CLONE_LOCAL;
-	co.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
-	ck.checkout_strategy = GIT_CHECKOUT_FORCE;
-	if (git_clone(&cl, git_repository_workdir(r->repo), ws.ptr, &co) < 0 ||
-	    git_repository_set_head_detached(cl, &r->head) < 0 || git_checkout_head(cl, &ck) < 0) {
+	if (mkdir(ws.ptr, 0755) < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", ws.ptr, strerror(errno));
+		goto out;
+	}
+	ck.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+	ck.target_directory = ws.ptr;
+	if (git_checkout_tree(r->repo, r->commit, &ck) < 0) {
 		err_set(err, ERR_IO, "cannot check out the workspace: %s",
 			git_error_last() ? git_error_last()->message : "git error");
+		goto out;
+	}
+	if (write_file(gitfile.ptr, link.ptr, link.len) < 0) {
+		err_set(err, ERR_IO, "cannot write '%s': %s", gitfile.ptr, strerror(errno));
 		goto out;
 	}
 	in->ws = buf_take(&ws, NULL);
 	rc = in->ws ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 out:
-	git_repository_free(cl);
 	buf_release(&ws);
+	buf_release(&gitfile);
+	buf_release(&link);
 	return rc;
 }
 
@@ -2514,26 +2521,45 @@ static void write_run_summary(struct run *r, int failed)
  */
 static int open_source(struct run *r)
 {
-	git_repository *repo = NULL;
+	git_repository *repo = NULL, *cl = NULL;
 	git_reference *head = NULL;
+	git_clone_options co;
+	git_checkout_options ck;
 	const char *wd;
 	size_t n = strlen(r->o->workspace);
+	char dir[1100];
+	int rc = -1;
 
 	git_libgit2_init();
+	if (git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION) < 0 ||
+	    git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
+		goto out;
 	if (git_repository_open_ext(&repo, r->o->workspace, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) <
 		    0 ||
 	    !(wd = git_repository_workdir(repo)) || strncmp(wd, r->o->workspace, n) != 0 ||
 	    (wd[n] != '\0' && strcmp(wd + n, "/") != 0) || git_repository_head(&head, repo) < 0 ||
-	    !git_reference_target(head)) {
-		git_reference_free(head);
-		git_repository_free(repo);
-		git_libgit2_shutdown();
-		return -1;
-	}
+	    !git_reference_target(head))
+		goto out;
 	git_oid_cpy(&r->head, git_reference_target(head));
+	/* the run's clone: HEAD detached at the commit, index and files of it */
+	snprintf(dir, sizeof(dir), "%s/repo", r->tmp);
+	co.local = GIT_CLONE_LOCAL;
+	co.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
+	ck.checkout_strategy = GIT_CHECKOUT_FORCE;
+	if (git_clone(&cl, wd, dir, &co) < 0 ||
+	    git_repository_set_head_detached(cl, &r->head) < 0 || git_checkout_head(cl, &ck) < 0 ||
+	    git_object_lookup(&r->commit, cl, &r->head, GIT_OBJECT_COMMIT) < 0)
+		goto out;
+	r->repo = cl;
+	cl = NULL;
+	rc = 0;
+out:
 	git_reference_free(head);
-	r->repo = repo;
-	return 0;
+	git_repository_free(repo);
+	git_repository_free(cl);
+	if (rc < 0)
+		git_libgit2_shutdown();
+	return rc;
 }
 
 /* Every uses: must be something kiln provides; checked before anything runs. */
@@ -2761,6 +2787,7 @@ out:
 	json_decref(r.procenv);
 	wf__masks_release(&r.masks);
 	if (r.repo) {
+		git_object_free(r.commit);
 		git_repository_free(r.repo);
 		git_libgit2_shutdown();
 	}
