@@ -2523,7 +2523,6 @@ static int open_source(struct run *r)
 {
 	git_repository *repo = NULL, *cl = NULL;
 	git_reference *head = NULL;
-	git_clone_options co;
 	git_checkout_options ck;
 	const char *wd;
 	size_t n = strlen(r->o->workspace);
@@ -2531,8 +2530,7 @@ static int open_source(struct run *r)
 	int rc = -1;
 
 	git_libgit2_init();
-	if (git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION) < 0 ||
-	    git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
+	if (git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
 		goto out;
 	if (git_repository_open_ext(&repo, r->o->workspace, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) <
 		    0 ||
@@ -2541,13 +2539,30 @@ static int open_source(struct run *r)
 	    !git_reference_target(head))
 		goto out;
 	git_oid_cpy(&r->head, git_reference_target(head));
-	/* the run's clone: HEAD detached at the commit, index and files of it */
+	/*
+	 * The run's repository: a fresh one that borrows the user's objects
+	 * (objects/info/alternates, nothing copied), HEAD detached at the commit,
+	 * index and files of it. No remote is made: git_clone would, and leaks
+	 * in libgit2's config regex matching.
+	 */
 	snprintf(dir, sizeof(dir), "%s/repo", r->tmp);
-	co.local = GIT_CLONE_LOCAL;
-	co.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
 	ck.checkout_strategy = GIT_CHECKOUT_FORCE;
-	if (git_clone(&cl, wd, dir, &co) < 0 ||
-	    git_repository_set_head_detached(cl, &r->head) < 0 || git_checkout_head(cl, &ck) < 0 ||
+	if (git_repository_init(&cl, dir, 0) < 0)
+		goto out;
+	{
+		struct buf alt = BUF_INIT, obj = BUF_INIT;
+		int ok =
+			buf_addf(&alt, "%sobjects/info/alternates", git_repository_path(cl)) == 0 &&
+			buf_addf(&obj, "%sobjects\n", git_repository_path(repo)) == 0 &&
+			write_file(alt.ptr, obj.ptr, obj.len) == 0;
+		buf_release(&alt);
+		buf_release(&obj);
+		git_repository_free(cl);
+		cl = NULL;
+		if (!ok || git_repository_open(&cl, dir) < 0)
+			goto out;
+	}
+	if (git_repository_set_head_detached(cl, &r->head) < 0 || git_checkout_head(cl, &ck) < 0 ||
 	    git_object_lookup(&r->commit, cl, &r->head, GIT_OBJECT_COMMIT) < 0)
 		goto out;
 	r->repo = cl;
