@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ extern char **environ;
 const char cmd_run_usage[] =
 	"usage: kiln run [WORKFLOW] [--event NAME] [--event-file JSON] [--job ID]\n"
 	"                [--input K=V] [--secret K=V] [--secret-file F] [--env-file F]\n"
-	"                [--var K=V] [--list] [--dry-run] [--jobs N] [--json]\n"
+	"                [--var K=V] [--list] [--dry-run] [--jobs N] [--json] [--sandbox]\n"
+	"                [--workdir DIR]\n"
 	"\n"
 	"Runs a GitHub Actions workflow on this machine, without containers.\n"
 	"Without WORKFLOW, runs every .github/workflows/*.yml whose 'on:' names the event.\n"
@@ -38,6 +40,10 @@ const char cmd_run_usage[] =
 	"  --dry-run          validate and show the plan; run nothing\n"
 	"  --jobs N           run at most N jobs at once (default: 4)\n"
 	"  --json             print the summary as JSON on stdout (step output goes to stderr)\n"
+	"  --workdir DIR      run the steps in DIR itself (e.g. '.': with uncommitted\n"
+	"                     changes); default: each job gets its own clone of HEAD\n"
+	"  --sandbox          run steps under bubblewrap: only the workspace is writable,\n"
+	"                     no network\n"
 	"\n"
 	"Exit status: 0 when every job succeeded, 1 when the run failed or a workflow\n"
 	"is invalid, 2 on usage errors.\n";
@@ -45,7 +51,8 @@ const char cmd_run_usage[] =
 struct run_cfg {
 	const char *workflow, *event, *event_file, *job;
 	json_t *inputs, *secrets, *vars, *env;
-	int list, dry, json, jobs;
+	int list, dry, json, jobs, sandbox;
+	const char *workdir;
 };
 
 static int add_kv(json_t *obj, const char *arg, const char *opt)
@@ -80,6 +87,8 @@ static int parse_args(int argc, char **argv, struct run_cfg *c, struct err *err)
 					     {"dry-run", no_argument, NULL, 'n'},
 					     {"jobs", required_argument, NULL, 'J'},
 					     {"json", no_argument, NULL, 'x'},
+					     {"sandbox", no_argument, NULL, 'B'},
+					     {"workdir", required_argument, NULL, 'w'},
 					     {NULL, 0, NULL, 0}};
 	int ch, rc;
 	char *end;
@@ -128,6 +137,12 @@ static int parse_args(int argc, char **argv, struct run_cfg *c, struct err *err)
 			break;
 		case 'x':
 			c->json = 1;
+			break;
+		case 'B':
+			c->sandbox = 1;
+			break;
+		case 'w':
+			c->workdir = optarg;
 			break;
 		case 'J':
 			errno = 0;
@@ -243,9 +258,9 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 	struct wf *wf = wf_load(path, &err);
 	struct wf_run_opts o;
 	struct wf_result *res = NULL;
-	struct buf runs = BUF_INIT;
+	struct buf runs = BUF_INIT, cache = BUF_INIT;
 	size_t n = 0, i;
-	char cwd[4096];
+	char cwd[4096], wdir[PATH_MAX];
 	int rc;
 
 	if (!wf)
@@ -280,15 +295,36 @@ static int run_one(const char *path, const struct run_cfg *c, json_t *event, jso
 		err_set(&err, ERR_NOMEM, "out of memory");
 		return cli_fail(&err);
 	}
+	if (buf_addf(&cache, "%s/.kiln/cache", cwd) < 0) {
+		wf_free(wf);
+		buf_release(&runs);
+		err_set(&err, ERR_NOMEM, "out of memory");
+		return cli_fail(&err);
+	}
 	o.runs_root = runs.ptr;
+	o.cache_dir = cache.ptr;
 	o.tmpdir = getenv("TMPDIR");
 	o.max_jobs = c->jobs;
 	o.out = c->json ? stderr : stdout;
 	o.log = stderr;
+	if (c->sandbox)
+		o.flags |= WF_RUN_SANDBOX;
+	if (c->workdir) {
+		if (!realpath(c->workdir, wdir)) {
+			wf_free(wf);
+			buf_release(&runs);
+			buf_release(&cache);
+			err_set(&err, ERR_IO, "--workdir '%s': %s", c->workdir, strerror(errno));
+			return cli_fail(&err);
+		}
+		o.workspace = wdir;
+		o.flags |= WF_RUN_WORKDIR;
+	}
 	if (!c->json && isatty(fileno(stdout)) && !getenv("NO_COLOR"))
 		o.flags |= WF_RUN_COLOR;
 	rc = wf_run(wf, &o, &res, &n, &err);
 	buf_release(&runs);
+	buf_release(&cache);
 	if (rc < 0) {
 		wf_free(wf);
 		return cli_fail(&err);

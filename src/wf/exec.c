@@ -7,8 +7,10 @@
  */
 #include "wf/internal.h"
 
+#include "base/hash.h"
 #include "base/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
@@ -46,6 +48,7 @@ struct inst {
 	pid_t pgid; /* running step's process group, 0 when none; run lock */
 	json_t *outputs;
 	double secs;
+	char *ws; /* the instance's own checkout; NULL: the workspace itself */
 };
 
 struct jobst {
@@ -75,10 +78,15 @@ struct run {
 		char name[64], path[1024];
 	} exe[8]; /* shells found on PATH; run lock */
 	int n_exe;
+	git_repository *repo; /* clone mode: the run's own clone of the user's repository */
+	git_object *commit;   /* the event's commit in it */
+	git_oid head;	      /* the event's commit */
+	int n_ws;
 };
 
 /* State of one job instance while its steps run (thread-local). */
 struct jctx {
+	const char *ws; /* the job's workspace (GITHUB_WORKSPACE) */
 	struct run *run;
 	struct inst *in;
 	const struct wf_job *job;
@@ -95,6 +103,7 @@ struct jctx {
 	int debug, timed_out;
 	int n_files;		   /* steps run so far, names their files */
 	const struct wf_step *cur; /* the step running */
+	json_t *cache_saves;	   /* [{key, paths}] saved when the job succeeds */
 };
 
 static double now(void)
@@ -559,17 +568,153 @@ out:
 	return rc;
 }
 
+/* ---- hashFiles ---- */
+
+struct hf {
+	json_t *patterns;
+	char **files;
+	size_t n, cap;
+	int err;
+};
+
+static int hf_wanted(struct hf *h, const char *rel)
+{
+	size_t i;
+	int hit = 0;
+	for (i = 0; i < json_array_size(h->patterns); i++) {
+		const char *pat = json_string_value(json_array_get(h->patterns, i));
+		if (!pat)
+			continue;
+		if (pat[0] == '!') {
+			if (wf__glob_match(pat + 1, rel))
+				hit = 0;
+		} else if (wf__glob_match(pat, rel)) {
+			hit = 1;
+		}
+	}
+	return hit;
+}
+
+/* Walks root/rel (not .git), collecting the files the patterns match. */
+static void hf_walk(struct hf *h, const char *root, const char *rel, int depth)
+{
+	struct buf dir = BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > 64 || h->err || buf_addf(&dir, "%s%s%s", root, *rel ? "/" : "", rel) < 0) {
+		buf_release(&dir);
+		return;
+	}
+	d = opendir(dir.ptr);
+	while (d && (de = readdir(d)) && !h->err) {
+		struct buf sub = BUF_INIT, full = BUF_INIT;
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (!*rel && strcmp(de->d_name, ".git") == 0))
+			continue;
+		if (buf_addf(&sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0 ||
+		    buf_addf(&full, "%s/%s", dir.ptr, de->d_name) < 0) {
+			h->err = 1;
+		} else if (lstat(full.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
+			hf_walk(h, root, sub.ptr, depth + 1);
+		} else if (S_ISREG(st.st_mode) && hf_wanted(h, sub.ptr)) {
+			char **v = h->files;
+			if (h->n == h->cap) {
+				h->cap = h->cap ? 2 * h->cap : 16;
+				v = mem_reallocarray(h->files, h->cap, sizeof(*v));
+			}
+			if (!v) {
+				h->err = 1;
+			} else {
+				h->files = v;
+				h->files[h->n++] = buf_take(&full, NULL);
+			}
+		}
+		buf_release(&sub);
+		buf_release(&full);
+	}
+	if (d)
+		closedir(d);
+	buf_release(&dir);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * hashFiles(patterns...): sha256 over the sha256 of each matching file
+ * (sorted by path) under the workspace, as the runner computes it; "" when
+ * nothing matches.
+ */
+static int hash_files(void *arg, json_t *patterns, struct buf *out, struct err *err)
+{
+	struct jctx *j = arg;
+	struct hf h = {patterns, NULL, 0, 0, 0};
+	struct buf all = BUF_INIT;
+	size_t i;
+	int rc = -1;
+
+	hf_walk(&h, j->ws, "", 0);
+	if (h.err) {
+		err_set(err, ERR_NOMEM, "hashFiles: out of memory");
+		goto out;
+	}
+	if (h.n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (h.n > 1)
+		qsort(h.files, h.n, sizeof(*h.files), cmp_str);
+	for (i = 0; i < h.n; i++) {
+		char hex[HASH_SHA256_HEX];
+		unsigned char raw[HASH_SHA256_LEN];
+		size_t k;
+		if (hash_sha256_file(h.files[i], hex, err) < 0)
+			goto out;
+		for (k = 0; k < HASH_SHA256_LEN; k++) {
+			unsigned int byte;
+			if (sscanf(hex + 2 * k, "%2x", &byte) != 1)
+				byte = 0;
+			raw[k] = (unsigned char)byte;
+		}
+		if (buf_add(&all, raw, sizeof(raw)) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	{
+		unsigned char d[HASH_SHA256_LEN];
+		char hex[HASH_SHA256_HEX];
+		hash_sha256(all.ptr, all.len, d);
+		hash_hex(d, sizeof(d), hex);
+		if (buf_adds(out, hex) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < h.n; i++)
+		mem_free(h.files[i]);
+	mem_free(h.files);
+	buf_release(&all);
+	return rc;
+}
+
 /* ---- steps ---- */
 
 static int evaluate_str(struct jctx *j, const char *s, struct buf *out, struct err *err)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	return wf__tmpl_str(s, strlen(s), &c, out, err);
 }
 
 static int node_bool(struct jctx *j, const struct wf_node *n, int *out, struct err *err)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	json_t *v;
 	*out = 0;
 	if (!n)
@@ -582,9 +727,10 @@ static int node_bool(struct jctx *j, const struct wf_node *n, int *out, struct e
 	return 0;
 }
 
-static int node_num(json_t *ctx, int status, const struct wf_node *n, double *out, struct err *err)
+static int node_num(json_t *ctx, int status, const struct wf_node *n, double *out, struct err *err,
+		    struct jctx *hj)
 {
-	struct wf_expr_ctx c = {ctx, status, NULL, NULL};
+	struct wf_expr_ctx c = {ctx, status, hj ? hash_files : NULL, hj};
 	json_t *v;
 	if (!n)
 		return 0;
@@ -600,9 +746,10 @@ static int node_num(json_t *ctx, int status, const struct wf_node *n, double *ou
 }
 
 /* Evaluates an env: mapping (or expression) into dst. */
-static int eval_env(json_t *ctx, int status, const struct wf_node *n, json_t *dst, struct err *err)
+static int eval_env(json_t *ctx, int status, const struct wf_node *n, json_t *dst, struct err *err,
+		    struct jctx *hj)
 {
-	struct wf_expr_ctx c = {ctx, status, NULL, NULL};
+	struct wf_expr_ctx c = {ctx, status, hj ? hash_files : NULL, hj};
 	json_t *v;
 	const char *k;
 	json_t *x;
@@ -806,7 +953,7 @@ static int upload_artifact(struct jctx *j, json_t *with, struct err *err)
 		lines++;
 		{
 			struct buf abs = BUF_INIT;
-			if ((line.ptr[0] != '/' && buf_addf(&abs, "%s/", r->o->workspace) < 0) ||
+			if ((line.ptr[0] != '/' && buf_addf(&abs, "%s/", j->ws) < 0) ||
 			    buf_adds(&abs, line.ptr) < 0) {
 				buf_release(&abs);
 				goto fail;
@@ -876,8 +1023,7 @@ static int download_artifact(struct jctx *j, json_t *with, struct err *err)
 
 	if (artifacts_dir(r, &store) < 0)
 		goto fail;
-	if ((path[0] != '/' && buf_addf(&dst, "%s/", r->o->workspace) < 0) ||
-	    buf_adds(&dst, path) < 0)
+	if ((path[0] != '/' && buf_addf(&dst, "%s/", j->ws) < 0) || buf_adds(&dst, path) < 0)
 		goto fail;
 	if (name && (strchr(name, '/') || strcmp(name, "..") == 0))
 		return err_set(err, ERR_INVALID, "download-artifact: invalid name '%s'", name);
@@ -908,6 +1054,219 @@ out:
 	return rc;
 }
 
+/* ---- actions/cache ---- */
+
+/* The lines of a multi-line with: value, trimmed, as a JSON array. */
+static json_t *lines_of(const char *text)
+{
+	json_t *a = json_array();
+	const char *p = text, *e;
+	while (a && p && *p) {
+		size_t n;
+		e = strchr(p, '\n');
+		n = e ? (size_t)(e - p) : strlen(p);
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\r'))
+			n--;
+		while (n && *p == ' ') {
+			p++;
+			n--;
+		}
+		if (n && json_array_append_new(a, json_stringn(p, n)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return a;
+}
+
+/* A cache path as an absolute path: ~ is $HOME, relative is the workspace. */
+static int cache_abs(struct jctx *j, const char *path, struct buf *out)
+{
+	struct run *r = j->run;
+	json_t *home = json_object_get(r->procenv, "HOME");
+	if (path[0] == '~' && (path[1] == '/' || !path[1]))
+		return buf_addf(out, "%s%s", json_is_string(home) ? json_string_value(home) : "",
+				path + 1);
+	if (path[0] == '/')
+		return buf_adds(out, path);
+	return buf_addf(out, "%s/%s", j->ws, path);
+}
+
+static int cache_entry(struct run *r, const char *key, struct buf *out)
+{
+	unsigned char d[HASH_SHA256_LEN];
+	char hex[HASH_SHA256_HEX];
+	hash_sha256(key, strlen(key), d);
+	hash_hex(d, sizeof(d), hex);
+	return buf_addf(out, "%s/%s", r->o->cache_dir, hex);
+}
+
+/* 1: the entry for key; 0: the newest whose key starts with a restore key; -2: none. */
+static int cache_find(struct run *r, const char *key, json_t *restore, struct buf *entry,
+		      struct buf *matched)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	size_t i;
+	if (cache_entry(r, key, entry) < 0)
+		return -1;
+	if (stat(entry->ptr, &st) == 0) {
+		(void)buf_adds(matched, key);
+		return 1;
+	}
+	for (i = 0; i < json_array_size(restore); i++) {
+		const char *pre = json_string_value(json_array_get(restore, i));
+		time_t best = 0;
+		d = opendir(r->o->cache_dir);
+		while (d && (de = readdir(d))) {
+			struct buf kf = BUF_INIT, k = BUF_INIT;
+			if (de->d_name[0] == '.' ||
+			    buf_addf(&kf, "%s/%s/key", r->o->cache_dir, de->d_name) < 0 ||
+			    buf_read_file(&k, kf.ptr, 4096) < 0 || stat(kf.ptr, &st) < 0 ||
+			    strncmp(k.ptr, pre, strlen(pre)) != 0 || st.st_mtime < best) {
+				buf_release(&kf);
+				buf_release(&k);
+				continue;
+			}
+			best = st.st_mtime;
+			buf_reset(entry);
+			buf_reset(matched);
+			(void)buf_addf(entry, "%s/%s", r->o->cache_dir, de->d_name);
+			(void)buf_adds(matched, k.ptr);
+			buf_release(&kf);
+			buf_release(&k);
+		}
+		if (d)
+			closedir(d);
+		if (best)
+			return 0;
+	}
+	return -2;
+}
+
+/* actions/cache: restore now; save when the job succeeds (the post step). */
+static int cache_step(struct jctx *j, json_t *with, struct err *err)
+{
+	struct run *r = j->run;
+	const char *key = with_str(with, "key", NULL);
+	json_t *paths = lines_of(with_str(with, "path", ""));
+	json_t *restore = lines_of(with_str(with, "restore-keys", ""));
+	struct buf entry = BUF_INIT, matched = BUF_INIT;
+	size_t i;
+	int found, rc = -1;
+
+	if (!paths || !restore) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!key || json_array_size(paths) == 0) {
+		err_set(err, ERR_INVALID, "cache: 'key' and 'path' are required");
+		goto out;
+	}
+	if (!r->o->cache_dir) {
+		err_set(err, ERR_INVALID, "cache: no cache directory configured");
+		goto out;
+	}
+	found = cache_find(r, key, restore, &entry, &matched);
+	(void)set_s(j->step_out, "cache-hit", found == 1 ? "true" : "false");
+	if (found >= 0) {
+		(void)set_s(j->step_out, "cache-matched-key", matched.ptr);
+		for (i = 0; i < json_array_size(paths); i++) {
+			struct buf src = BUF_INIT, dst = BUF_INIT;
+			struct stat st;
+			int ok = buf_addf(&src, "%s/files/%zu", entry.ptr, i) == 0 &&
+				 cache_abs(j, json_string_value(json_array_get(paths, i)), &dst) ==
+					 0;
+			if (ok && stat(src.ptr, &st) == 0) {
+				char *rm[] = {(char *)"/bin/rm", (char *)"-rf", dst.ptr, NULL};
+				char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr, dst.ptr,
+					      NULL};
+				ok = run_cmd(rm, NULL) == 0 && run_cmd(cp, NULL) == 0;
+			}
+			buf_release(&src);
+			buf_release(&dst);
+			if (!ok) {
+				err_set(err, ERR_IO, "cache: cannot restore '%s'",
+					json_string_value(json_array_get(paths, i)));
+				goto out;
+			}
+		}
+		say(r, j->in, "cache restored from key '%s'", matched.ptr);
+	} else {
+		say(r, j->in, "cache not found for key '%s'", key);
+	}
+	if (found != 1) {
+		json_t *e = json_pack("{s:s, s:O}", "key", key, "paths", paths);
+		if (!e || json_array_append_new(j->cache_saves, e) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(paths);
+	json_decref(restore);
+	buf_release(&entry);
+	buf_release(&matched);
+	return rc;
+}
+
+static int mkdirs(const char *path);
+
+/* Post-job: saves the caches this job missed (into a temp dir, then rename). */
+static void cache_save_all(struct jctx *j)
+{
+	struct run *r = j->run;
+	size_t i, k;
+	for (i = 0; i < json_array_size(j->cache_saves); i++) {
+		json_t *e = json_array_get(j->cache_saves, i);
+		const char *key = json_string_value(json_object_get(e, "key"));
+		json_t *paths = json_object_get(e, "paths");
+		struct buf tmp = BUF_INIT, fin = BUF_INIT, kf = BUF_INIT;
+		int ok = mkdirs(r->o->cache_dir) == 0 &&
+			 buf_addf(&tmp, "%s/.tmp-%ld-%s", r->o->cache_dir, (long)getpid(),
+				  j->in->display) == 0 &&
+			 cache_entry(r, key, &fin) == 0 && buf_addf(&kf, "%s/key", tmp.ptr) == 0;
+		if (ok) {
+			char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", tmp.ptr, NULL};
+			ok = run_cmd(mk, NULL) == 0 && write_file(kf.ptr, key, strlen(key)) == 0;
+		}
+		for (k = 0; ok && k < json_array_size(paths); k++) {
+			struct buf src = BUF_INIT, dst = BUF_INIT;
+			struct stat st;
+			ok = cache_abs(j, json_string_value(json_array_get(paths, k)), &src) == 0 &&
+			     buf_addf(&dst, "%s/files", tmp.ptr) == 0;
+			if (ok && stat(src.ptr, &st) == 0) {
+				char *mk[] = {(char *)"/bin/mkdir", (char *)"-p", dst.ptr, NULL};
+				ok = run_cmd(mk, NULL) == 0 && buf_addf(&dst, "/%zu", k) == 0;
+				if (ok) {
+					char *cp[] = {(char *)"/bin/cp", (char *)"-a", src.ptr,
+						      dst.ptr, NULL};
+					ok = run_cmd(cp, NULL) == 0;
+				}
+			}
+			buf_release(&src);
+			buf_release(&dst);
+		}
+		/* another job may have saved the same key first: keep theirs */
+		if (ok && rename(tmp.ptr, fin.ptr) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+			ok = 0;
+		if (tmp.len) {
+			char *rm[] = {(char *)"/bin/rm", (char *)"-rf", tmp.ptr, NULL};
+			(void)run_cmd(rm, NULL); /* nothing left after a rename */
+		}
+		if (ok)
+			say(r, j->in, "cache saved with key '%s'", key);
+		else
+			say(r, j->in, "warning: cannot save cache '%s'", key);
+		buf_release(&tmp);
+		buf_release(&fin);
+		buf_release(&kf);
+	}
+}
+
 static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 {
 	static const char *const tools[][2] = {{"actions/setup-python@", "python3"},
@@ -918,13 +1277,23 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 		return 0; /* the workspace already is the checkout */
 	if (strncmp(uses, "actions/upload-artifact@", 24) == 0 ||
 	    strncmp(uses, "actions/download-artifact@", 26) == 0) {
-		struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+		struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 		json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
 		int rc;
 		if (!with)
 			return -1;
 		rc = uses[8] == 'u' ? upload_artifact(j, with, err)
 				    : download_artifact(j, with, err);
+		json_decref(with);
+		return rc;
+	}
+	if (strncmp(uses, "actions/cache@", 14) == 0) {
+		struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
+		json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
+		int rc;
+		if (!with)
+			return -1;
+		rc = cache_step(j, with, err);
 		json_decref(with);
 		return rc;
 	}
@@ -935,6 +1304,33 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 		}
 	}
 	return err_set(err, ERR_INVALID, "unsupported action '%s'", uses);
+}
+
+/*
+ * --sandbox: the step under bubblewrap: the whole file system read-only, the
+ * workspace, the job's temp directory and the run directory writable, a
+ * private /tmp, no network. bwrap dies with its parent, so killing the
+ * step's process group (timeout, cancel) ends what runs inside.
+ */
+static char **sandbox_argv(struct run *r, struct jctx *j, char **argv, char **out, size_t cap)
+{
+	size_t n = 0, i;
+	const char *pre[] = {
+		"bwrap",  "--ro-bind", "/",	  "/",	    "--dev",	     "/dev",
+		"--proc", "/proc",     "--tmpfs", "/tmp",   "--unshare-net", "--die-with-parent",
+		"--bind", j->ws,       j->ws,	  "--bind", j->dir,	     j->dir};
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		out[n++] = (char *)pre[i];
+	if (r->rundir[0]) {
+		out[n++] = (char *)"--bind";
+		out[n++] = r->rundir;
+		out[n++] = r->rundir;
+	}
+	out[n++] = (char *)"--";
+	for (i = 0; argv[i] && n + 1 < cap; i++)
+		out[n++] = argv[i];
+	out[n] = NULL;
+	return out;
 }
 
 /* Runs one step; sets *outcome. Returns -1 only on engine failure. */
@@ -949,7 +1345,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 	json_t *step_env = json_copy(j->env), *env_ctx = NULL;
 	struct buf name = BUF_INIT, script = BUF_INIT, wd = BUF_INIT, tmp = BUF_INIT;
 	char files[1200], spath[1300], argstore[4096];
-	char **envp = NULL, **argv, *argvbuf[16];
+	char **envp = NULL, **argv, *argvbuf[16], *boxed[48];
 	int code = 0, why = 0, rc = 0;
 	double t0 = now(), limit = 0, deadline = j->deadline;
 	const char *shell;
@@ -959,7 +1355,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 	if (!step_env || json_object_update(step_env, j->gh_env) < 0)
 		goto oom;
 	json_object_set(j->ctx, "env", step_env);
-	if (eval_env(j->ctx, j->status, s->env, step_env, &err) < 0)
+	if (eval_env(j->ctx, j->status, s->env, step_env, &err, j) < 0)
 		goto fail;
 	json_object_set(j->ctx, "env", step_env);
 	if (s->name) {
@@ -988,7 +1384,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 	}
 	if (evaluate_str(j, s->run, &script, &err) < 0)
 		goto fail;
-	if (node_num(j->ctx, j->status, s->timeout_minutes, &limit, &err) < 0)
+	if (node_num(j->ctx, j->status, s->timeout_minutes, &limit, &err, j) < 0)
 		goto fail;
 	if (limit > 0 && (deadline <= 0 || t0 + limit * 60 < deadline))
 		deadline = t0 + limit * 60;
@@ -1009,6 +1405,8 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		err_set(&err, ERR_INVALID, "invalid shell '%s'", shell ? shell : "");
 		goto fail;
 	}
+	if (r->o->flags & WF_RUN_SANDBOX)
+		argv = sandbox_argv(r, j, argv, boxed, sizeof(boxed) / sizeof(boxed[0]));
 	{
 		const char *w = s->working_directory	    ? s->working_directory
 				: j->job->working_directory ? j->job->working_directory
@@ -1016,7 +1414,7 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		if (w && evaluate_str(j, w, &tmp, &err) < 0)
 			goto fail;
 		if (!w || tmp.ptr[0] != '/') {
-			if (buf_adds(&wd, r->o->workspace) < 0 ||
+			if (buf_adds(&wd, j->ws) < 0 ||
 			    (w && (buf_addch(&wd, '/') < 0 || buf_adds(&wd, tmp.ptr) < 0)))
 				goto oom;
 		} else if (buf_adds(&wd, tmp.ptr) < 0) {
@@ -1085,7 +1483,7 @@ static int set_step_ctx(struct jctx *j, const struct wf_step *s, int outcome, in
 static json_t *action_inputs(struct jctx *j, const struct wf_action *act, const struct wf_step *s,
 			     struct err *err)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	json_t *with = s->with ? wf__node_eval(s->with, &c, err) : json_object();
 	json_t *in = json_object();
 	const char *k;
@@ -1154,7 +1552,7 @@ static int run_composite(struct jctx *j, const struct wf_step *s, json_t *step_e
 	*outcome = WF_ST_FAILURE;
 	if (depth >= 8)
 		return err_set(err, ERR_INVALID, "composite actions nested more than 8 deep");
-	if (buf_addf(&dir, "%s/%s", r->o->workspace, s->uses + 2) < 0)
+	if (buf_addf(&dir, "%s/%s", j->ws, s->uses + 2) < 0)
 		goto oom;
 	while (dir.len > 1 && dir.ptr[dir.len - 1] == '/')
 		buf_setlen(&dir, dir.len - 1);
@@ -1252,7 +1650,7 @@ static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int d
 		}
 		json_object_set_new(j->ctx, "env", env_now);
 		if (wf__cond(s->if_ ? s->if_ : "",
-			     &(struct wf_expr_ctx){j->ctx, j->status, NULL, NULL}, &run_it,
+			     &(struct wf_expr_ctx){j->ctx, j->status, hash_files, j}, &run_it,
 			     &err) < 0) {
 			say(r, j->in, "error: step %zu: if: %s", i + 1, err.msg);
 			run_it = 0;
@@ -1292,7 +1690,7 @@ static int run_steps(struct jctx *j)
 /* Job outputs; values that hold a secret are dropped, as GitHub does. */
 static json_t *job_outputs(struct jctx *j)
 {
-	struct wf_expr_ctx c = {j->ctx, j->status, NULL, NULL};
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
 	struct run *r = j->run;
 	json_t *out = json_object(), *v = NULL, *x;
 	const char *k;
@@ -1345,7 +1743,7 @@ static int run_called(struct jctx *j)
 	int rc, result = WF_ST_FAILURE;
 	size_t i;
 
-	if (buf_addf(&path, "%s/%s", r->o->workspace, j->job->uses + 2) < 0)
+	if (buf_addf(&path, "%s/%s", j->ws, j->job->uses + 2) < 0)
 		goto oom;
 	callee = wf_load(path.ptr, &err);
 	if (!callee)
@@ -1374,6 +1772,8 @@ static int run_called(struct jctx *j)
 	o.flags |= WF_RUN_CALLED;
 	o.jobs_out = jobs;
 	o.prefix = j->in->display;
+	o.workspace = j->ws;
+	o.flags |= WF_RUN_WORKDIR; /* the called jobs share the caller's checkout */
 	o.github = json_object_get(j->ctx, "github");
 	o.runs_root = NULL;
 	o.run_dir = r->rundir[0] ? r->rundir : NULL;
@@ -1429,6 +1829,7 @@ static void *inst_main(void *arg)
 	int result = WF_ST_FAILURE, n;
 
 	memset(&j, 0, sizeof(j));
+	j.ws = in->ws ? in->ws : r->o->workspace;
 	j.run = r;
 	j.in = in;
 	j.job = job;
@@ -1439,11 +1840,12 @@ static void *inst_main(void *arg)
 	j.gh_env = json_object();
 	j.path_add = json_array();
 	j.step_out = json_object();
+	j.cache_saves = json_array();
 	pthread_mutex_lock(&r->lock);
 	n = ++r->seq;
 	pthread_mutex_unlock(&r->lock);
 	snprintf(j.dir, sizeof(j.dir), "%s/j%d", r->tmp, n);
-	if (!j.env || !j.gh_env || !j.path_add || !j.step_out) {
+	if (!j.env || !j.gh_env || !j.path_add || !j.step_out || !j.cache_saves) {
 		say(r, in, "error: out of memory");
 		goto out;
 	}
@@ -1461,9 +1863,9 @@ static void *inst_main(void *arg)
 	if (json_object_update(j.env, r->o->env) < 0)
 		goto oom;
 	json_object_set(j.ctx, "env", j.env);
-	if (eval_env(j.ctx, WF_ST_SUCCESS, r->wf->env, j.env, &err) < 0 ||
-	    eval_env(j.ctx, WF_ST_SUCCESS, job->env, j.env, &err) < 0 ||
-	    node_num(j.ctx, WF_ST_SUCCESS, job->timeout_minutes, &tmo, &err) < 0) {
+	if (eval_env(j.ctx, WF_ST_SUCCESS, r->wf->env, j.env, &err, &j) < 0 ||
+	    eval_env(j.ctx, WF_ST_SUCCESS, job->env, j.env, &err, &j) < 0 ||
+	    node_num(j.ctx, WF_ST_SUCCESS, job->timeout_minutes, &tmo, &err, &j) < 0) {
 		say(r, in, "error: %s", err.msg);
 		goto out;
 	}
@@ -1474,6 +1876,8 @@ static void *inst_main(void *arg)
 	} else {
 		result = run_steps(&j);
 		in->outputs = job_outputs(&j);
+		if (result == WF_ST_SUCCESS)
+			cache_save_all(&j);
 	}
 	if (j.summary.len) {
 		say(r, in, "step summary:");
@@ -1501,6 +1905,7 @@ out:
 	json_decref(j.gh_env);
 	json_decref(j.path_add);
 	json_decref(j.step_out);
+	json_decref(j.cache_saves);
 	buf_release(&j.summary);
 	json_decref(in->ctx);
 	in->ctx = NULL;
@@ -1680,6 +2085,51 @@ fail:
 	return NULL;
 }
 
+/*
+ * Clone mode: each instance gets its own checkout of the event's commit,
+ * with a .git file pointing at the run's clone (made once per run, objects
+ * hard-linked): a job sees what was committed, can use git, and cannot change
+ * the user's files or repository. Runs on the scheduler (main) thread:
+ * libgit2 is only used there.
+ */
+static int clone_ws(struct run *r, struct inst *in, struct err *err)
+{
+	git_checkout_options ck;
+	struct buf ws = BUF_INIT, gitfile = BUF_INIT, link = BUF_INIT;
+	int rc = -1;
+
+	if (git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
+		return err_set(err, ERR_INTERNAL, "libgit2 options");
+	if (buf_addf(&ws, "%s/ws%d", r->tmp, ++r->n_ws) < 0 ||
+	    buf_addf(&gitfile, "%s/.git", ws.ptr) < 0 ||
+	    buf_addf(&link, "gitdir: %s\n", git_repository_path(r->repo)) < 0) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (mkdir(ws.ptr, 0755) < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", ws.ptr, strerror(errno));
+		goto out;
+	}
+	ck.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+	ck.target_directory = ws.ptr;
+	if (git_checkout_tree(r->repo, r->commit, &ck) < 0) {
+		err_set(err, ERR_IO, "cannot check out the workspace: %s",
+			git_error_last() ? git_error_last()->message : "git error");
+		goto out;
+	}
+	if (write_file(gitfile.ptr, link.ptr, link.len) < 0) {
+		err_set(err, ERR_IO, "cannot write '%s': %s", gitfile.ptr, strerror(errno));
+		goto out;
+	}
+	in->ws = buf_take(&ws, NULL);
+	rc = in->ws ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+out:
+	buf_release(&ws);
+	buf_release(&gitfile);
+	buf_release(&link);
+	return rc;
+}
+
 /* Decides whether a ready job runs, and if so creates its instances. */
 static void plan_job(struct run *r, struct jobst *js)
 {
@@ -1736,7 +2186,7 @@ static void plan_job(struct run *r, struct jobst *js)
 				!(json_is_string(v) && strcmp(json_string_value(v), "false") == 0);
 		json_decref(v);
 	}
-	if (node_num(ctx, WF_ST_SUCCESS, job->max_parallel, &mp, &err) < 0)
+	if (node_num(ctx, WF_ST_SUCCESS, job->max_parallel, &mp, &err, NULL) < 0)
 		goto fail;
 	js->max_parallel = mp >= 1 ? (int)mp : INT_MAX;
 	js->n_inst = json_array_size(combos);
@@ -1752,6 +2202,12 @@ static void plan_job(struct run *r, struct jobst *js)
 		in->js = js;
 		in->index = (int)i;
 		in->ctx = ic;
+		if (r->repo && clone_ws(r, in, &err) < 0)
+			goto fail;
+		if (in->ws && set_s(json_object_get(ic, "github"), "workspace", in->ws) < 0) {
+			err_set(&err, ERR_NOMEM, "out of memory");
+			goto fail;
+		}
 		if (!ic || json_object_set(ic, "matrix", m) < 0 ||
 		    json_object_set_new(ic, "strategy",
 					json_pack("{s:b, s:i, s:i, s:i}", "fail-fast",
@@ -2059,16 +2515,75 @@ static void write_run_summary(struct run *r, int failed)
 	json_decref(sum);
 }
 
+/*
+ * Clone mode needs the workspace to be the top of a repository with a HEAD
+ * commit; then every job instance works in its own clone of that commit.
+ */
+static int open_source(struct run *r)
+{
+	git_repository *repo = NULL, *cl = NULL;
+	git_reference *head = NULL;
+	git_checkout_options ck;
+	const char *wd;
+	size_t n = strlen(r->o->workspace);
+	char dir[1100];
+	int rc = -1;
+
+	git_libgit2_init();
+	if (git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
+		goto out;
+	if (git_repository_open_ext(&repo, r->o->workspace, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) <
+		    0 ||
+	    !(wd = git_repository_workdir(repo)) || strncmp(wd, r->o->workspace, n) != 0 ||
+	    (wd[n] != '\0' && strcmp(wd + n, "/") != 0) || git_repository_head(&head, repo) < 0 ||
+	    !git_reference_target(head))
+		goto out;
+	git_oid_cpy(&r->head, git_reference_target(head));
+	/*
+	 * The run's repository: a fresh one that borrows the user's objects
+	 * (objects/info/alternates, nothing copied), HEAD detached at the commit,
+	 * index and files of it. No remote is made: git_clone would, and leaks
+	 * in libgit2's config regex matching.
+	 */
+	snprintf(dir, sizeof(dir), "%s/repo", r->tmp);
+	ck.checkout_strategy = GIT_CHECKOUT_FORCE;
+	if (git_repository_init(&cl, dir, 0) < 0)
+		goto out;
+	{
+		struct buf alt = BUF_INIT, obj = BUF_INIT;
+		int ok =
+			buf_addf(&alt, "%sobjects/info/alternates", git_repository_path(cl)) == 0 &&
+			buf_addf(&obj, "%sobjects\n", git_repository_path(repo)) == 0 &&
+			write_file(alt.ptr, obj.ptr, obj.len) == 0;
+		buf_release(&alt);
+		buf_release(&obj);
+		git_repository_free(cl);
+		cl = NULL;
+		if (!ok || git_repository_open(&cl, dir) < 0)
+			goto out;
+	}
+	if (git_repository_set_head_detached(cl, &r->head) < 0 || git_checkout_head(cl, &ck) < 0 ||
+	    git_object_lookup(&r->commit, cl, &r->head, GIT_OBJECT_COMMIT) < 0)
+		goto out;
+	r->repo = cl;
+	cl = NULL;
+	rc = 0;
+out:
+	git_reference_free(head);
+	git_repository_free(repo);
+	git_repository_free(cl);
+	if (rc < 0)
+		git_libgit2_shutdown();
+	return rc;
+}
+
 /* Every uses: must be something kiln provides; checked before anything runs. */
 static int check_uses(const struct wf *wf, struct err *err)
 {
-	static const char *const ok[] = {"actions/checkout@",
-					 "actions/setup-python@",
-					 "actions/setup-node@",
-					 "actions/setup-go@",
-					 "actions/upload-artifact@",
-					 "actions/download-artifact@",
-					 NULL};
+	static const char *const ok[] = {"actions/checkout@",	     "actions/setup-python@",
+					 "actions/setup-node@",	     "actions/setup-go@",
+					 "actions/upload-artifact@", "actions/download-artifact@",
+					 "actions/cache@",	     NULL};
 	size_t i, k, m;
 	for (i = 0; i < wf->n_jobs; i++) {
 		if (wf->jobs[i].uses && strncmp(wf->jobs[i].uses, "./", 2) != 0)
@@ -2088,8 +2603,9 @@ static int check_uses(const struct wf *wf, struct err *err)
 				return err_set(
 					err, ERR_INVALID,
 					"%s:%d:%d: unsupported action '%s' (kiln provides "
-					"actions/checkout, actions/setup-python, setup-node, "
-					"setup-go; nothing is fetched from the network)",
+					"actions/checkout, setup-python, setup-node, setup-go, "
+					"upload-artifact, download-artifact, cache and local "
+					"./ actions; nothing is fetched from the network)",
 					wf->path, s->line, s->col, s->uses);
 		}
 	}
@@ -2204,6 +2720,9 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 			goto out;
 		}
 	}
+	if (!(o->flags & (WF_RUN_WORKDIR | WF_RUN_CALLED)) && open_source(&r) < 0)
+		say(&r, NULL, "note: not a git repository with a commit: jobs run in %s itself",
+		    o->workspace);
 	r.jobs = mem_calloc(wf->n_jobs, sizeof(*r.jobs));
 	if (!r.jobs) {
 		err_set(err, ERR_NOMEM, "out of memory");
@@ -2270,6 +2789,7 @@ out:
 		size_t q;
 		for (q = 0; q < r.jobs[i].n_inst; q++) {
 			mem_free(r.jobs[i].inst[q].display);
+			mem_free(r.jobs[i].inst[q].ws);
 			json_decref(r.jobs[i].inst[q].outputs);
 			json_decref(r.jobs[i].inst[q].ctx);
 		}
@@ -2281,6 +2801,11 @@ out:
 	json_decref(r.inputs);
 	json_decref(r.procenv);
 	wf__masks_release(&r.masks);
+	if (r.repo) {
+		git_object_free(r.commit);
+		git_repository_free(r.repo);
+		git_libgit2_shutdown();
+	}
 	if (r.tmp[0])
 		(void)rm_rf(r.tmp); /* best effort: a leftover temp dir is harmless */
 	pthread_mutex_destroy(&r.lock);

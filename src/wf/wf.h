@@ -92,10 +92,12 @@ void wf_push_release(struct wf_push *p);
 int wf_on_push(const struct wf *wf, const struct wf_push *p);
 
 enum wf_run_flags {
-	WF_RUN_DRY = 1 << 0,	/* plan and print, run nothing */
-	WF_RUN_COLOR = 1 << 1,	/* colour the job prefixes */
-	WF_RUN_JSON = 1 << 2,	/* summary as JSON on stdout */
-	WF_RUN_CALLED = 1 << 3, /* a reusable workflow: inputs are final, no re-typing */
+	WF_RUN_DRY = 1 << 0,	 /* plan and print, run nothing */
+	WF_RUN_COLOR = 1 << 1,	 /* colour the job prefixes */
+	WF_RUN_JSON = 1 << 2,	 /* summary as JSON on stdout */
+	WF_RUN_CALLED = 1 << 3,	 /* a reusable workflow: inputs are final, no re-typing */
+	WF_RUN_WORKDIR = 1 << 5, /* steps run in the workspace itself, not a clone */
+	WF_RUN_SANDBOX = 1 << 4, /* steps under bubblewrap: workspace writable, no network */
 };
 
 /*
@@ -120,6 +122,7 @@ struct wf_run_opts {
 	const json_t *github;  /* reusable workflows: the caller's github context */
 	const char *runs_root; /* when set, the run is kept in runs_root/N/ (log, artifacts) */
 	const char *run_dir;   /* reusable workflows: the caller's run directory */
+	const char *cache_dir; /* actions/cache entries; NULL: the action fails */
 };
 
 /* Outcome of one job (matrix instances are separate results). */

@@ -63,4 +63,33 @@ jobs:
 Y
 expect_fail --code 1 "$KILN" run noart.yml >out 2>log
 expect_contains log "no files found"
+
+# actions/cache: a miss saves after the job, the next run hits, restore-keys fall back
+mkdir -p lock && echo v1 >lock/deps.txt
+cat >cache.yml <<'Y'
+on: push
+jobs:
+  a:
+    steps:
+      - id: c
+        uses: actions/cache@v4
+        with:
+          path: dep
+          key: deps-${{ hashFiles('lock/*.txt') }}
+          restore-keys: deps-
+      - run: |
+          echo "hit=${{ steps.c.outputs.cache-hit }} restored=$(cat dep/x 2>/dev/null || echo none)"
+          mkdir -p dep && date +%N > dep/x
+Y
+expect_ok "$KILN" run cache.yml >out 2>log
+expect_contains out "hit=false restored=none"
+expect_contains log "cache saved with key 'deps-"
+first=$(cat dep/x)
+rm -rf dep
+expect_ok "$KILN" run cache.yml >out 2>log
+expect_contains out "hit=true restored=$first"
+echo v2 >lock/deps.txt
+rm -rf dep
+expect_ok "$KILN" run cache.yml >out 2>log
+expect_contains out "hit=false restored=$first"
 true

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t1003: kiln run without a workflow runs the .github/workflows files that a
 # push of the current branch starts: branches and paths filters are checked
-# against HEAD (libgit2), and GITHUB_SHA / GITHUB_REF come from it.
+# against HEAD (libgit2), and GITHUB_SHA / GITHUB_REF come from it. Each job
+# works in its own clone of HEAD unless --workdir is given.
 . "$KILN_TOP/tests/e2e/lib.sh"
 command -v git >/dev/null || { echo "skip: no git"; exit 0; }
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=t \
@@ -55,4 +56,29 @@ git add -A && git commit -qm rel
 expect_ok "$KILN" run >out 2>log
 expect_contains out "rel-ran"
 grep -q code-ran out && fail "code workflow (branches: main) ran on release/1"
+
+# each job gets a clone of the commit: uncommitted files are not seen, and
+# the user's files are not touched; --workdir . runs in place
+echo committed >state.txt
+git add -A && git commit -qm state
+echo uncommitted >state.txt
+cat >own.yml <<'Y'
+on: push
+jobs:
+  a:
+    steps:
+      - run: |
+          echo "sees=$(cat state.txt) ws=$GITHUB_WORKSPACE head=$(git rev-parse HEAD)"
+          echo job-wrote >state.txt
+Y
+expect_ok "$KILN" run own.yml >out 2>log
+expect_contains out "sees=committed"
+expect_contains out "head=$(git rev-parse HEAD)"
+grep -q "ws=$PWD" out && fail "the job ran in the user's directory"
+[ "$(cat state.txt)" = uncommitted ] || fail "a job changed the user's files"
+expect_ok "$KILN" run --workdir . own.yml >out 2>log
+expect_contains out "sees=uncommitted ws=$PWD"
+[ "$(cat state.txt)" = job-wrote ] || fail "--workdir . did not run in place"
+expect_fail --code 1 "$KILN" run --workdir /nonexistent own.yml 2>err
+expect_contains err "--workdir '/nonexistent'"
 true
