@@ -21,9 +21,11 @@ step() {
 }
 
 cd "$ex"
-rm -rf build deploy
-step "kiln run: the project's workflow (.github/workflows/ci.yml)"
-kiln run --var DATA_DIR="$data"
+rm -rf build deploy .kiln
+step "kiln run: the project's workflow (.github/workflows/ci.yml), as for a push to main"
+mkdir -p build
+echo '{"ref": "refs/heads/main"}' >build/push-main.json
+kiln run --event push --event-file build/push-main.json --var DATA_DIR="$data"
 
 step "kiln serve deploy/sentiment.kiln on 127.0.0.1:$port"
 kiln serve deploy/sentiment.kiln --port "$port" --name sentiment 2>serve.log &

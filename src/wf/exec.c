@@ -2402,6 +2402,19 @@ static int git_info(json_t *gh, const char *ws)
 	return rc;
 }
 
+/* github.ref, ref_name and ref_type from a full ref name ("refs/tags/v1"). */
+static int event_ref(json_t *gh, const char *ref)
+{
+	const char *name = ref, *type = "branch";
+	if (strncmp(ref, "refs/heads/", 11) == 0) {
+		name = ref + 11;
+	} else if (strncmp(ref, "refs/tags/", 10) == 0) {
+		name = ref + 10;
+		type = "tag";
+	}
+	return set_s(gh, "ref", ref) | set_s(gh, "ref_name", name) | set_s(gh, "ref_type", type);
+}
+
 static json_t *github_ctx(struct run *r, const char *event_path)
 {
 	const struct wf_run_opts *o = r->o;
@@ -2427,6 +2440,16 @@ static json_t *github_ctx(struct run *r, const char *event_path)
 	    set_s(gh, "action", "") < 0 || set_s(gh, "token", "") < 0 ||
 	    set_s(gh, "retention_days", "0") < 0 || git_info(gh, o->workspace) < 0)
 		goto fail;
+	{
+		/* A push event names its ref and commit: they win over HEAD, as on GitHub. */
+		json_t *ev_ref = json_object_get(o->event, "ref");
+		json_t *after = json_object_get(o->event, "after");
+		if (json_is_string(ev_ref) && event_ref(gh, json_string_value(ev_ref)) < 0)
+			goto fail;
+		if (json_is_string(after) && strlen(json_string_value(after)) == GIT_OID_HEXSZ &&
+		    set_s(gh, "sha", json_string_value(after)) < 0)
+			goto fail;
+	}
 	{
 		json_t *h = json_object_get(json_object_get(pr, "head"), "ref");
 		json_t *b = json_object_get(json_object_get(pr, "base"), "ref");
