@@ -64,6 +64,7 @@ struct ml__feat_col {
 	/* categorical: sorted (byte order), one output per category */
 	size_t ncats;
 	char **cats;
+	size_t *cat_len; /* strlen of each category */
 	/* text: smooth idf per bucket, fitted on ndocs training texts */
 	uint32_t ndocs;
 	double *idf; /* 2^hash_bits */

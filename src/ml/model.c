@@ -11,7 +11,9 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +28,12 @@
 #include "ml/internal.h"
 #include "ml/metrics.h"
 
-#define MODEL_FORMAT	1 /* manifest "model_format": what this kiln reads */
-#define MODEL_CHECKS	5 /* sample rows re-predicted on load */
-#define ROW_ON_STACK	1024
-#define VALID_FRACTION	0.1 /* of the training part, for gbdt early stopping */
-#define CHECK_TOLERANCE 1e-9
+#define MODEL_FORMAT	 1 /* manifest "model_format": what this kiln reads */
+#define MODEL_CHECKS	 5 /* sample rows re-predicted on load */
+#define ROW_ON_STACK	 1024
+#define FRAME_THREAD_MIN 512 /* rows before ml_model_predict_frame uses 2 threads */
+#define VALID_FRACTION	 0.1 /* of the training part, for gbdt early stopping */
+#define CHECK_TOLERANCE	 1e-9
 
 extern char **environ;
 
@@ -151,32 +154,85 @@ static int *frame_map(const struct ml_schema *s, const struct ml_frame *f, struc
 	return map;
 }
 
+/* One thread's rows [from, to) of ml_model_predict_frame; fails at row bad. */
+struct frame_share {
+	const struct ml_model *m;
+	const struct ml_frame *f;
+	const int *map;
+	struct ml_pred *preds;
+	struct ml_cell *cells; /* ncols, this thread's own */
+	size_t from, to, bad;
+	struct err err;
+};
+
+static void *predict_rows(void *arg)
+{
+	struct frame_share *sh = arg;
+	const struct ml_schema *s = &sh->m->schema;
+	size_t r, i;
+	for (r = sh->from; r < sh->to; r++) {
+		for (i = 0; i < s->ncols; i++) {
+			const char *str = sh->map[i] >= 0 ? sh->f->cells[sh->map[i]][r] : NULL;
+			sh->cells[i].kind = str ? ML_CELL_STR : ML_CELL_MISSING;
+			sh->cells[i].str = str;
+			sh->cells[i].len = str ? strlen(str) : 0;
+		}
+		if (ml_model_predict(sh->m, sh->cells, &sh->preds[r], &sh->err) < 0) {
+			sh->bad = r;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Two threads share the rows when there are at least FRAME_THREAD_MIN: the
+ * model is immutable and each writes only its own preds, so the results are
+ * those of row-by-row prediction; of two failures the earlier row is reported.
+ */
 int ml_model_predict_frame(const struct ml_model *m, const struct ml_frame *f,
 			   struct ml_pred *preds, struct err *err)
 {
-	struct ml_cell *cells = mem_calloc(m->schema.ncols + 1, sizeof(*cells));
+	struct frame_share sh[2];
+	struct ml_cell *cells = mem_calloc(2 * (m->schema.ncols + 1), sizeof(*cells));
 	int *map = frame_map(&m->schema, f, err);
-	size_t r, i;
-	int ret = -1;
+	pthread_t th;
+	int threaded = 0, ret = -1;
+	size_t k;
 
 	if (!cells || !map) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (r = 0; r < f->nrows; r++) {
-		struct err e = ERR_INIT;
-		for (i = 0; i < m->schema.ncols; i++) {
-			const char *s = map[i] >= 0 ? f->cells[map[i]][r] : NULL;
-			cells[i].kind = s ? ML_CELL_STR : ML_CELL_MISSING;
-			cells[i].str = s;
-			cells[i].len = s ? strlen(s) : 0;
-		}
-		if (ml_model_predict(m, cells, &preds[r], &e) < 0) {
-			err_set(err, e.code, "%s:%zu: %s", f->path ? f->path : "input",
-				f->line ? f->line[r] : r + 1, e.msg);
+	for (k = 0; k < 2; k++) {
+		sh[k].m = m;
+		sh[k].f = f;
+		sh[k].map = map;
+		sh[k].preds = preds;
+		sh[k].cells = cells + k * (m->schema.ncols + 1);
+		sh[k].from = k == 0 ? 0 : f->nrows / 2;
+		sh[k].to = k == 0 ? f->nrows / 2 : f->nrows;
+		sh[k].bad = SIZE_MAX;
+		memset(&sh[k].err, 0, sizeof(sh[k].err));
+	}
+	/* Without a second thread the calling thread does both halves. */
+	if (f->nrows >= FRAME_THREAD_MIN && pthread_create(&th, NULL, predict_rows, &sh[1]) == 0)
+		threaded = 1;
+	predict_rows(&sh[0]);
+	if (threaded) {
+		if (pthread_join(th, NULL) != 0) {
+			err_set(err, ERR_INTERNAL, "cannot join the prediction thread");
 			goto out;
 		}
+	} else if (sh[0].bad == SIZE_MAX) {
+		predict_rows(&sh[1]);
 	}
+	for (k = 0; k < 2; k++)
+		if (sh[k].bad != SIZE_MAX) {
+			err_set(err, sh[k].err.code, "%s:%zu: %s", f->path ? f->path : "input",
+				f->line ? f->line[sh[k].bad] : sh[k].bad + 1, sh[k].err.msg);
+			goto out;
+		}
 	ret = 0;
 out:
 	mem_free(cells);
