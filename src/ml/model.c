@@ -399,7 +399,7 @@ static int read_targets(const struct ml_schema *s, const struct ml_frame *f, int
 static int load_data(struct ml_model *m, struct trainset *t, const struct ml_train_opts *o,
 		     struct err *err)
 {
-	struct ml_schema all;
+	struct ml_schema all, *sall = o->test_path ? &m->schema : &all;
 	size_t *rows = NULL, n, ntest = 0, i;
 	int *cls = NULL;
 	double *yall = NULL;
@@ -413,11 +413,13 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	if (t->target_col < 0)
 		return err_set(err, ERR_INVALID, "%s: unknown target column '%s'", o->train_path,
 			       o->target);
-	if (ml_schema_infer(&all, &t->full, t->full.names[t->target_col], o->task, err) < 0)
+	/* With --test the training rows are the whole file: one inference serves. */
+	if (ml_schema_infer(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
 		return -1;
-	if (all.task == ML_TASK_CLASSIFICATION && all.nclasses > ML_MAX_CLASSES) {
+	if (sall->task == ML_TASK_CLASSIFICATION && sall->nclasses > ML_MAX_CLASSES) {
 		err_set(err, ERR_INVALID, "%s: target '%s' has %zu classes (at most %d)",
-			o->train_path, t->full.names[t->target_col], all.nclasses, ML_MAX_CLASSES);
+			o->train_path, t->full.names[t->target_col], sall->nclasses,
+			ML_MAX_CLASSES);
 		goto out;
 	}
 	n = t->full.nrows;
@@ -452,9 +454,10 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 		t->te = &t->test.f;
 		t->tr = &t->train.f;
 	}
-	if (ml_schema_infer(&m->schema, t->tr, t->full.names[t->target_col], all.task, err) < 0)
+	if (!o->test_path &&
+	    ml_schema_infer(&m->schema, t->tr, t->full.names[t->target_col], all.task, err) < 0)
 		goto out;
-	if (m->schema.task == ML_TASK_CLASSIFICATION && m->schema.nclasses != all.nclasses) {
+	if (m->schema.task == ML_TASK_CLASSIFICATION && m->schema.nclasses != sall->nclasses) {
 		err_set(err, ERR_INVALID, "%s: a class of '%s' has too few rows to train on",
 			o->train_path, t->full.names[t->target_col]);
 		goto out;
@@ -729,6 +732,41 @@ static int run_git(const char *dir, const char *arg1, const char *arg2, struct b
 	return ret;
 }
 
+/*
+ * Whether git could find a repository for dir: a .git entry, or a bare
+ * repository's HEAD, in dir or a parent, or GIT_DIR set. When not, git would
+ * only fail, so the spawn (several milliseconds) is skipped.
+ */
+static int maybe_in_repo(const char *dir)
+{
+	struct buf p = BUF_INIT;
+	char *abs = realpath(dir, NULL);
+	int found = getenv("GIT_DIR") != NULL || !abs;
+	size_t len = abs ? strlen(abs) : 0;
+
+	while (!found && len > 0) {
+		buf_reset(&p);
+		if (buf_add(&p, abs, len) < 0 || buf_adds(&p, "/.git") < 0) {
+			found = 1; /* out of memory: let git decide */
+			break;
+		}
+		found = access(p.ptr, F_OK) == 0;
+		buf_setlen(&p, len);
+		if (!found && buf_adds(&p, "/HEAD") == 0)
+			found = access(p.ptr, F_OK) == 0;
+		while (len > 0 && abs[len - 1] != '/')
+			len--;
+		if (len > 0)
+			len--; /* the slash; "" stands for the root */
+	}
+	if (!found && abs) {
+		found = access("/.git", F_OK) == 0 || access("/HEAD", F_OK) == 0;
+	}
+	free(abs); /* realpath's buffer comes from malloc */
+	buf_release(&p);
+	return found;
+}
+
 static int lineage_git(json_t *lin, const char *path)
 {
 	char *copy = mem_strdup(path), *dir;
@@ -737,7 +775,7 @@ static int lineage_git(json_t *lin, const char *path)
 	if (!copy)
 		return -1;
 	dir = dirname(copy);
-	if (run_git(dir, "rev-parse", "HEAD", &head) == 0 && head.len >= 40 &&
+	if (maybe_in_repo(dir) && run_git(dir, "rev-parse", "HEAD", &head) == 0 && head.len >= 40 &&
 	    run_git(dir, "status", "--porcelain", &st) == 0) {
 		buf_setlen(&head, 40);
 		if (json_object_set_new(lin, "git_commit", json_string(head.ptr)) < 0 ||
