@@ -58,7 +58,7 @@ static int add_csv_field(struct buf *b, const char *s)
  * ",%.6f" of a probability, without printf in the usual case: the digits of
  * round(p * 1e6). When p * 1e6 is within 1e-6 of a rounding tie the double
  * product may round the other way than printf's exact decimal, so those
- * (and anything outside [0, 1e9)) go to printf: the text is always printf's.
+ * (and anything outside [0, 1000)) go to printf: the text is always printf's.
  */
 static int add_prob(struct buf *b, double p)
 {
@@ -67,7 +67,7 @@ static int add_prob(struct buf *b, double p)
 	unsigned long long n;
 	int i = (int)sizeof(tmp);
 
-	if (!(p >= 0 && p < 1e9))
+	if (signbit(p) || !(p < 1000)) /* also NaN; p * 1e6 is then within 1e-7 */
 		return buf_addf(b, ",%.6f", p);
 	fl = floor(v);
 	frac = v - fl;
