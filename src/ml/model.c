@@ -399,7 +399,7 @@ static int read_targets(const struct ml_schema *s, const struct ml_frame *f, int
 static int load_data(struct ml_model *m, struct trainset *t, const struct ml_train_opts *o,
 		     struct err *err)
 {
-	struct ml_schema all, *sall = o->test_path ? &m->schema : &all;
+	struct ml_schema all, *sall;
 	size_t *rows = NULL, n, ntest = 0, i;
 	int *cls = NULL;
 	double *yall = NULL;
@@ -407,6 +407,7 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	int ret = -1;
 
 	memset(&all, 0, sizeof(all));
+	sall = o->test_path ? &m->schema : &all;
 	if (ml_frame_read_csv(&t->full, o->train_path, err) < 0)
 		return -1;
 	t->target_col = o->target ? ml_frame_col(&t->full, o->target) : (int)t->full.ncols - 1;
