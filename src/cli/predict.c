@@ -1,6 +1,7 @@
 /*
  * predict.c - `kiln predict`: run a model bundle over CSV rows or JSON
- * lines, streamed in chunks (constant memory, two threads for CSV). Output
+ * lines, streamed in chunks (constant memory; for CSV one thread reads the
+ * next chunk while two predict the current one). Output
  * goes to a temporary file, renamed (-o) or copied to stdout only when every
  * row is predicted, so a bad input line leaves no partial output. Not a
  * server: serve.c.
@@ -17,6 +18,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,8 +89,8 @@ static int add_prob(struct buf *b, double p)
 
 /* Rows of the input held for one round of prediction (constant memory). */
 #define PREDICT_CHUNK 4096
-/* Below this many rows a chunk is predicted on one thread. */
-#define PREDICT_THREAD_MIN 256
+/* Rows a thread claims at a time from a chunk being predicted. */
+#define PREDICT_BLOCK 64
 
 /*
  * A chunk of CSV rows: the fields of the model's columns only, copied out of
@@ -103,68 +105,59 @@ struct chunk {
 	size_t line[PREDICT_CHUNK];
 	struct ml_pred *preds; /* PREDICT_CHUNK */
 	struct buf data;
+	atomic_size_t next; /* first row no thread has claimed yet */
 };
 
-/* One thread's share of a chunk: rows [from, to); fails at row bad. */
+/* What one thread found predicting a chunk: the first row that failed. */
 struct share {
 	const struct ml_model *m;
 	struct chunk *c;
-	size_t from, to, bad;
+	size_t bad; /* SIZE_MAX: none */
 	struct err err;
 };
 
+/*
+ * Predicts blocks of rows claimed from c->next until none are left or a row
+ * fails. Any number of threads may run this on one chunk: each row is
+ * claimed once and its prediction written to its own slot, so the results
+ * are those of row-by-row prediction. A thread stops at its first failure;
+ * every row before the earliest failure of all threads was predicted, so
+ * that row is the first bad row of the chunk.
+ */
 static void *predict_share(void *arg)
 {
 	struct share *sh = arg;
-	size_t r;
-	for (r = sh->from; r < sh->to; r++)
-		if (ml_model_predict(sh->m, sh->c->cells + r * sh->c->ncols, &sh->c->preds[r],
-				     &sh->err) < 0) {
-			sh->bad = r;
-			break;
-		}
-	return NULL;
+	struct chunk *c = sh->c;
+	for (;;) {
+		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end;
+		if (r >= c->n)
+			return NULL;
+		end = r + PREDICT_BLOCK < c->n ? r + PREDICT_BLOCK : c->n;
+		for (; r < end; r++)
+			if (ml_model_predict(sh->m, c->cells + r * c->ncols, &c->preds[r],
+					     &sh->err) < 0) {
+				sh->bad = r;
+				return NULL;
+			}
+	}
 }
 
-/*
- * Predicts the rows of c, on two threads when there are enough. The model is
- * immutable and each thread writes its own rows of preds, so the output is
- * the same as row by row; of two failures the earlier row is reported.
- */
-static int predict_chunk(const struct ml_model *m, struct chunk *c, const char *name,
-			 struct err *err)
+static void share_init(struct share *sh, const struct ml_model *m, struct chunk *c)
 {
-	struct share sh[2];
-	pthread_t th;
-	int threaded = 0;
-	size_t i, k;
+	sh->m = m;
+	sh->c = c;
+	sh->bad = SIZE_MAX;
+	memset(&sh->err, 0, sizeof(sh->err));
+}
 
-	for (i = 0; i < c->n * c->ncols; i++)
-		if (c->cells[i].kind == ML_CELL_STR)
-			c->cells[i].str = c->data.ptr + c->off[i];
-	for (k = 0; k < 2; k++) {
-		sh[k].m = m;
-		sh[k].c = c;
-		sh[k].from = k == 0 ? 0 : c->n / 2;
-		sh[k].to = k == 0 ? c->n / 2 : c->n;
-		sh[k].bad = SIZE_MAX;
-		memset(&sh[k].err, 0, sizeof(sh[k].err));
-	}
-	/* If no thread can be made, the calling thread does both halves. */
-	if (c->n >= PREDICT_THREAD_MIN && pthread_create(&th, NULL, predict_share, &sh[1]) == 0)
-		threaded = 1;
-	predict_share(&sh[0]);
-	if (threaded) {
-		if (pthread_join(th, NULL) != 0)
-			return err_set(err, ERR_INTERNAL, "cannot join the prediction thread");
-	} else if (sh[0].bad == SIZE_MAX) {
-		predict_share(&sh[1]);
-	}
-	for (k = 0; k < 2; k++)
-		if (sh[k].bad != SIZE_MAX)
-			return err_set(err, sh[k].err.code, "%s:%zu: %s", name, c->line[sh[k].bad],
-				       sh[k].err.msg);
-	return 0;
+/* The earlier failure of two shares, as "name:line: message". */
+static int share_fail(const struct share *sh, const char *name, struct err *err)
+{
+	const struct share *first = sh[0].bad <= sh[1].bad ? &sh[0] : &sh[1];
+	if (first->bad == SIZE_MAX)
+		return 0;
+	return err_set(err, first->err.code, "%s:%zu: %s", name, first->c->line[first->bad],
+		       first->err.msg);
 }
 
 /* Appends the predictions of chunk c to out. */
@@ -218,6 +211,65 @@ static int chunk_add(struct chunk *c, const struct ml_csv *r, struct err *err)
 	return 0;
 }
 
+/*
+ * Reads up to PREDICT_CHUNK rows into c (c->n == 0 at the end of the input)
+ * and points its cells at their strings. Field counts are checked as the
+ * frame reader checks them.
+ */
+static int fill_chunk(struct chunk *c, struct ml_csv *r, size_t ncsv, int *eof, const char *name,
+		      struct err *err)
+{
+	size_t i;
+	int rc;
+	c->n = 0;
+	buf_reset(&c->data);
+	atomic_store(&c->next, 0);
+	while (!*eof && c->n < PREDICT_CHUNK) {
+		rc = ml_csv_next(r, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			*eof = 1;
+			break;
+		}
+		if (r->nfields != ncsv)
+			return err_set(err, ERR_PARSE, "%s:%zu: expected %zu fields, found %zu",
+				       name, r->row_line, ncsv, r->nfields);
+		if (chunk_add(c, r, err) < 0)
+			return -1;
+	}
+	for (i = 0; i < c->n * c->ncols; i++)
+		if (c->cells[i].kind == ML_CELL_STR)
+			c->cells[i].str = c->data.ptr + c->off[i];
+	return 0;
+}
+
+static struct chunk *chunk_new(size_t ncols, const int *map)
+{
+	struct chunk *c = mem_calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	buf_init(&c->data, 0);
+	atomic_init(&c->next, 0);
+	c->ncols = ncols;
+	c->map = map;
+	c->cells = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->cells));
+	c->off = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->off));
+	c->preds = mem_calloc(PREDICT_CHUNK, sizeof(*c->preds));
+	return c;
+}
+
+static void chunk_free(struct chunk *c)
+{
+	if (!c)
+		return;
+	mem_free(c->cells);
+	mem_free(c->off);
+	mem_free(c->preds);
+	buf_release(&c->data);
+	mem_free(c);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -269,32 +321,24 @@ out:
 
 /*
  * CSV: reads, predicts and writes PREDICT_CHUNK rows at a time, so memory
- * does not grow with the input. Field counts are checked as the frame
- * reader checks them.
+ * does not grow with the input. Two chunks are in flight: while a second
+ * thread predicts one, this thread reads the next, then helps to predict
+ * the rest of the first, then writes it. Output order is input order.
  */
 static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FILE *out,
 		       struct err *err)
 {
 	const struct ml_schema *s = ml_model_schema(m);
 	struct ml_csv r;
-	struct chunk *c = mem_calloc(1, sizeof(*c));
 	int *map = mem_calloc(s->ncols + 1, sizeof(*map));
+	struct chunk *cur = chunk_new(s->ncols, map), *next = chunk_new(s->ncols, map), *tmp;
 	struct buf o = BUF_INIT;
 	size_t k, ncsv, rows = 0;
-	int rc, ret = -1, fail = 0;
+	int rc, ret = -1, fail = 0, eof = 0;
 
 	memset(&r, 0, sizeof(r));
-	if (!c || !map) {
-		err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	buf_init(&c->data, 0);
-	c->ncols = s->ncols;
-	c->map = map;
-	c->cells = mem_calloc(PREDICT_CHUNK * (s->ncols + 1), sizeof(*c->cells));
-	c->off = mem_calloc(PREDICT_CHUNK * (s->ncols + 1), sizeof(*c->off));
-	c->preds = mem_calloc(PREDICT_CHUNK, sizeof(*c->preds));
-	if (!c->cells || !c->off || !c->preds) {
+	if (!map || !cur || !next || !cur->cells || !cur->off || !cur->preds || !next->cells ||
+	    !next->off || !next->preds) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -313,35 +357,42 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 	for (k = 0; ml_model_task(m) == ML_TASK_CLASSIFICATION && k < s->nclasses; k++)
 		fail |= buf_adds(&o, ",p_") | add_csv_field(&o, s->classes[k]);
 	fail |= buf_addch(&o, '\n');
-	for (;;) {
-		rc = ml_csv_next(&r, err);
-		if (rc < 0)
+	if (fill_chunk(cur, &r, ncsv, &eof, name, err) < 0)
+		goto out;
+	while (cur->n) {
+		struct share sh[2];
+		struct err rerr = ERR_INIT;
+		pthread_t th;
+		int threaded, rfail = 0;
+
+		rows += cur->n;
+		share_init(&sh[0], m, cur);
+		share_init(&sh[1], m, cur);
+		/* Without a second thread this one does everything, in order. */
+		threaded = pthread_create(&th, NULL, predict_share, &sh[1]) == 0;
+		rfail = fill_chunk(next, &r, ncsv, &eof, name, &rerr) < 0;
+		predict_share(&sh[0]);
+		if (threaded && pthread_join(th, NULL) != 0) {
+			err_set(err, ERR_INTERNAL, "cannot join the prediction thread");
 			goto out;
-		if (rc > 0) {
-			if (r.nfields != ncsv) {
-				err_set(err, ERR_PARSE, "%s:%zu: expected %zu fields, found %zu",
-					name, r.row_line, ncsv, r.nfields);
-				goto out;
-			}
-			if (chunk_add(c, &r, err) < 0)
-				goto out;
-			rows++;
 		}
-		if (c->n == PREDICT_CHUNK || (rc == 0 && c->n)) {
-			if (predict_chunk(m, c, name, err) < 0)
-				goto out;
-			fail |= format_csv(m, c, &o);
-			if (fail) {
-				err_set(err, ERR_NOMEM, "out of memory for the output");
-				goto out;
-			}
-			if (flush_buf(&o, out, err) < 0)
-				goto out;
-			c->n = 0;
-			buf_reset(&c->data);
+		/* A bad row in this chunk comes before anything in the next. */
+		if (share_fail(sh, name, err) < 0)
+			goto out;
+		if (rfail) {
+			err_set(err, rerr.code, "%s", rerr.msg);
+			goto out;
 		}
-		if (rc == 0)
-			break;
+		fail |= format_csv(m, cur, &o);
+		if (fail) {
+			err_set(err, ERR_NOMEM, "out of memory for the output");
+			goto out;
+		}
+		if (flush_buf(&o, out, err) < 0)
+			goto out;
+		tmp = cur;
+		cur = next;
+		next = tmp;
 	}
 	if (rows == 0) {
 		err_set(err, ERR_PARSE, "%s:%zu: header row without data rows", name, r.line);
@@ -351,13 +402,8 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 out:
 	ml_csv_close(&r);
 	buf_release(&o);
-	if (c) {
-		mem_free(c->cells);
-		mem_free(c->off);
-		mem_free(c->preds);
-		buf_release(&c->data);
-		mem_free(c);
-	}
+	chunk_free(cur);
+	chunk_free(next);
 	mem_free(map);
 	return ret;
 }

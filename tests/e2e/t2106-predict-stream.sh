@@ -59,4 +59,11 @@ cp big-churn.csv short.csv
 echo "a,b" >>short.csv
 expect_fail --code 1 "$KILN" predict churn.kiln short.csv 2>err
 expect_contains err "expected"
+# A bad value early and a malformed row in a later chunk (read while the
+# first is predicted): the earlier line is the one reported.
+{ head -n 10 big-churn.csv; tail -n 1 "$DATA/churn/test.csv" | sed 's/^\([^,]*\),[0-9]*,/\1,lots,/'
+  tail -n +11 big-churn.csv; echo "a,b"; } >both.csv
+expect_fail --code 1 "$KILN" predict churn.kiln both.csv 2>err
+expect_contains err "both.csv:11:"
+expect_contains err "is not a number"
 exit 0
