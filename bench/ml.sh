@@ -28,7 +28,8 @@ done
 # The one-row latency program links kiln's own objects (no cli/, no main).
 build=$top/build/default
 objs=$(find "$build/src" -name '*.o' ! -path '*/cli/*' ! -name main.o ! -name '*_test.o' | sort)
-pkgs="jansson libcrypto xgboost libmicrohttpd yaml-0.1 libgit2 sqlite3 libcurl"
+# The same libraries as the Makefile's PKGS, read from it so the two cannot drift.
+pkgs=$(sed -n 's/^PKGS := //p' "$top/Makefile")
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -I"$top/src" -D_GNU_SOURCE $(pkg-config --cflags $pkgs) \
 	-o "$work/predict_latency" "$top/bench/predict_latency.c" $objs \

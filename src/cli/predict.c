@@ -1,22 +1,28 @@
 /*
  * predict.c - `kiln predict`: run a model bundle over CSV rows or JSON
- * lines. Output is built in memory and written at the end (atomically with
- * -o), so a bad input line leaves no partial output. Not a server: serve.c.
+ * lines, streamed in chunks (constant memory; for CSV one thread reads the
+ * next chunk while two predict the current one). Output
+ * goes to a temporary file, renamed (-o) or copied to stdout only when every
+ * row is predicted, so a bad input line leaves no partial output. Not a
+ * server: serve.c.
  */
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "base/mem.h"
 #include "cli/cli.h"
-#include "ml/frame.h"
+#include "ml/csv.h"
 #include "ml/model.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-#define PREDICT_MAX_INPUT (1UL << 30) /* 1 GiB */
 
 const char cmd_predict_usage[] =
 	"usage: kiln predict MODEL.kiln [FILE] [-o OUT]\n"
@@ -50,56 +56,355 @@ static int add_csv_field(struct buf *b, const char *s)
 	return buf_addch(b, '"');
 }
 
-static int predict_csv(const struct ml_model *m, const struct buf *in, const char *name,
-		       struct buf *out, struct err *err)
+/*
+ * ",%.6f" of a probability, without printf in the usual case: the digits of
+ * round(p * 1e6). When p * 1e6 is within 1e-6 of a rounding tie the double
+ * product may round the other way than printf's exact decimal, so those
+ * (and anything outside [0, 1000)) go to printf: the text is always printf's.
+ */
+static int add_prob(struct buf *b, double p)
+{
+	char tmp[32];
+	double v = p * 1e6, fl, frac;
+	unsigned long long n;
+	int i = (int)sizeof(tmp);
+
+	if (signbit(p) || !(p < 1000)) /* also NaN; p * 1e6 is then within 1e-7 */
+		return buf_addf(b, ",%.6f", p);
+	fl = floor(v);
+	frac = v - fl;
+	if (fabs(frac - 0.5) < 1e-6)
+		return buf_addf(b, ",%.6f", p);
+	n = (unsigned long long)fl + (frac > 0.5);
+	for (int d = 0; d < 6; d++, n /= 10)
+		tmp[--i] = (char)('0' + n % 10);
+	tmp[--i] = '.';
+	do {
+		tmp[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	tmp[--i] = ',';
+	return buf_add(b, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+/* Rows of the input held for one round of prediction (constant memory). */
+#define PREDICT_CHUNK 4096
+/* Rows a thread claims at a time from a chunk being predicted. */
+#define PREDICT_BLOCK 64
+
+/*
+ * A chunk of CSV rows: the fields of the model's columns only, copied out of
+ * the reader (whose row memory is reused), as offsets into data until the
+ * chunk is full, then as cells.
+ */
+struct chunk {
+	size_t ncols, n;
+	const int *map;	       /* schema column -> CSV column, or -1 */
+	struct ml_cell *cells; /* PREDICT_CHUNK * ncols */
+	size_t *off;	       /* PREDICT_CHUNK * ncols: where a cell's string is in data */
+	size_t line[PREDICT_CHUNK];
+	struct ml_pred *preds; /* PREDICT_CHUNK */
+	struct buf data;
+	atomic_size_t next; /* first row no thread has claimed yet */
+};
+
+/* What one thread found predicting a chunk: the first row that failed. */
+struct share {
+	const struct ml_model *m;
+	struct chunk *c;
+	size_t bad; /* SIZE_MAX: none */
+	struct err err;
+};
+
+/*
+ * Predicts blocks of rows claimed from c->next until none are left or a row
+ * fails. Any number of threads may run this on one chunk: each row is
+ * claimed once and its prediction written to its own slot, so the results
+ * are those of row-by-row prediction. A thread stops at its first failure;
+ * every row before the earliest failure of all threads was predicted, so
+ * that row is the first bad row of the chunk.
+ */
+static void *predict_share(void *arg)
+{
+	struct share *sh = arg;
+	struct chunk *c = sh->c;
+	for (;;) {
+		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end;
+		if (r >= c->n)
+			return NULL;
+		end = r + PREDICT_BLOCK < c->n ? r + PREDICT_BLOCK : c->n;
+		for (; r < end; r++)
+			if (ml_model_predict(sh->m, c->cells + r * c->ncols, &c->preds[r],
+					     &sh->err) < 0) {
+				sh->bad = r;
+				return NULL;
+			}
+	}
+}
+
+static void share_init(struct share *sh, const struct ml_model *m, struct chunk *c)
+{
+	sh->m = m;
+	sh->c = c;
+	sh->bad = SIZE_MAX;
+	memset(&sh->err, 0, sizeof(sh->err));
+}
+
+/* The earlier failure of two shares, as "name:line: message". */
+static int share_fail(const struct share *sh, const char *name, struct err *err)
+{
+	const struct share *first = sh[0].bad <= sh[1].bad ? &sh[0] : &sh[1];
+	if (first->bad == SIZE_MAX)
+		return 0;
+	return err_set(err, first->err.code, "%s:%zu: %s", name, first->c->line[first->bad],
+		       first->err.msg);
+}
+
+/* Appends the predictions of chunk c to out. */
+static int format_csv(const struct ml_model *m, const struct chunk *c, struct buf *out)
 {
 	const struct ml_schema *s = ml_model_schema(m);
-	struct ml_frame f;
-	struct ml_pred *preds = NULL;
-	size_t r, k, missing = 0;
-	const char *first = "";
-	int ret = -1, fail = 0;
+	size_t r, k;
+	int fail = 0;
+	for (r = 0; r < c->n; r++) {
+		const struct ml_pred *p = &c->preds[r];
+		if (ml_model_task(m) == ML_TASK_REGRESSION) {
+			fail |= buf_addf(out, "%.10g\n", p->value);
+			continue;
+		}
+		fail |= add_csv_field(out, s->classes[p->klass]);
+		for (k = 0; k < s->nclasses; k++)
+			fail |= add_prob(out, p->prob[k]);
+		fail |= buf_addch(out, '\n');
+	}
+	return fail;
+}
 
-	memset(&f, 0, sizeof(f));
-	if (ml_frame_parse_csv(&f, in->ptr, in->len, name, err) < 0)
-		return -1;
-	for (k = 0; k < s->ncols; k++)
-		if (ml_frame_col(&f, s->cols[k].name) < 0 && missing++ == 0)
+/* Writes b to fp and empties it. */
+static int flush_buf(struct buf *b, FILE *fp, struct err *err)
+{
+	if (b->len && fwrite(b->ptr, 1, b->len, fp) != b->len)
+		return err_set(err, ERR_IO, "cannot write the output: %s", strerror(errno));
+	buf_reset(b);
+	return 0;
+}
+
+/* Copies the current CSV row's model columns into the chunk. */
+static int chunk_add(struct chunk *c, const struct ml_csv *r, struct err *err)
+{
+	size_t i;
+	for (i = 0; i < c->ncols; i++) {
+		struct ml_cell *cell = &c->cells[c->n * c->ncols + i];
+		int col = c->map[i];
+		cell->kind = ML_CELL_MISSING;
+		cell->str = NULL;
+		cell->len = 0;
+		if (col < 0 || r->len[col] == 0)
+			continue;
+		cell->kind = ML_CELL_STR;
+		cell->len = r->len[col];
+		c->off[c->n * c->ncols + i] = c->data.len;
+		if (buf_add(&c->data, r->field[col], r->len[col] + 1) < 0)
+			return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	c->line[c->n++] = r->row_line;
+	return 0;
+}
+
+/*
+ * Reads up to PREDICT_CHUNK rows into c (c->n == 0 at the end of the input)
+ * and points its cells at their strings. Field counts are checked as the
+ * frame reader checks them.
+ */
+static int fill_chunk(struct chunk *c, struct ml_csv *r, size_t ncsv, int *eof, const char *name,
+		      struct err *err)
+{
+	size_t i;
+	int rc;
+	c->n = 0;
+	buf_reset(&c->data);
+	atomic_store(&c->next, 0);
+	while (!*eof && c->n < PREDICT_CHUNK) {
+		rc = ml_csv_next(r, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			*eof = 1;
+			break;
+		}
+		if (r->nfields != ncsv)
+			return err_set(err, ERR_PARSE, "%s:%zu: expected %zu fields, found %zu",
+				       name, r->row_line, ncsv, r->nfields);
+		if (chunk_add(c, r, err) < 0)
+			return -1;
+	}
+	for (i = 0; i < c->n * c->ncols; i++)
+		if (c->cells[i].kind == ML_CELL_STR)
+			c->cells[i].str = c->data.ptr + c->off[i];
+	return 0;
+}
+
+static struct chunk *chunk_new(size_t ncols, const int *map)
+{
+	struct chunk *c = mem_calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	buf_init(&c->data, 0);
+	atomic_init(&c->next, 0);
+	c->ncols = ncols;
+	c->map = map;
+	c->cells = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->cells));
+	c->off = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->off));
+	c->preds = mem_calloc(PREDICT_CHUNK, sizeof(*c->preds));
+	return c;
+}
+
+static void chunk_free(struct chunk *c)
+{
+	if (!c)
+		return;
+	mem_free(c->cells);
+	mem_free(c->off);
+	mem_free(c->preds);
+	buf_release(&c->data);
+	mem_free(c);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The header: columns matched by name; names must be non-empty and unique. */
+static int csv_header(const struct ml_schema *s, const struct ml_csv *r, int *map, const char *name,
+		      struct err *err)
+{
+	size_t k, a, missing = 0;
+	const char *first = "";
+	const char **sorted = mem_calloc(r->nfields, sizeof(*sorted));
+	int ret = -1;
+	if (!sorted)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (a = 0; a < r->nfields; a++) {
+		if (r->len[a] == 0) {
+			err_set(err, ERR_PARSE, "%s:%zu: empty column name (column %zu)", name,
+				r->row_line, a + 1);
+			goto out;
+		}
+		sorted[a] = r->field[a];
+	}
+	qsort(sorted, r->nfields, sizeof(*sorted), cmp_names);
+	for (a = 1; a < r->nfields; a++)
+		if (strcmp(sorted[a - 1], sorted[a]) == 0) {
+			err_set(err, ERR_PARSE, "%s:%zu: duplicate column name '%s'", name,
+				r->row_line, sorted[a]);
+			goto out;
+		}
+	for (k = 0; k < s->ncols; k++) {
+		map[k] = -1;
+		for (a = 0; a < r->nfields && map[k] < 0; a++)
+			if (strcmp(r->field[a], s->cols[k].name) == 0)
+				map[k] = (int)a;
+		if (map[k] < 0 && missing++ == 0)
 			first = s->cols[k].name;
+	}
 	if (missing)
 		fprintf(stderr,
 			"kiln: warning: %s: %zu of the model's columns are absent (first: '%s'): "
 			"treated as missing values\n",
 			name, missing, first);
-	preds = mem_calloc(f.nrows + 1, sizeof(*preds));
-	if (!preds) {
+	ret = 0;
+out:
+	mem_free(sorted);
+	return ret;
+}
+
+/*
+ * CSV: reads, predicts and writes PREDICT_CHUNK rows at a time, so memory
+ * does not grow with the input. Two chunks are in flight: while a second
+ * thread predicts one, this thread reads the next, then helps to predict
+ * the rest of the first, then writes it. Output order is input order.
+ */
+static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FILE *out,
+		       struct err *err)
+{
+	const struct ml_schema *s = ml_model_schema(m);
+	struct ml_csv r;
+	int *map = mem_calloc(s->ncols + 1, sizeof(*map));
+	struct chunk *cur = chunk_new(s->ncols, map), *next = chunk_new(s->ncols, map), *tmp;
+	struct buf o = BUF_INIT;
+	size_t k, ncsv, rows = 0;
+	int rc, ret = -1, fail = 0, eof = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (!map || !cur || !next || !cur->cells || !cur->off || !cur->preds || !next->cells ||
+	    !next->off || !next->preds) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (ml_model_predict_frame(m, &f, preds, err) < 0)
+	if (ml_csv_open_fp(&r, in, name, err) < 0)
 		goto out;
-	fail |= add_csv_field(out, ml_model_label_name(m));
-	for (k = 0; ml_model_task(m) == ML_TASK_CLASSIFICATION && k < s->nclasses; k++)
-		fail |= buf_adds(out, ",p_") | add_csv_field(out, s->classes[k]);
-	fail |= buf_addch(out, '\n');
-	for (r = 0; r < f.nrows; r++) {
-		if (ml_model_task(m) == ML_TASK_REGRESSION) {
-			fail |= buf_addf(out, "%.10g\n", preds[r].value);
-			continue;
-		}
-		fail |= add_csv_field(out, s->classes[preds[r].klass]);
-		for (k = 0; k < s->nclasses; k++)
-			fail |= buf_addf(out, ",%.6f", preds[r].prob[k]);
-		fail |= buf_addch(out, '\n');
+	rc = ml_csv_next(&r, err);
+	if (rc <= 0) {
+		if (rc == 0)
+			err_set(err, ERR_PARSE, "%s:1: empty file (no header row)", name);
+		goto out;
 	}
-	if (fail) {
-		err_set(err, ERR_NOMEM, "out of memory for the output");
+	ncsv = r.nfields;
+	if (csv_header(s, &r, map, name, err) < 0)
+		goto out;
+	fail |= add_csv_field(&o, ml_model_label_name(m));
+	for (k = 0; ml_model_task(m) == ML_TASK_CLASSIFICATION && k < s->nclasses; k++)
+		fail |= buf_adds(&o, ",p_") | add_csv_field(&o, s->classes[k]);
+	fail |= buf_addch(&o, '\n');
+	if (fill_chunk(cur, &r, ncsv, &eof, name, err) < 0)
+		goto out;
+	while (cur->n) {
+		struct share sh[2];
+		struct err rerr = ERR_INIT;
+		pthread_t th;
+		int threaded, rfail = 0;
+
+		rows += cur->n;
+		share_init(&sh[0], m, cur);
+		share_init(&sh[1], m, cur);
+		/* Without a second thread this one does everything, in order. */
+		threaded = pthread_create(&th, NULL, predict_share, &sh[1]) == 0;
+		rfail = fill_chunk(next, &r, ncsv, &eof, name, &rerr) < 0;
+		predict_share(&sh[0]);
+		if (threaded && pthread_join(th, NULL) != 0) {
+			err_set(err, ERR_INTERNAL, "cannot join the prediction thread");
+			goto out;
+		}
+		/* A bad row in this chunk comes before anything in the next. */
+		if (share_fail(sh, name, err) < 0)
+			goto out;
+		if (rfail) {
+			err_set(err, rerr.code, "%s", rerr.msg);
+			goto out;
+		}
+		fail |= format_csv(m, cur, &o);
+		if (fail) {
+			err_set(err, ERR_NOMEM, "out of memory for the output");
+			goto out;
+		}
+		if (flush_buf(&o, out, err) < 0)
+			goto out;
+		tmp = cur;
+		cur = next;
+		next = tmp;
+	}
+	if (rows == 0) {
+		err_set(err, ERR_PARSE, "%s:%zu: header row without data rows", name, r.line);
 		goto out;
 	}
 	ret = 0;
 out:
-	mem_free(preds);
-	ml_frame_release(&f);
+	ml_csv_close(&r);
+	buf_release(&o);
+	chunk_free(cur);
+	chunk_free(next);
+	mem_free(map);
 	return ret;
 }
 
@@ -141,33 +446,36 @@ static int add_json_pred(struct buf *out, const struct ml_model *m, const struct
 	       buf_addf(out, ", \"probability\": %.6g}\n", p->value);
 }
 
-static int predict_jsonl(const struct ml_model *m, const struct buf *in, const char *name,
-			 struct buf *out, struct err *err)
+/* JSON lines: one line at a time (getline), output flushed every 64 KiB. */
+static int predict_jsonl(const struct ml_model *m, FILE *in, const char *name, FILE *out,
+			 struct err *err)
 {
 	const struct ml_schema *s = ml_model_schema(m);
 	struct ml_cell *cells = mem_calloc(s->ncols + 1, sizeof(*cells));
-	const char *p = in->ptr, *end = in->ptr + in->len;
-	size_t line = 0;
+	struct buf o = BUF_INIT;
+	char *linebuf = NULL;
+	size_t cap = 0, line = 0;
+	ssize_t got;
 	int ret = -1;
 
 	if (!cells)
 		return err_set(err, ERR_NOMEM, "out of memory");
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p)), *q;
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+	errno = 0;
+	while ((got = getline(&linebuf, &cap, in)) >= 0) {
+		size_t len = (size_t)got;
+		const char *q;
 		json_error_t jerr;
 		json_t *obj;
 		struct ml_pred pred;
 		struct err e = ERR_INIT;
 		line++;
-		for (q = p; q < p + len && (*q == ' ' || *q == '\t' || *q == '\r'); q++)
+		if (len && linebuf[len - 1] == '\n')
+			len--;
+		for (q = linebuf; q < linebuf + len && (*q == ' ' || *q == '\t' || *q == '\r'); q++)
 			;
-		if (q == p + len) {
-			p += len + 1;
+		if (q == linebuf + len)
 			continue;
-		}
-		obj = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
-		p += len + 1;
+		obj = json_loadb(linebuf, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(obj)) {
 			err_set(err, ERR_PARSE, "%s:%zu: %s", name, line,
 				obj ? "expected a JSON object" : jerr.text);
@@ -182,37 +490,122 @@ static int predict_jsonl(const struct ml_model *m, const struct buf *in, const c
 			goto out;
 		}
 		json_decref(obj);
-		if (add_json_pred(out, m, &pred)) {
+		if (add_json_pred(&o, m, &pred)) {
 			err_set(err, ERR_NOMEM, "out of memory for the output");
 			goto out;
 		}
+		if (o.len >= 65536 && flush_buf(&o, out, err) < 0)
+			goto out;
 	}
+	if (ferror(in) || (errno && errno != EINTR && !feof(in))) {
+		err_set(err, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+		goto out;
+	}
+	if (flush_buf(&o, out, err) < 0)
+		goto out;
 	ret = 0;
 out:
+	free(linebuf); /* getline's buffer comes from malloc */
+	buf_release(&o);
 	mem_free(cells);
 	return ret;
 }
 
-static int write_output(const struct buf *b, const char *path, struct err *err)
+/*
+ * Opens the input and finds its first non-space byte, without losing what
+ * came before it: a seekable file is rewound; otherwise the input is read
+ * into memory (only when it starts with spaces or blank lines). *first is
+ * that byte, or EOF for an input of nothing but spaces.
+ */
+static FILE *open_input(const char *path, const char *name, struct buf *held, int *first,
+			struct err *err)
 {
-	if (!path) {
-		if (fwrite(b->ptr, 1, b->len, stdout) != b->len)
-			return err_set(err, ERR_IO, "cannot write to stdout");
-		return 0;
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t skipped = 0;
+	int c;
+
+	if (!fp) {
+		err_set(err, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+		return NULL;
 	}
-	return file_write_atomic(path, b->ptr, b->len, err);
+	while ((c = getc(fp)) == ' ' || c == '\t' || c == '\r' || c == '\n') {
+		if (buf_addch(held, c) < 0)
+			goto nomem;
+		skipped++;
+	}
+	*first = c;
+	if (c == EOF) {
+		if (ferror(fp)) {
+			err_set(err, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+			goto fail;
+		}
+		return fp;
+	}
+	if (skipped == 0) {
+		if (ungetc(c, fp) == EOF) {
+			err_set(err, ERR_IO, "cannot read '%s'", name);
+			goto fail;
+		}
+		return fp;
+	}
+	if (fseek(fp, 0, SEEK_SET) == 0) {
+		buf_reset(held);
+		return fp;
+	}
+	/* A pipe that starts with white space: keep it all in memory. */
+	if (buf_addch(held, c) < 0)
+		goto nomem;
+	while ((c = getc(fp)) != EOF)
+		if (buf_addch(held, c) < 0)
+			goto nomem;
+	if (ferror(fp)) {
+		err_set(err, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+		goto fail;
+	}
+	if (fp != stdin)
+		(void)fclose(fp); /* read only: nothing to lose */
+	fp = fmemopen(held->ptr, held->len, "rb");
+	if (!fp)
+		err_set(err, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+	return fp;
+nomem:
+	err_set(err, ERR_NOMEM, "out of memory reading '%s'", name);
+fail:
+	if (fp != stdin)
+		(void)fclose(fp);
+	return NULL;
+}
+
+/*
+ * Where the output goes until every row is predicted: the temporary file of
+ * -o (renamed at the end), or for stdout an unlinked temporary file copied
+ * to stdout at the end, so a failure leaves no partial output either way.
+ */
+static int copy_to_stdout(FILE *tmp, struct err *err)
+{
+	char block[65536];
+	size_t n;
+	if (fflush(tmp) != 0 || fseek(tmp, 0, SEEK_SET) != 0)
+		return err_set(err, ERR_IO, "cannot read back the output: %s", strerror(errno));
+	while ((n = fread(block, 1, sizeof(block), tmp)) > 0)
+		if (fwrite(block, 1, n, stdout) != n)
+			return err_set(err, ERR_IO, "cannot write to stdout");
+	if (ferror(tmp))
+		return err_set(err, ERR_IO, "cannot read back the output: %s", strerror(errno));
+	return 0;
 }
 
 int cmd_predict(int argc, char **argv)
 {
 	struct err err = ERR_INIT;
 	struct ml_model *m = NULL;
-	struct buf in, out = BUF_INIT;
+	struct buf held = BUF_INIT;
+	struct file_out fo;
+	FILE *in = NULL, *out = NULL;
 	const char *outpath = NULL, *inpath = "-", *name;
-	size_t i;
-	int c, ret = EXIT_FAILED;
+	int c, first = EOF, ret = EXIT_FAILED;
 
-	buf_init(&in, PREDICT_MAX_INPUT);
+	memset(&fo, 0, sizeof(fo));
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:", predict_options, NULL)) != -1) {
@@ -228,32 +621,42 @@ int cmd_predict(int argc, char **argv)
 	if (argc - optind == 2)
 		inpath = argv[optind + 1];
 	name = strcmp(inpath, "-") == 0 ? "stdin" : inpath;
+	if (outpath && strcmp(outpath, "-") == 0)
+		outpath = NULL; /* stdout, through the temporary file */
 	m = ml_model_load(argv[optind], &err);
 	if (!m)
 		return cli_fail(&err);
-	if (buf_read_file(&in, inpath, PREDICT_MAX_INPUT) < 0) {
-		err_set(&err, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+	in = open_input(inpath, name, &held, &first, &err);
+	if (!in)
 		goto out;
-	}
-	for (i = 0; i < in.len && (in.ptr[i] == ' ' || in.ptr[i] == '\t' || in.ptr[i] == '\r' ||
-				   in.ptr[i] == '\n');
-	     i++)
-		;
-	if (i == in.len) {
+	if (first == EOF) {
 		err_set(&err, ERR_INVALID, "%s: no input rows", name);
 		goto out;
 	}
-	if ((in.ptr[i] == '{' ? predict_jsonl(m, &in, name, &out, &err)
-			      : predict_csv(m, &in, name, &out, &err)) < 0)
+	if (outpath) {
+		if (file_out_open(&fo, outpath, &err) < 0)
+			goto out;
+		out = fo.f;
+	} else if (!(out = tmpfile())) {
+		err_set(&err, ERR_IO, "cannot create a temporary file: %s", strerror(errno));
 		goto out;
-	if (write_output(&out, outpath, &err) < 0)
+	}
+	if ((first == '{' ? predict_jsonl(m, in, name, out, &err)
+			  : predict_csv(m, in, name, out, &err)) < 0)
+		goto out;
+	if (outpath ? file_out_commit(&fo, &err) < 0 : copy_to_stdout(out, &err) < 0)
 		goto out;
 	ret = EXIT_OK;
 out:
 	if (ret != EXIT_OK)
 		ret = cli_fail(&err);
+	if (outpath)
+		file_out_abort(&fo);
+	else if (out)
+		(void)fclose(out); /* the temporary file: already copied or discarded */
+	if (in && in != stdin)
+		(void)fclose(in); /* read only */
 	ml_model_free(m);
-	buf_release(&in);
-	buf_release(&out);
+	buf_release(&held);
 	return ret;
 }

@@ -245,6 +245,41 @@ static int text_keys(const struct ml__pipeline *p, const char *s, size_t len, st
 
 /* --- numbers -------------------------------------------------------------- */
 
+/*
+ * The common case without strtod: [+-]digits[.digits], at most 15 digits in
+ * all. The digits as an integer and the power of ten are then both exact
+ * doubles, and IEEE division rounds their quotient correctly, which is what
+ * strtod returns (Clinger's fast path). 0: not that form, use strtod.
+ */
+static int parse_plain_decimal(const char *s, size_t len, double *v)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
+				       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	const char *end = s + len;
+	uint64_t mant = 0;
+	int neg = 0, digits = 0, frac = 0, dot = 0;
+
+	if (s < end && (*s == '-' || *s == '+'))
+		neg = *s++ == '-';
+	for (; s < end; s++) {
+		if (*s >= '0' && *s <= '9') {
+			mant = mant * 10 + (uint64_t)(*s - '0');
+			digits++;
+			frac += dot;
+		} else if (*s == '.' && !dot) {
+			dot = 1;
+		} else {
+			return 0;
+		}
+	}
+	if (digits == 0 || digits > 15)
+		return 0;
+	*v = (double)mant / pow10[frac];
+	if (neg)
+		*v = -*v;
+	return 1;
+}
+
 /* 1: parsed into *v; 0: missing (empty); -1: not a number. */
 static int parse_num(const char *s, size_t len, double *v)
 {
@@ -260,6 +295,8 @@ static int parse_num(const char *s, size_t len, double *v)
 		return 0;
 	if (len >= sizeof(tmp))
 		return -1;
+	if (parse_plain_decimal(s, len, v))
+		return 1;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
 	errno = 0;
@@ -291,6 +328,18 @@ static int cell_num(const struct ml__feat_col *c, const struct ml_cell *cell, do
 
 /* --- transform ------------------------------------------------------------ */
 
+/* Fills cat_len, so a lookup compares lengths before bytes. */
+static int cat_lengths(struct ml__feat_col *c, struct err *err)
+{
+	size_t k;
+	c->cat_len = mem_calloc(c->ncats + 1, sizeof(*c->cat_len));
+	if (!c->cat_len)
+		return err_set(err, ERR_NOMEM, "out of memory for column '%s'", c->name);
+	for (k = 0; k < c->ncats; k++)
+		c->cat_len[k] = strlen(c->cats[k]);
+	return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -302,7 +351,7 @@ static long cat_index(const struct ml__feat_col *c, const char *s, size_t len)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const char *m = c->cats[mid];
-		size_t mlen = strlen(m);
+		size_t mlen = c->cat_len[mid];
 		int r = memcmp(m, s, mlen < len ? mlen : len);
 		if (r == 0)
 			r = (mlen > len) - (mlen < len);
@@ -492,7 +541,7 @@ static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int
 	}
 	mem_free(v);
 	c->width = (uint32_t)c->ncats;
-	return 0;
+	return cat_lengths(c, err);
 }
 
 static double smooth_idf(uint32_t ndocs, uint32_t df)
@@ -620,6 +669,7 @@ void ml__pipeline_release(struct ml__pipeline *p)
 		for (j = 0; c->cats && j < c->ncats; j++)
 			mem_free(c->cats[j]);
 		mem_free(c->cats);
+		mem_free(c->cat_len);
 		mem_free(c->idf);
 	}
 	mem_free(p->cols);
@@ -812,7 +862,7 @@ static int col_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, c
 			c->ncats++;
 		}
 		c->width = (uint32_t)c->ncats;
-		return 0;
+		return cat_lengths(c, err);
 	case ML_TEXT:
 		return text_from_json(p, c, jc, i, err);
 	}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -197,6 +198,95 @@ static void test_pipeline_rejects_text_in_numeric_column(void **state)
 	assert_non_null(strstr(err.msg, "column 'num'"));
 	assert_non_null(strstr(err.msg, "'twelve' is not a number"));
 	ml__row_release(&row);
+	ml__pipeline_release(&p);
+}
+
+/* The raw value a tree pipeline stores for text in the numeric column. */
+static int tree_num(const struct ml__pipeline *p, const char *text, double *v)
+{
+	struct err err = ERR_INIT;
+	struct ml__row row;
+	struct ml_cell cells[3] = {str_cell(text), str_cell(NULL), str_cell(NULL)};
+	int ret;
+	ml__row_init(&row, NULL, NULL, 0);
+	ret = ml__pipeline_transform(p, cells, &row, &err);
+	if (ret == 0) {
+		assert_true(row.n == 1 && row.idx[0] == 0);
+		*v = row.val[0];
+	}
+	ml__row_release(&row);
+	return ret;
+}
+
+/* Plain decimals skip strtod: the value must still be strtod's, bit for bit. */
+static void test_pipeline_numbers_parse_as_strtod(void **state)
+{
+	static const char *fixed[] = {"0",
+				      "-0",
+				      "+7",
+				      "1.",
+				      ".5",
+				      "-.25",
+				      "0.1",
+				      "0.3",
+				      "123456789012345",
+				      "1234567890123456",
+				      "9007199254740993",
+				      "0.000000000000001",
+				      "3.14159265358979",
+				      " 42 ",
+				      "1e3",
+				      "-2.5E-3",
+				      "0x10",
+				      "inf",
+				      "nan",
+				      ".",
+				      "-",
+				      "1.2.3",
+				      "12a",
+				      "--1",
+				      "99999999999999999999"};
+	struct fixture x;
+	struct ml__pipeline p;
+	struct err err = ERR_INIT;
+	uint64_t rng = 12345;
+	size_t i, k;
+	char buf[64];
+	fixture_init(&x);
+	assert_int_equal(
+		ml__pipeline_fit(&p, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 1, 8, 1, &err), 0);
+	for (i = 0; i < sizeof(fixed) / sizeof(*fixed) + 200000; i++) {
+		const char *t = buf;
+		char *end = NULL;
+		double want, got = 0;
+		int ok;
+		if (i < sizeof(fixed) / sizeof(*fixed)) {
+			t = fixed[i];
+		} else {
+			/* Random [-]digits.digits, up to 18 digits in all. */
+			size_t n = 0, nd = 1 + ml__rand_below(&rng, 18),
+			       dot = ml__rand_below(&rng, nd + 1);
+			if (ml__rand_below(&rng, 2))
+				buf[n++] = '-';
+			for (k = 0; k < nd; k++) {
+				if (k == dot)
+					buf[n++] = '.';
+				buf[n++] = (char)('0' + ml__rand_below(&rng, 10));
+			}
+			buf[n] = '\0';
+		}
+		want = strtod(t, &end);
+		while (*end == ' ')
+			end++;
+		ok = tree_num(&p, t, &got) == 0;
+		if (*end || end == t || !isfinite(want)) {
+			assert_false(ok);
+			continue;
+		}
+		assert_true(ok);
+		if (memcmp(&got, &want, sizeof(got)) != 0)
+			fail_msg("'%s': %.17g, strtod %.17g", t, got, want);
+	}
 	ml__pipeline_release(&p);
 }
 
@@ -454,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_standardises_onehots_and_normalises_text),
 		cmocka_unit_test(test_pipeline_text_is_case_insensitive),
 		cmocka_unit_test(test_pipeline_rejects_text_in_numeric_column),
+		cmocka_unit_test(test_pipeline_numbers_parse_as_strtod),
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
 		cmocka_unit_test(test_pipeline_from_json_survives_allocation_failure),

@@ -320,6 +320,27 @@ static int load_tree(struct ml__gbdt *g, const json_t *t, size_t ti, size_t at, 
 	return 0;
 }
 
+/* Numbers the features the splits use, in order of first use. */
+static int assign_slots(struct ml__gbdt *g, size_t nnodes, uint32_t nfeatures, struct err *err)
+{
+	size_t i;
+	g->nfeatures = nfeatures;
+	g->slot_of = mem_calloc(nfeatures ? nfeatures : 1, sizeof(*g->slot_of));
+	if (!g->slot_of)
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
+	for (i = 0; i < nfeatures; i++)
+		g->slot_of[i] = -1;
+	for (i = 0; i < nnodes; i++) {
+		struct ml__tree_node *nd = &g->nodes[i];
+		if (nd->left < 0)
+			continue;
+		if (g->slot_of[nd->feature] < 0)
+			g->slot_of[nd->feature] = (int32_t)g->nslots++;
+		nd->slot = (uint32_t)g->slot_of[nd->feature];
+	}
+	return 0;
+}
+
 static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *info,
 		      uint32_t nfeatures, struct err *err)
 {
@@ -362,7 +383,7 @@ static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *inf
 		total += json_array_size(json_object_get(t, "left_children"));
 	}
 	g->tree_start[g->ntrees] = total;
-	return 0;
+	return assign_slots(g, total, nfeatures, err);
 }
 
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
@@ -448,16 +469,10 @@ static int row_value(const struct ml__row *x, uint32_t f, float *v)
 	return 0;
 }
 
-void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
+/* The walk for models that use many features: a binary search per node. */
+static void walk_sparse(const struct ml__gbdt *g, const struct ml__row *x, float *margin)
 {
-	float margin[ML_MAX_CLASSES] = {0};
 	size_t t;
-	uint32_t k;
-	double mx = -INFINITY, total = 0;
-
-	memset(out, 0, sizeof(*out));
-	for (k = 0; k < g->ngroups; k++)
-		margin[k] = 0;
 	for (t = 0; t < g->ntrees; t++) {
 		const struct ml__tree_node *nodes = g->nodes + g->tree_start[t];
 		int32_t i = 0;
@@ -470,6 +485,50 @@ void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct 
 		}
 		margin[g->tree_group[t]] += nodes[i].split;
 	}
+}
+
+/*
+ * The usual walk: the row scattered once into dense[slot] (NaN = missing),
+ * the same float comparisons as walk_sparse, so the same leaves.
+ */
+static void walk_dense(const struct ml__gbdt *g, const struct ml__row *x, float *margin)
+{
+	float dense[ML__GBDT_DENSE_MAX];
+	size_t t, j;
+	for (j = 0; j < g->nslots; j++)
+		dense[j] = NAN;
+	for (j = 0; j < x->n; j++) {
+		uint32_t f = x->idx[j];
+		if (f < g->nfeatures && g->slot_of[f] >= 0)
+			dense[g->slot_of[f]] = (float)x->val[j];
+	}
+	for (t = 0; t < g->ntrees; t++) {
+		const struct ml__tree_node *nodes = g->nodes + g->tree_start[t];
+		int32_t i = 0;
+		while (nodes[i].left >= 0) {
+			float v = dense[nodes[i].slot];
+			if (isnan(v))
+				i = nodes[i].default_left ? nodes[i].left : nodes[i].right;
+			else
+				i = v < nodes[i].split ? nodes[i].left : nodes[i].right;
+		}
+		margin[g->tree_group[t]] += nodes[i].split;
+	}
+}
+
+void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
+{
+	float margin[ML_MAX_CLASSES] = {0};
+	uint32_t k;
+	double mx = -INFINITY, total = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (k = 0; k < g->ngroups; k++)
+		margin[k] = 0;
+	if (g->nslots <= ML__GBDT_DENSE_MAX)
+		walk_dense(g, x, margin);
+	else
+		walk_sparse(g, x, margin);
 	if (g->task == ML_TASK_REGRESSION) {
 		out->klass = -1;
 		out->value = (double)(float)(margin[0] + (float)g->base_margin);
@@ -502,5 +561,6 @@ void ml__gbdt_release(struct ml__gbdt *g)
 	mem_free(g->tree_start);
 	mem_free(g->tree_group);
 	mem_free(g->nodes);
+	mem_free(g->slot_of);
 	memset(g, 0, sizeof(*g));
 }

@@ -64,6 +64,7 @@ struct ml__feat_col {
 	/* categorical: sorted (byte order), one output per category */
 	size_t ncats;
 	char **cats;
+	size_t *cat_len; /* strlen of each category */
 	/* text: smooth idf per bucket, fitted on ndocs training texts */
 	uint32_t ndocs;
 	double *idf; /* 2^hash_bits */
@@ -141,9 +142,14 @@ void ml__linear_release(struct ml__linear *lm);
 struct ml__tree_node {
 	int32_t left, right; /* -1 at a leaf */
 	uint32_t feature;
-	float split; /* leaf: the leaf value */
+	uint32_t slot; /* index of feature among the features the trees use */
+	float split;   /* leaf: the leaf value */
 	int default_left;
 };
+
+/* Rows are walked on a dense array on the stack when the trees use at most
+ * this many distinct features (else by binary search in the sparse row). */
+#define ML__GBDT_DENSE_MAX 4096
 
 struct ml__gbdt {
 	enum ml_task task;
@@ -154,6 +160,9 @@ struct ml__gbdt {
 	size_t *tree_start; /* ntrees + 1 offsets into nodes */
 	int *tree_group;    /* ntrees */
 	struct ml__tree_node *nodes;
+	/* slot_of[f]: the slot of feature f, or -1 when no split uses it */
+	uint32_t nfeatures, nslots;
+	int32_t *slot_of; /* nfeatures */
 };
 
 struct ml__gbdt_params {
@@ -179,7 +188,11 @@ int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum m
 /* Parses XGBoost's JSON model (bounds-checked: ERR_FORMAT). */
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
 		  const char *json, size_t len, struct err *err);
-/* Walks the trees: allocation-free, thread-safe. Absent features are missing. */
+/*
+ * Walks the trees: allocation-free, thread-safe. Absent features are missing
+ * (the pipeline never stores NaN in a row). The row is first scattered into a
+ * dense array of the features the trees use, so each node costs one load.
+ */
 void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out);
 void ml__gbdt_release(struct ml__gbdt *g);
 

@@ -11,7 +11,9 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +28,12 @@
 #include "ml/internal.h"
 #include "ml/metrics.h"
 
-#define MODEL_FORMAT	1 /* manifest "model_format": what this kiln reads */
-#define MODEL_CHECKS	5 /* sample rows re-predicted on load */
-#define ROW_ON_STACK	1024
-#define VALID_FRACTION	0.1 /* of the training part, for gbdt early stopping */
-#define CHECK_TOLERANCE 1e-9
+#define MODEL_FORMAT	 1 /* manifest "model_format": what this kiln reads */
+#define MODEL_CHECKS	 5 /* sample rows re-predicted on load */
+#define ROW_ON_STACK	 1024
+#define FRAME_THREAD_MIN 512 /* rows before ml_model_predict_frame uses 2 threads */
+#define VALID_FRACTION	 0.1 /* of the training part, for gbdt early stopping */
+#define CHECK_TOLERANCE	 1e-9
 
 extern char **environ;
 
@@ -151,32 +154,85 @@ static int *frame_map(const struct ml_schema *s, const struct ml_frame *f, struc
 	return map;
 }
 
+/* One thread's rows [from, to) of ml_model_predict_frame; fails at row bad. */
+struct frame_share {
+	const struct ml_model *m;
+	const struct ml_frame *f;
+	const int *map;
+	struct ml_pred *preds;
+	struct ml_cell *cells; /* ncols, this thread's own */
+	size_t from, to, bad;
+	struct err err;
+};
+
+static void *predict_rows(void *arg)
+{
+	struct frame_share *sh = arg;
+	const struct ml_schema *s = &sh->m->schema;
+	size_t r, i;
+	for (r = sh->from; r < sh->to; r++) {
+		for (i = 0; i < s->ncols; i++) {
+			const char *str = sh->map[i] >= 0 ? sh->f->cells[sh->map[i]][r] : NULL;
+			sh->cells[i].kind = str ? ML_CELL_STR : ML_CELL_MISSING;
+			sh->cells[i].str = str;
+			sh->cells[i].len = str ? strlen(str) : 0;
+		}
+		if (ml_model_predict(sh->m, sh->cells, &sh->preds[r], &sh->err) < 0) {
+			sh->bad = r;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Two threads share the rows when there are at least FRAME_THREAD_MIN: the
+ * model is immutable and each writes only its own preds, so the results are
+ * those of row-by-row prediction; of two failures the earlier row is reported.
+ */
 int ml_model_predict_frame(const struct ml_model *m, const struct ml_frame *f,
 			   struct ml_pred *preds, struct err *err)
 {
-	struct ml_cell *cells = mem_calloc(m->schema.ncols + 1, sizeof(*cells));
+	struct frame_share sh[2];
+	struct ml_cell *cells = mem_calloc(2 * (m->schema.ncols + 1), sizeof(*cells));
 	int *map = frame_map(&m->schema, f, err);
-	size_t r, i;
-	int ret = -1;
+	pthread_t th;
+	int threaded = 0, ret = -1;
+	size_t k;
 
 	if (!cells || !map) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (r = 0; r < f->nrows; r++) {
-		struct err e = ERR_INIT;
-		for (i = 0; i < m->schema.ncols; i++) {
-			const char *s = map[i] >= 0 ? f->cells[map[i]][r] : NULL;
-			cells[i].kind = s ? ML_CELL_STR : ML_CELL_MISSING;
-			cells[i].str = s;
-			cells[i].len = s ? strlen(s) : 0;
-		}
-		if (ml_model_predict(m, cells, &preds[r], &e) < 0) {
-			err_set(err, e.code, "%s:%zu: %s", f->path ? f->path : "input",
-				f->line ? f->line[r] : r + 1, e.msg);
+	for (k = 0; k < 2; k++) {
+		sh[k].m = m;
+		sh[k].f = f;
+		sh[k].map = map;
+		sh[k].preds = preds;
+		sh[k].cells = cells + k * (m->schema.ncols + 1);
+		sh[k].from = k == 0 ? 0 : f->nrows / 2;
+		sh[k].to = k == 0 ? f->nrows / 2 : f->nrows;
+		sh[k].bad = SIZE_MAX;
+		memset(&sh[k].err, 0, sizeof(sh[k].err));
+	}
+	/* Without a second thread the calling thread does both halves. */
+	if (f->nrows >= FRAME_THREAD_MIN && pthread_create(&th, NULL, predict_rows, &sh[1]) == 0)
+		threaded = 1;
+	predict_rows(&sh[0]);
+	if (threaded) {
+		if (pthread_join(th, NULL) != 0) {
+			err_set(err, ERR_INTERNAL, "cannot join the prediction thread");
 			goto out;
 		}
+	} else if (sh[0].bad == SIZE_MAX) {
+		predict_rows(&sh[1]);
 	}
+	for (k = 0; k < 2; k++)
+		if (sh[k].bad != SIZE_MAX) {
+			err_set(err, sh[k].err.code, "%s:%zu: %s", f->path ? f->path : "input",
+				f->line ? f->line[sh[k].bad] : sh[k].bad + 1, sh[k].err.msg);
+			goto out;
+		}
 	ret = 0;
 out:
 	mem_free(cells);
@@ -343,7 +399,7 @@ static int read_targets(const struct ml_schema *s, const struct ml_frame *f, int
 static int load_data(struct ml_model *m, struct trainset *t, const struct ml_train_opts *o,
 		     struct err *err)
 {
-	struct ml_schema all;
+	struct ml_schema all, *sall;
 	size_t *rows = NULL, n, ntest = 0, i;
 	int *cls = NULL;
 	double *yall = NULL;
@@ -351,17 +407,20 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	int ret = -1;
 
 	memset(&all, 0, sizeof(all));
+	sall = o->test_path ? &m->schema : &all;
 	if (ml_frame_read_csv(&t->full, o->train_path, err) < 0)
 		return -1;
 	t->target_col = o->target ? ml_frame_col(&t->full, o->target) : (int)t->full.ncols - 1;
 	if (t->target_col < 0)
 		return err_set(err, ERR_INVALID, "%s: unknown target column '%s'", o->train_path,
 			       o->target);
-	if (ml_schema_infer(&all, &t->full, t->full.names[t->target_col], o->task, err) < 0)
+	/* With --test the training rows are the whole file: one inference serves. */
+	if (ml_schema_infer(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
 		return -1;
-	if (all.task == ML_TASK_CLASSIFICATION && all.nclasses > ML_MAX_CLASSES) {
+	if (sall->task == ML_TASK_CLASSIFICATION && sall->nclasses > ML_MAX_CLASSES) {
 		err_set(err, ERR_INVALID, "%s: target '%s' has %zu classes (at most %d)",
-			o->train_path, t->full.names[t->target_col], all.nclasses, ML_MAX_CLASSES);
+			o->train_path, t->full.names[t->target_col], sall->nclasses,
+			ML_MAX_CLASSES);
 		goto out;
 	}
 	n = t->full.nrows;
@@ -396,9 +455,10 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 		t->te = &t->test.f;
 		t->tr = &t->train.f;
 	}
-	if (ml_schema_infer(&m->schema, t->tr, t->full.names[t->target_col], all.task, err) < 0)
+	if (!o->test_path &&
+	    ml_schema_infer(&m->schema, t->tr, t->full.names[t->target_col], all.task, err) < 0)
 		goto out;
-	if (m->schema.task == ML_TASK_CLASSIFICATION && m->schema.nclasses != all.nclasses) {
+	if (m->schema.task == ML_TASK_CLASSIFICATION && m->schema.nclasses != sall->nclasses) {
 		err_set(err, ERR_INVALID, "%s: a class of '%s' has too few rows to train on",
 			o->train_path, t->full.names[t->target_col]);
 		goto out;
@@ -673,6 +733,41 @@ static int run_git(const char *dir, const char *arg1, const char *arg2, struct b
 	return ret;
 }
 
+/*
+ * Whether git could find a repository for dir: a .git entry, or a bare
+ * repository's HEAD, in dir or a parent, or GIT_DIR set. When not, git would
+ * only fail, so the spawn (several milliseconds) is skipped.
+ */
+static int maybe_in_repo(const char *dir)
+{
+	struct buf p = BUF_INIT;
+	char *abs = realpath(dir, NULL);
+	int found = getenv("GIT_DIR") != NULL || !abs;
+	size_t len = abs ? strlen(abs) : 0;
+
+	while (!found && len > 0) {
+		buf_reset(&p);
+		if (buf_add(&p, abs, len) < 0 || buf_adds(&p, "/.git") < 0) {
+			found = 1; /* out of memory: let git decide */
+			break;
+		}
+		found = access(p.ptr, F_OK) == 0;
+		buf_setlen(&p, len);
+		if (!found && buf_adds(&p, "/HEAD") == 0)
+			found = access(p.ptr, F_OK) == 0;
+		while (len > 0 && abs[len - 1] != '/')
+			len--;
+		if (len > 0)
+			len--; /* the slash; "" stands for the root */
+	}
+	if (!found && abs) {
+		found = access("/.git", F_OK) == 0 || access("/HEAD", F_OK) == 0;
+	}
+	free(abs); /* realpath's buffer comes from malloc */
+	buf_release(&p);
+	return found;
+}
+
 static int lineage_git(json_t *lin, const char *path)
 {
 	char *copy = mem_strdup(path), *dir;
@@ -681,7 +776,7 @@ static int lineage_git(json_t *lin, const char *path)
 	if (!copy)
 		return -1;
 	dir = dirname(copy);
-	if (run_git(dir, "rev-parse", "HEAD", &head) == 0 && head.len >= 40 &&
+	if (maybe_in_repo(dir) && run_git(dir, "rev-parse", "HEAD", &head) == 0 && head.len >= 40 &&
 	    run_git(dir, "status", "--porcelain", &st) == 0) {
 		buf_setlen(&head, 40);
 		if (json_object_set_new(lin, "git_commit", json_string(head.ptr)) < 0 ||

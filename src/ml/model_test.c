@@ -172,6 +172,85 @@ static void test_model_predict_is_thread_safe(void **state)
 	}
 }
 
+/* Every output of one row-by-row ml_model_predict on row r of f. */
+static void expect_row(const struct ml_model *m, const struct ml_frame *f, size_t r,
+		       const struct ml_pred *got)
+{
+	const struct ml_schema *s = ml_model_schema(m);
+	struct ml_cell cells[128];
+	struct ml_pred want;
+	struct err err = ERR_INIT;
+	size_t c, k;
+	assert_true(s->ncols <= 128);
+	for (c = 0; c < s->ncols; c++) {
+		int col = ml_frame_col(f, s->cols[c].name);
+		const char *v = col >= 0 ? f->cells[col][r] : NULL;
+		cells[c].kind = v ? ML_CELL_STR : ML_CELL_MISSING;
+		cells[c].str = v;
+		cells[c].len = v ? strlen(v) : 0;
+	}
+	assert_int_equal(ml_model_predict(m, cells, &want, &err), 0);
+	assert_int_equal(got->klass, want.klass);
+	assert_true(got->value == want.value);
+	for (k = 0; k < 64; k++)
+		assert_true(got->prob[k] == want.prob[k]);
+}
+
+/* ml_model_predict_frame (two threads on big frames) equals row by row. */
+static void test_model_batch_equals_rows(void **state)
+{
+	const char *sets[][2] = {{"ames", "Sale_Price"}, {"credit", "Status"}};
+	size_t i, a, r;
+	if (!have_data())
+		skip();
+	for (i = 0; i < 2; i++)
+		for (a = 0; a < 2; a++) {
+			struct err err = ERR_INIT;
+			struct ml_model *m =
+				train(sets[i][0], sets[i][1], a ? ML_ALGO_GBDT : ML_ALGO_LOGREG);
+			struct ml_frame f;
+			struct ml_pred *p;
+			char rel[256];
+			(void)snprintf(rel, sizeof(rel), "%s/test.csv", sets[i][0]);
+			assert_int_equal(ml_frame_read_csv(&f, data_path(rel), &err), 0);
+			assert_true(f.nrows >= 512); /* two threads: FRAME_THREAD_MIN in model.c */
+			p = predict_all(m, &f);
+			for (r = 0; r < f.nrows; r++)
+				expect_row(m, &f, r, &p[r]);
+			mem_free(p);
+			ml_frame_release(&f);
+			ml_model_free(m);
+		}
+}
+
+/* With bad values in both halves, the earlier row is the one reported. */
+static void test_model_batch_reports_first_bad_row(void **state)
+{
+	struct ml_model *m;
+	struct ml_frame f;
+	struct ml_pred *p;
+	struct buf csv = BUF_INIT;
+	struct err err = ERR_INIT;
+	size_t r;
+	if (!have_data())
+		skip();
+	m = train("churn", NULL, ML_ALGO_GBDT);
+	assert_int_equal(buf_adds(&csv, "account_length,total_day_minutes\n"), 0);
+	for (r = 0; r < 2000; r++)
+		assert_int_equal(
+			buf_addf(&csv, "%s,%zu\n", r == 1500 || r == 1700 ? "x" : "100", r % 300),
+			0);
+	assert_int_equal(ml_frame_parse_csv(&f, csv.ptr, csv.len, "t.csv", &err), 0);
+	p = mem_calloc(f.nrows, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(ml_model_predict_frame(m, &f, p, &err), -1);
+	assert_non_null(strstr(err.msg, "t.csv:1502:"));
+	mem_free(p);
+	ml_frame_release(&f);
+	buf_release(&csv);
+	ml_model_free(m);
+}
+
 static double now_us(void)
 {
 	struct timespec ts;
@@ -290,6 +369,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model_save_and_load_predict_identically),
 		cmocka_unit_test(test_model_predict_is_thread_safe),
+		cmocka_unit_test(test_model_batch_equals_rows),
+		cmocka_unit_test(test_model_batch_reports_first_bad_row),
 		cmocka_unit_test(test_model_predict_timing),
 		cmocka_unit_test(test_model_load_mem_rejects_corruption),
 		cmocka_unit_test(test_model_load_survives_allocation_failure),
