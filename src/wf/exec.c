@@ -82,6 +82,7 @@ struct run {
 	git_object *commit;   /* the event's commit in it */
 	git_oid head;	      /* the event's commit */
 	int n_ws;
+	int n_free; /* sets of step files pooled in tmp/freeN_ (see step_files_take) */
 };
 
 /* State of one job instance while its steps run (thread-local). */
@@ -101,7 +102,6 @@ struct jctx {
 	struct buf summary;
 	double deadline;
 	int debug, timed_out;
-	int n_files;		   /* steps run so far, names their files */
 	const struct wf_step *cur; /* the step running */
 	json_t *cache_saves;	   /* [{key, paths}] saved when the job succeeds */
 };
@@ -833,6 +833,69 @@ static int read_small(const char *path, struct buf *b)
 	return 0;
 }
 
+/* The names of a job's step files under its RUNNER_TEMP ("step_" + name). */
+static const char *const step_file_names[] = {"output",	 "env",	  "path",
+					      "summary", "state", "script.sh"};
+#define N_STEP_FILES (sizeof(step_file_names) / sizeof(step_file_names[0]))
+
+/* Creates the empty runner files of a step (prefix FILES): output, env,
+ * path, summary and state. */
+static int create_step_files(const char *files, struct err *err)
+{
+	char p[1300];
+	size_t i;
+	int fd;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(p, sizeof(p), "%s%s", files, step_file_names[i]);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			err_set(err, ERR_IO, "cannot create '%s': %s", p, strerror(errno));
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Moves a pooled set of step files into job directory DIR, when there is
+ * one: a rename costs microseconds where creating an inode costs up to a
+ * millisecond on some file systems. Missing files are created later. */
+static void step_files_take(struct run *r, const char *dir)
+{
+	char from[1300], to[1300];
+	int id;
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	id = r->n_free > 0 ? --r->n_free : -1;
+	pthread_mutex_unlock(&r->lock);
+	if (id < 0)
+		return;
+	for (i = 0; i < N_STEP_FILES; i++) {
+		snprintf(from, sizeof(from), "%s/free%d_%s", r->tmp, id, step_file_names[i]);
+		snprintf(to, sizeof(to), "%s/step_%s", dir, step_file_names[i]);
+		(void)rename(from, to);
+	}
+}
+
+/* Gives the step files of a finished job back to the pool. */
+static void step_files_give(struct run *r, const char *dir)
+{
+	char from[1300], to[1300];
+	int id;
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	id = r->n_free++;
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < N_STEP_FILES; i++) {
+		snprintf(from, sizeof(from), "%s/step_%s", dir, step_file_names[i]);
+		snprintf(to, sizeof(to), "%s/free%d_%s", r->tmp, id, step_file_names[i]);
+		(void)rename(from, to);
+	}
+}
+
 /* After a step: GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH and the summary. */
 static int collect_files(struct jctx *j, const char *files, struct err *err)
 {
@@ -1390,10 +1453,13 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		deadline = t0 + limit * 60;
 	shell = s->shell ? s->shell : j->job->shell ? j->job->shell : r->wf->shell;
 	explicit_shell = shell != NULL;
-	/* A fresh name per step (composite steps included); the runner files are
-	 * created by the step itself ('>>' works on a missing file), which saves
-	 * five file creations a step. */
-	snprintf(files, sizeof(files), "%s/s%d_", j->dir, ++j->n_files);
+	/* The five runner files exist, empty, before the step starts, as on
+	 * GitHub. Steps run one at a time in a job, so every step of the job
+	 * reuses the same names: truncating a file costs microseconds, creating
+	 * an inode up to a millisecond on some file systems. */
+	snprintf(files, sizeof(files), "%s/step_", j->dir);
+	if (create_step_files(files, &err) < 0)
+		goto fail;
 	snprintf(spath, sizeof(spath), "%sscript%s", files,
 		 shell && strcmp(shell, "python") == 0 ? ".py" : ".sh");
 	if (write_file(spath, script.ptr, script.len) < 0) {
@@ -1826,7 +1892,7 @@ static void *inst_main(void *arg)
 	struct jctx j;
 	struct err err = ERR_INIT;
 	double t0 = now(), tmo = 360;
-	int result = WF_ST_FAILURE, n;
+	int result = WF_ST_FAILURE, n, made = 0;
 
 	memset(&j, 0, sizeof(j));
 	j.ws = in->ws ? in->ws : r->o->workspace;
@@ -1853,6 +1919,8 @@ static void *inst_main(void *arg)
 		say(r, in, "error: cannot create '%s': %s", j.dir, strerror(errno));
 		goto out;
 	}
+	made = 1;
+	step_files_take(r, j.dir);
 	{
 		json_t *runner = json_object_get(j.ctx, "runner");
 		(void)set_s(runner, "temp", j.dir);
@@ -1900,6 +1968,8 @@ oom:
 	say(r, in, "error: out of memory");
 out:
 	in->secs = now() - t0;
+	if (made)
+		step_files_give(r, j.dir);
 	say(r, in, "job %s (%.2fs)", wf_status_name(result), in->secs);
 	json_decref(j.env);
 	json_decref(j.gh_env);
