@@ -1691,6 +1691,18 @@ out:
 	return rc;
 }
 
+/* Keeps ctx.job.status equal to the job's current status, as steps run. A
+ * new object each time: the old one may be shared with other instances. */
+static void sync_job_status(struct jctx *j)
+{
+	const char *want = wf_status_name(j->status);
+	const char *have =
+		json_string_value(json_object_get(json_object_get(j->ctx, "job"), "status"));
+	if (have && strcmp(have, want) == 0)
+		return;
+	(void)json_object_set_new(j->ctx, "job", json_pack("{s:s}", "status", want));
+}
+
 /* Runs a list of steps (a job's or a composite action's), updating j->status. */
 static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int depth)
 {
@@ -1715,6 +1727,7 @@ static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int d
 			return cancelled;
 		}
 		json_object_set_new(j->ctx, "env", env_now);
+		sync_job_status(j);
 		if (wf__cond(s->if_ ? s->if_ : "",
 			     &(struct wf_expr_ctx){j->ctx, j->status, hash_files, j}, &run_it,
 			     &err) < 0) {
@@ -1740,6 +1753,7 @@ static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int d
 		if (set_step_ctx(j, s, outcome, conclusion) < 0)
 			j->status = WF_ST_FAILURE;
 	}
+	sync_job_status(j);
 	return cancelled;
 }
 
