@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,7 +49,11 @@ struct inst {
 	pid_t pgid; /* running step's process group, 0 when none; run lock */
 	json_t *outputs;
 	double secs;
-	char *ws; /* the instance's own checkout; NULL: the workspace itself */
+	char *ws;		/* the instance's own checkout; NULL: the workspace itself */
+	char *group;		/* concurrency group, NULL when none */
+	int cip;		/* cancel-in-progress */
+	int waiting;		/* pending on its group; run lock */
+	unsigned long wait_seq; /* order of becoming pending; run lock */
 };
 
 struct jobst {
@@ -82,7 +87,9 @@ struct run {
 	git_object *commit;   /* the event's commit in it */
 	git_oid head;	      /* the event's commit */
 	int n_ws;
-	int n_free; /* sets of step files pooled in tmp/freeN_ (see step_files_take) */
+	int n_free;		/* sets of step files pooled in tmp/freeN_ (see step_files_take) */
+	unsigned long conc_seq; /* pending instances so far (concurrency) */
+	char *wf_group;		/* the workflow's concurrency group, NULL when none */
 };
 
 /* State of one job instance while its steps run (thread-local). */
@@ -1898,6 +1905,42 @@ out:
 	return result;
 }
 
+/*
+ * Concurrency across kiln invocations: an exclusive flock on
+ * .kiln/concurrency/<sha256 of group>.lock (beside runs_root), waited for.
+ * Returns the descriptor (closing it releases the lock), or -1 when there is
+ * no runs root or the lock file cannot be opened.
+ */
+static int conc_lock(struct run *r, struct inst *in, const char *group)
+{
+	char dir[1100], path[1300], hex[HASH_SHA256_HEX];
+	unsigned char d[HASH_SHA256_LEN];
+	const char *root = r->o->runs_root, *slash;
+	int fd;
+
+	if (!root)
+		return -1;
+	slash = strrchr(root, '/');
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s/concurrency", (int)(slash - root), root);
+	else
+		snprintf(dir, sizeof(dir), "concurrency");
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	hash_sha256(group, strlen(group), d);
+	hash_hex(d, sizeof(d), hex);
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, hex);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		say(r, in, "waiting for concurrency group '%s' (another kiln run holds it)", group);
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+	}
+	return fd;
+}
+
 static void *inst_main(void *arg)
 {
 	struct inst *in = arg;
@@ -1906,7 +1949,7 @@ static void *inst_main(void *arg)
 	struct jctx j;
 	struct err err = ERR_INIT;
 	double t0 = now(), tmo = 360;
-	int result = WF_ST_FAILURE, n, made = 0;
+	int result = WF_ST_FAILURE, n, made = 0, lockfd = -1;
 
 	memset(&j, 0, sizeof(j));
 	j.ws = in->ws ? in->ws : r->o->workspace;
@@ -1952,6 +1995,16 @@ static void *inst_main(void *arg)
 		goto out;
 	}
 	j.deadline = tmo > 0 ? t0 + tmo * 60 : 0;
+	if (in->group && r->wf_group && strcmp(in->group, r->wf_group) == 0) {
+		say(r, in,
+		    "error: concurrency group '%s' is also the workflow's: a deadlock (GitHub "
+		    "cancels such a job)",
+		    in->group);
+		result = WF_ST_CANCELLED;
+		goto out;
+	}
+	if (in->group)
+		lockfd = conc_lock(r, in, in->group);
 	say(r, in, "job started");
 	if (job->uses) {
 		result = run_called(&j);
@@ -1982,6 +2035,8 @@ oom:
 	say(r, in, "error: out of memory");
 out:
 	in->secs = now() - t0;
+	if (lockfd >= 0)
+		(void)close(lockfd);
 	if (made)
 		step_files_give(r, j.dir);
 	say(r, in, "job %s (%.2fs)", wf_status_name(result), in->secs);
@@ -2215,6 +2270,29 @@ out:
 }
 
 /* Decides whether a ready job runs, and if so creates its instances. */
+/* Evaluates a concurrency: node into *group (NULL when empty) and *cip. */
+static int conc_eval(struct run *r, json_t *ctx, const struct wf_node *n, char **group, int *cip,
+		     struct err *err)
+{
+	struct jctx tmp = {.run = r, .ctx = ctx, .status = WF_ST_SUCCESS, .ws = r->o->workspace};
+	const struct wf_node *g = n->kind == WF_NODE_SCALAR ? n : wf__map_get(n, "group");
+	struct buf b = BUF_INIT;
+
+	*group = NULL;
+	*cip = 0;
+	if (n->kind != WF_NODE_SCALAR &&
+	    node_bool(&tmp, wf__map_get(n, "cancel-in-progress"), cip, err) < 0)
+		return -1;
+	if (!g || evaluate_str(&tmp, g->str, &b, err) < 0) {
+		buf_release(&b);
+		return g ? -1 : 0;
+	}
+	if (b.len)
+		*group = buf_take(&b, NULL);
+	buf_release(&b);
+	return 0;
+}
+
 static void plan_job(struct run *r, struct jobst *js)
 {
 	const struct wf_job *job = js->job;
@@ -2304,6 +2382,9 @@ static void plan_job(struct run *r, struct jobst *js)
 			err_set(&err, ERR_NOMEM, "out of memory");
 			goto fail;
 		}
+		if (job->concurrency &&
+		    conc_eval(r, ic, job->concurrency, &in->group, &in->cip, &err) < 0)
+			goto fail;
 	}
 	{
 		int coe = 0;
@@ -2355,6 +2436,58 @@ static void finish_job(struct run *r, struct jobst *js)
 	js->state = JOB_DONE;
 }
 
+/*
+ * Concurrency groups within the run (caller holds the run lock): 1 when IN
+ * must wait. As on GitHub, a group has at most one running and one pending
+ * instance: a newer pending instance cancels an older pending one, and with
+ * cancel-in-progress it cancels the running one too.
+ */
+static int conc_blocked(struct run *r, struct inst *in, int *progress)
+{
+	size_t i, k;
+	int blocked = 0, len;
+	char msg[400];
+
+	for (i = 0; i < r->wf->n_jobs; i++) {
+		struct jobst *js = &r->jobs[i];
+		for (k = 0; k < js->n_inst; k++) {
+			struct inst *x = &js->inst[k];
+			if (x == in || x->done || !x->group || strcmp(x->group, in->group) != 0)
+				continue;
+			if (x->started) {
+				blocked = 1;
+				if (in->cip && !x->cancel) {
+					x->cancel = 1;
+					kill_group(x->pgid);
+					*progress = 1;
+					len = snprintf(msg, sizeof(msg),
+						       "cancelling: '%.100s' of concurrency group "
+						       "'%.200s' has cancel-in-progress",
+						       in->display, x->group);
+					emit_locked(r, x, r->o->log, msg, (size_t)len);
+				}
+			} else if (x->waiting && (!in->waiting || x->wait_seq < in->wait_seq)) {
+				x->waiting = 0;
+				x->done = 1;
+				x->result = WF_ST_CANCELLED;
+				*progress = 1;
+				len = snprintf(msg, sizeof(msg),
+					       "cancelled: '%.100s' is now the pending job of "
+					       "concurrency group '%.200s'",
+					       in->display, x->group);
+				emit_locked(r, x, r->o->log, msg, (size_t)len);
+			} else if (x->waiting) {
+				blocked = 1; /* a newer pending one cancels this one */
+			}
+		}
+	}
+	if (blocked && !in->waiting) {
+		in->waiting = 1;
+		in->wait_seq = ++r->conc_seq;
+	}
+	return blocked;
+}
+
 static void schedule(struct run *r)
 {
 	const struct wf *wf = r->wf;
@@ -2389,6 +2522,9 @@ static void schedule(struct run *r)
 				}
 				if (r->running >= r->o->max_jobs || js->running >= js->max_parallel)
 					continue;
+				if (in->group && conc_blocked(r, in, &progress))
+					continue;
+				in->waiting = 0;
 				in->started = 1;
 				r->running++;
 				js->running++;
@@ -2748,7 +2884,7 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 	const char *k;
 	json_t *v;
 	size_t i, n = 0;
-	int rc = -1, failed = 0;
+	int rc = -1, failed = 0, wf_lock = -1;
 	char *evjson = NULL;
 
 	memset(&r, 0, sizeof(r));
@@ -2837,6 +2973,20 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 	}
 	for (i = 0; i < wf->n_jobs; i++)
 		r.jobs[i].job = &wf->jobs[i];
+	if (wf->concurrency) {
+		json_t *cc = json_pack("{s:O, s:O, s:O}", "github", r.github, "inputs", r.inputs,
+				       "vars", o->vars);
+		int cip = 0;
+		if (!cc || conc_eval(&r, cc, wf->concurrency, &r.wf_group, &cip, err) < 0) {
+			json_decref(cc);
+			if (!cc)
+				err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		json_decref(cc);
+		if (r.wf_group)
+			wf_lock = conc_lock(&r, NULL, r.wf_group);
+	}
 	if (o->job)
 		want_job(&r, wf_job_find(wf, o->job));
 	else
@@ -2890,6 +3040,9 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 	rc = failed;
 out:
 	free(evjson);
+	if (wf_lock >= 0)
+		(void)close(wf_lock);
+	mem_free(r.wf_group);
 	if (r.logf)
 		(void)fclose(r.logf); /* line-buffered: everything is written already */
 	for (i = 0; r.jobs && i < wf->n_jobs; i++) {
@@ -2897,6 +3050,7 @@ out:
 		for (q = 0; q < r.jobs[i].n_inst; q++) {
 			mem_free(r.jobs[i].inst[q].display);
 			mem_free(r.jobs[i].inst[q].ws);
+			mem_free(r.jobs[i].inst[q].group);
 			json_decref(r.jobs[i].inst[q].outputs);
 			json_decref(r.jobs[i].inst[q].ctx);
 		}

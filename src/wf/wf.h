@@ -41,6 +41,7 @@ struct wf_job {
 	const char *shell, *working_directory; /* defaults.run */
 	const char *uses;		       /* reusable workflow */
 	const struct wf_node *with, *secrets;
+	const struct wf_node *concurrency; /* a group template or {group, cancel-in-progress} */
 	struct wf_step *steps;
 	size_t n_steps;
 };
@@ -49,6 +50,7 @@ struct wf {
 	const char *path;
 	const char *name; /* workflow name or its path */
 	const struct wf_node *on, *env;
+	const struct wf_node *concurrency;     /* as wf_job's */
 	const char *shell, *working_directory; /* defaults.run */
 	struct wf_job *jobs;
 	size_t n_jobs;
