@@ -1853,6 +1853,23 @@ static int run_called(struct jctx *j)
 	jobs = json_object();
 	if (!secrets || !jobs)
 		goto fail;
+	/* secrets the callee declares as required must be passed */
+	wc = callee->on->kind == WF_NODE_MAP ? wf__map_get(callee->on, "workflow_call") : NULL;
+	decl = wc && wc->kind == WF_NODE_MAP ? wf__map_get(wc, "secrets") : NULL;
+	for (i = 0; decl && decl->kind == WF_NODE_MAP && i < decl->n; i++) {
+		const struct wf_node *d = decl->items[2 * i + 1];
+		const struct wf_node *req =
+			d->kind == WF_NODE_MAP ? wf__map_get(d, "required") : NULL;
+		const char *name = decl->items[2 * i]->str;
+		if (req && req->kind == WF_NODE_SCALAR && strcmp(req->str, "true") == 0 &&
+		    !json_object_get(secrets, name)) {
+			err_set(&err, ERR_INVALID,
+				"%s:%d:%d: workflow_call: the required secret '%s' is not passed",
+				callee->path, decl->items[2 * i]->line, decl->items[2 * i]->col,
+				name);
+			goto fail;
+		}
+	}
 	o.inputs = inputs;
 	o.secrets = secrets;
 	o.job = NULL;

@@ -78,6 +78,7 @@ struct wf_push {
 	int is_tag;
 	char **paths; /* owned; release with wf_push_release */
 	size_t n_paths;
+	char action[64]; /* pull_request: the event's action ("opened"), "" when none */
 };
 
 /*
@@ -92,6 +93,21 @@ void wf_push_release(struct wf_push *p);
  * pattern syntax, later '!' patterns win) let it through.
  */
 int wf_on_push(const struct wf *wf, const struct wf_push *p);
+/*
+ * For a pull_request or pull_request_target event: fills p->paths with the
+ * files changed between the merge base of base and head (shas or branch
+ * names; head NULL or "" is HEAD; an unknown base compares head with its
+ * first parent). The caller sets p->ref_name (the base branch) and p->action.
+ */
+int wf_pr_from_repo(const char *dir, const char *base, const char *head, struct wf_push *p,
+		    struct err *err);
+/*
+ * 1 when a pull_request(_target) event p starts the workflow: on: names
+ * event, its types (default opened, synchronize, reopened) hold p->action
+ * when set, branches / branches-ignore let the base branch through, and
+ * paths / paths-ignore the changed files.
+ */
+int wf_on_pull_request(const struct wf *wf, const char *event, const struct wf_push *p);
 
 enum wf_run_flags {
 	WF_RUN_DRY = 1 << 0,	 /* plan and print, run nothing */
