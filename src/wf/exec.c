@@ -1337,11 +1337,95 @@ static void cache_save_all(struct jctx *j)
 	}
 }
 
+/*
+ * 1 when the installed version (digits and dots) satisfies the requested
+ * one: component by component, "x" and "*" match anything and a shorter
+ * request matches every longer version ("3.11" matches 3.11.2). -1 when the
+ * request is not a plain version (lts names, stable, ranges): not compared.
+ */
+static int version_ok(const char *want, const char *have)
+{
+	while (*want) {
+		if (*want == 'x' || *want == 'X' || *want == '*') {
+			want++;
+		} else if (*want >= '0' && *want <= '9') {
+			char *e1, *e2;
+			unsigned long a = strtoul(want, &e1, 10), b;
+			if (!(*have >= '0' && *have <= '9'))
+				return 0;
+			b = strtoul(have, &e2, 10);
+			if (a != b)
+				return 0;
+			want = e1;
+			have = e2;
+			if (*want && *want != '.')
+				return -1;
+		} else {
+			return -1;
+		}
+		if (*want == '.')
+			want++;
+		while (*have && *have != '.')
+			have++;
+		if (*have == '.')
+			have++;
+	}
+	return 1;
+}
+
+/* setup-python / setup-node / setup-go: the installed tool's version
+ * against with: <lang>-version; a warning on a mismatch. */
+static int setup_tool(struct jctx *j, const char *uses, const char *tool, const char *key,
+		      struct err *err)
+{
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
+	json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
+	char cmd[64], line[256], have[64] = "";
+	const char *want, *p;
+	FILE *f;
+	size_t n;
+
+	if (!with)
+		return -1;
+	want = json_string_value(json_object_get(with, key));
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", tool,
+		 strcmp(tool, "go") == 0 ? "version" : "--version");
+	f = popen(cmd, "re");
+	if (f) {
+		if (fgets(line, sizeof(line), f)) {
+			/* the first run of digits and dots: "Python 3.11.2", "v18.1", "go1.21.0" */
+			for (p = line; *p && !(*p >= '0' && *p <= '9'); p++)
+				;
+			for (n = 0;
+			     n + 1 < sizeof(have) && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.');
+			     n++)
+				have[n] = p[n];
+			have[n] = '\0';
+		}
+		if (pclose(f) != 0)
+			have[0] = '\0';
+	}
+	if (!have[0])
+		say(j->run, j->in, "warning: %s: '%s' is not installed", uses, tool);
+	else if (want && *want && version_ok(want, have) == 0)
+		say(j->run, j->in, "warning: %s: %s '%s' was requested, the installed '%s' is %s",
+		    uses, key, want, tool, have);
+	else
+		say(j->run, j->in, "%s: using the installed '%s' %s", uses, tool, have);
+	if (have[0] && json_object_set_new(j->step_out, key, json_string(have)) < 0) {
+		json_decref(with);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	json_decref(with);
+	return 0;
+}
+
 static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 {
-	static const char *const tools[][2] = {{"actions/setup-python@", "python3"},
-					       {"actions/setup-node@", "node"},
-					       {"actions/setup-go@", "go"}};
+	static const char *const tools[][3] = {
+		{"actions/setup-python@", "python3", "python-version"},
+		{"actions/setup-node@", "node", "node-version"},
+		{"actions/setup-go@", "go", "go-version"}};
 	size_t i;
 	if (strncmp(uses, "actions/checkout@", 17) == 0)
 		return 0; /* the workspace already is the checkout */
@@ -1368,10 +1452,8 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 		return rc;
 	}
 	for (i = 0; i < 3; i++) {
-		if (strncmp(uses, tools[i][0], strlen(tools[i][0])) == 0) {
-			say(j->run, j->in, "%s: using the installed '%s'", uses, tools[i][1]);
-			return 0;
-		}
+		if (strncmp(uses, tools[i][0], strlen(tools[i][0])) == 0)
+			return setup_tool(j, uses, tools[i][1], tools[i][2], err);
 	}
 	return err_set(err, ERR_INVALID, "unsupported action '%s'", uses);
 }
