@@ -354,7 +354,7 @@ int cmd_run(int argc, char **argv)
 	json_t *event = NULL, *summary = NULL;
 	char **files = NULL;
 	size_t n = 0, i;
-	int rc = EXIT_FAILED, one, have_push = 0;
+	int rc = EXIT_FAILED, one, have_push = 0, is_pr;
 	struct wf_push push;
 
 	memset(&c, 0, sizeof(c));
@@ -386,6 +386,7 @@ int cmd_run(int argc, char **argv)
 	} else if (!(event = json_object())) {
 		goto out;
 	}
+	is_pr = strcmp(c.event, "pull_request") == 0 || strcmp(c.event, "pull_request_target") == 0;
 	if (c.workflow) {
 		rc = run_one(c.workflow, &c, event, summary);
 	} else {
@@ -401,6 +402,27 @@ int cmd_run(int argc, char **argv)
 			if (!have_push)
 				fprintf(stderr, "kiln: warning: %s; push filters are not checked\n",
 					gerr.msg);
+		} else if (is_pr) {
+			/* pull_request filters: the base branch and the files the
+			 * pull request changes (merge base of base and head..head) */
+			struct err gerr = ERR_INIT;
+			json_t *pr = json_object_get(event, "pull_request");
+			const char *base = json_string_value(
+				json_object_get(json_object_get(pr, "base"), "ref"));
+			const char *bsha = json_string_value(
+				json_object_get(json_object_get(pr, "base"), "sha"));
+			const char *hsha = json_string_value(
+				json_object_get(json_object_get(pr, "head"), "sha"));
+			const char *action = json_string_value(json_object_get(event, "action"));
+			memset(&push, 0, sizeof(push));
+			snprintf(push.ref_name, sizeof(push.ref_name), "%s", base ? base : "main");
+			snprintf(push.action, sizeof(push.action), "%s", action ? action : "");
+			have_push =
+				wf_pr_from_repo(".", bsha ? bsha : base, hsha, &push, &gerr) == 0;
+			if (!have_push)
+				fprintf(stderr,
+					"kiln: warning: %s; pull_request filters are not checked\n",
+					gerr.msg);
 		}
 		for (i = 0; i < n; i++) {
 			struct wf *wf = wf_load(files[i], &err);
@@ -408,8 +430,12 @@ int cmd_run(int argc, char **argv)
 				rc = cli_fail(&err);
 				goto out;
 			}
-			one = strcmp(c.event, "push") == 0 && have_push ? wf_on_push(wf, &push)
-									: wf_on_event(wf, c.event);
+			if (!have_push)
+				one = wf_on_event(wf, c.event);
+			else if (is_pr)
+				one = wf_on_pull_request(wf, c.event, &push);
+			else
+				one = wf_on_push(wf, &push);
 			wf_free(wf);
 			if (!one)
 				continue;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,7 +49,11 @@ struct inst {
 	pid_t pgid; /* running step's process group, 0 when none; run lock */
 	json_t *outputs;
 	double secs;
-	char *ws; /* the instance's own checkout; NULL: the workspace itself */
+	char *ws;		/* the instance's own checkout; NULL: the workspace itself */
+	char *group;		/* concurrency group, NULL when none */
+	int cip;		/* cancel-in-progress */
+	int waiting;		/* pending on its group; run lock */
+	unsigned long wait_seq; /* order of becoming pending; run lock */
 };
 
 struct jobst {
@@ -82,6 +87,9 @@ struct run {
 	git_object *commit;   /* the event's commit in it */
 	git_oid head;	      /* the event's commit */
 	int n_ws;
+	int n_free;		/* sets of step files pooled in tmp/freeN_ (see step_files_take) */
+	unsigned long conc_seq; /* pending instances so far (concurrency) */
+	char *wf_group;		/* the workflow's concurrency group, NULL when none */
 };
 
 /* State of one job instance while its steps run (thread-local). */
@@ -101,7 +109,6 @@ struct jctx {
 	struct buf summary;
 	double deadline;
 	int debug, timed_out;
-	int n_files;		   /* steps run so far, names their files */
 	const struct wf_step *cur; /* the step running */
 	json_t *cache_saves;	   /* [{key, paths}] saved when the job succeeds */
 };
@@ -833,6 +840,69 @@ static int read_small(const char *path, struct buf *b)
 	return 0;
 }
 
+/* The names of a job's step files under its RUNNER_TEMP ("step_" + name). */
+static const char *const step_file_names[] = {"output",	 "env",	  "path",
+					      "summary", "state", "script.sh"};
+#define N_STEP_FILES (sizeof(step_file_names) / sizeof(step_file_names[0]))
+
+/* Creates the empty runner files of a step (prefix FILES): output, env,
+ * path, summary and state. */
+static int create_step_files(const char *files, struct err *err)
+{
+	char p[1300];
+	size_t i;
+	int fd;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(p, sizeof(p), "%s%s", files, step_file_names[i]);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			err_set(err, ERR_IO, "cannot create '%s': %s", p, strerror(errno));
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Moves a pooled set of step files into job directory DIR, when there is
+ * one: a rename costs microseconds where creating an inode costs up to a
+ * millisecond on some file systems. Missing files are created later. */
+static void step_files_take(struct run *r, const char *dir)
+{
+	char from[1300], to[1300];
+	int id;
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	id = r->n_free > 0 ? --r->n_free : -1;
+	pthread_mutex_unlock(&r->lock);
+	if (id < 0)
+		return;
+	for (i = 0; i < N_STEP_FILES; i++) {
+		snprintf(from, sizeof(from), "%s/free%d_%s", r->tmp, id, step_file_names[i]);
+		snprintf(to, sizeof(to), "%s/step_%s", dir, step_file_names[i]);
+		(void)rename(from, to);
+	}
+}
+
+/* Gives the step files of a finished job back to the pool. */
+static void step_files_give(struct run *r, const char *dir)
+{
+	char from[1300], to[1300];
+	int id;
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	id = r->n_free++;
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < N_STEP_FILES; i++) {
+		snprintf(from, sizeof(from), "%s/step_%s", dir, step_file_names[i]);
+		snprintf(to, sizeof(to), "%s/free%d_%s", r->tmp, id, step_file_names[i]);
+		(void)rename(from, to);
+	}
+}
+
 /* After a step: GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH and the summary. */
 static int collect_files(struct jctx *j, const char *files, struct err *err)
 {
@@ -1267,11 +1337,95 @@ static void cache_save_all(struct jctx *j)
 	}
 }
 
+/*
+ * 1 when the installed version (digits and dots) satisfies the requested
+ * one: component by component, "x" and "*" match anything and a shorter
+ * request matches every longer version ("3.11" matches 3.11.2). -1 when the
+ * request is not a plain version (lts names, stable, ranges): not compared.
+ */
+static int version_ok(const char *want, const char *have)
+{
+	while (*want) {
+		if (*want == 'x' || *want == 'X' || *want == '*') {
+			want++;
+		} else if (*want >= '0' && *want <= '9') {
+			char *e1, *e2;
+			unsigned long a = strtoul(want, &e1, 10), b;
+			if (!(*have >= '0' && *have <= '9'))
+				return 0;
+			b = strtoul(have, &e2, 10);
+			if (a != b)
+				return 0;
+			want = e1;
+			have = e2;
+			if (*want && *want != '.')
+				return -1;
+		} else {
+			return -1;
+		}
+		if (*want == '.')
+			want++;
+		while (*have && *have != '.')
+			have++;
+		if (*have == '.')
+			have++;
+	}
+	return 1;
+}
+
+/* setup-python / setup-node / setup-go: the installed tool's version
+ * against with: <lang>-version; a warning on a mismatch. */
+static int setup_tool(struct jctx *j, const char *uses, const char *tool, const char *key,
+		      struct err *err)
+{
+	struct wf_expr_ctx c = {j->ctx, j->status, hash_files, j};
+	json_t *with = j->cur->with ? wf__node_eval(j->cur->with, &c, err) : json_object();
+	char cmd[64], line[256], have[64] = "";
+	const char *want, *p;
+	FILE *f;
+	size_t n;
+
+	if (!with)
+		return -1;
+	want = json_string_value(json_object_get(with, key));
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", tool,
+		 strcmp(tool, "go") == 0 ? "version" : "--version");
+	f = popen(cmd, "re");
+	if (f) {
+		if (fgets(line, sizeof(line), f)) {
+			/* the first run of digits and dots: "Python 3.11.2", "v18.1", "go1.21.0" */
+			for (p = line; *p && !(*p >= '0' && *p <= '9'); p++)
+				;
+			for (n = 0;
+			     n + 1 < sizeof(have) && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.');
+			     n++)
+				have[n] = p[n];
+			have[n] = '\0';
+		}
+		if (pclose(f) != 0)
+			have[0] = '\0';
+	}
+	if (!have[0])
+		say(j->run, j->in, "warning: %s: '%s' is not installed", uses, tool);
+	else if (want && *want && version_ok(want, have) == 0)
+		say(j->run, j->in, "warning: %s: %s '%s' was requested, the installed '%s' is %s",
+		    uses, key, want, tool, have);
+	else
+		say(j->run, j->in, "%s: using the installed '%s' %s", uses, tool, have);
+	if (have[0] && json_object_set_new(j->step_out, key, json_string(have)) < 0) {
+		json_decref(with);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	json_decref(with);
+	return 0;
+}
+
 static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 {
-	static const char *const tools[][2] = {{"actions/setup-python@", "python3"},
-					       {"actions/setup-node@", "node"},
-					       {"actions/setup-go@", "go"}};
+	static const char *const tools[][3] = {
+		{"actions/setup-python@", "python3", "python-version"},
+		{"actions/setup-node@", "node", "node-version"},
+		{"actions/setup-go@", "go", "go-version"}};
 	size_t i;
 	if (strncmp(uses, "actions/checkout@", 17) == 0)
 		return 0; /* the workspace already is the checkout */
@@ -1298,10 +1452,8 @@ static int builtin_uses(struct jctx *j, const char *uses, struct err *err)
 		return rc;
 	}
 	for (i = 0; i < 3; i++) {
-		if (strncmp(uses, tools[i][0], strlen(tools[i][0])) == 0) {
-			say(j->run, j->in, "%s: using the installed '%s'", uses, tools[i][1]);
-			return 0;
-		}
+		if (strncmp(uses, tools[i][0], strlen(tools[i][0])) == 0)
+			return setup_tool(j, uses, tools[i][1], tools[i][2], err);
 	}
 	return err_set(err, ERR_INVALID, "unsupported action '%s'", uses);
 }
@@ -1390,10 +1542,13 @@ static int run_step(struct jctx *j, const struct wf_step *s, size_t idx, int dep
 		deadline = t0 + limit * 60;
 	shell = s->shell ? s->shell : j->job->shell ? j->job->shell : r->wf->shell;
 	explicit_shell = shell != NULL;
-	/* A fresh name per step (composite steps included); the runner files are
-	 * created by the step itself ('>>' works on a missing file), which saves
-	 * five file creations a step. */
-	snprintf(files, sizeof(files), "%s/s%d_", j->dir, ++j->n_files);
+	/* The five runner files exist, empty, before the step starts, as on
+	 * GitHub. Steps run one at a time in a job, so every step of the job
+	 * reuses the same names: truncating a file costs microseconds, creating
+	 * an inode up to a millisecond on some file systems. */
+	snprintf(files, sizeof(files), "%s/step_", j->dir);
+	if (create_step_files(files, &err) < 0)
+		goto fail;
 	snprintf(spath, sizeof(spath), "%sscript%s", files,
 		 shell && strcmp(shell, "python") == 0 ? ".py" : ".sh");
 	if (write_file(spath, script.ptr, script.len) < 0) {
@@ -1625,6 +1780,18 @@ out:
 	return rc;
 }
 
+/* Keeps ctx.job.status equal to the job's current status, as steps run. A
+ * new object each time: the old one may be shared with other instances. */
+static void sync_job_status(struct jctx *j)
+{
+	const char *want = wf_status_name(j->status);
+	const char *have =
+		json_string_value(json_object_get(json_object_get(j->ctx, "job"), "status"));
+	if (have && strcmp(have, want) == 0)
+		return;
+	(void)json_object_set_new(j->ctx, "job", json_pack("{s:s}", "status", want));
+}
+
 /* Runs a list of steps (a job's or a composite action's), updating j->status. */
 static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int depth)
 {
@@ -1649,6 +1816,7 @@ static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int d
 			return cancelled;
 		}
 		json_object_set_new(j->ctx, "env", env_now);
+		sync_job_status(j);
 		if (wf__cond(s->if_ ? s->if_ : "",
 			     &(struct wf_expr_ctx){j->ctx, j->status, hash_files, j}, &run_it,
 			     &err) < 0) {
@@ -1674,6 +1842,7 @@ static int run_list(struct jctx *j, const struct wf_step *steps, size_t n, int d
 		if (set_step_ctx(j, s, outcome, conclusion) < 0)
 			j->status = WF_ST_FAILURE;
 	}
+	sync_job_status(j);
 	return cancelled;
 }
 
@@ -1766,6 +1935,23 @@ static int run_called(struct jctx *j)
 	jobs = json_object();
 	if (!secrets || !jobs)
 		goto fail;
+	/* secrets the callee declares as required must be passed */
+	wc = callee->on->kind == WF_NODE_MAP ? wf__map_get(callee->on, "workflow_call") : NULL;
+	decl = wc && wc->kind == WF_NODE_MAP ? wf__map_get(wc, "secrets") : NULL;
+	for (i = 0; decl && decl->kind == WF_NODE_MAP && i < decl->n; i++) {
+		const struct wf_node *d = decl->items[2 * i + 1];
+		const struct wf_node *req =
+			d->kind == WF_NODE_MAP ? wf__map_get(d, "required") : NULL;
+		const char *name = decl->items[2 * i]->str;
+		if (req && req->kind == WF_NODE_SCALAR && strcmp(req->str, "true") == 0 &&
+		    !json_object_get(secrets, name)) {
+			err_set(&err, ERR_INVALID,
+				"%s:%d:%d: workflow_call: the required secret '%s' is not passed",
+				callee->path, decl->items[2 * i]->line, decl->items[2 * i]->col,
+				name);
+			goto fail;
+		}
+	}
 	o.inputs = inputs;
 	o.secrets = secrets;
 	o.job = NULL;
@@ -1818,6 +2004,42 @@ out:
 	return result;
 }
 
+/*
+ * Concurrency across kiln invocations: an exclusive flock on
+ * .kiln/concurrency/<sha256 of group>.lock (beside runs_root), waited for.
+ * Returns the descriptor (closing it releases the lock), or -1 when there is
+ * no runs root or the lock file cannot be opened.
+ */
+static int conc_lock(struct run *r, struct inst *in, const char *group)
+{
+	char dir[1100], path[1300], hex[HASH_SHA256_HEX];
+	unsigned char d[HASH_SHA256_LEN];
+	const char *root = r->o->runs_root, *slash;
+	int fd;
+
+	if (!root)
+		return -1;
+	slash = strrchr(root, '/');
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s/concurrency", (int)(slash - root), root);
+	else
+		snprintf(dir, sizeof(dir), "concurrency");
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	hash_sha256(group, strlen(group), d);
+	hash_hex(d, sizeof(d), hex);
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, hex);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		say(r, in, "waiting for concurrency group '%s' (another kiln run holds it)", group);
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+	}
+	return fd;
+}
+
 static void *inst_main(void *arg)
 {
 	struct inst *in = arg;
@@ -1826,7 +2048,7 @@ static void *inst_main(void *arg)
 	struct jctx j;
 	struct err err = ERR_INIT;
 	double t0 = now(), tmo = 360;
-	int result = WF_ST_FAILURE, n;
+	int result = WF_ST_FAILURE, n, made = 0, lockfd = -1;
 
 	memset(&j, 0, sizeof(j));
 	j.ws = in->ws ? in->ws : r->o->workspace;
@@ -1853,6 +2075,8 @@ static void *inst_main(void *arg)
 		say(r, in, "error: cannot create '%s': %s", j.dir, strerror(errno));
 		goto out;
 	}
+	made = 1;
+	step_files_take(r, j.dir);
 	{
 		json_t *runner = json_object_get(j.ctx, "runner");
 		(void)set_s(runner, "temp", j.dir);
@@ -1870,6 +2094,16 @@ static void *inst_main(void *arg)
 		goto out;
 	}
 	j.deadline = tmo > 0 ? t0 + tmo * 60 : 0;
+	if (in->group && r->wf_group && strcmp(in->group, r->wf_group) == 0) {
+		say(r, in,
+		    "error: concurrency group '%s' is also the workflow's: a deadlock (GitHub "
+		    "cancels such a job)",
+		    in->group);
+		result = WF_ST_CANCELLED;
+		goto out;
+	}
+	if (in->group)
+		lockfd = conc_lock(r, in, in->group);
 	say(r, in, "job started");
 	if (job->uses) {
 		result = run_called(&j);
@@ -1900,6 +2134,10 @@ oom:
 	say(r, in, "error: out of memory");
 out:
 	in->secs = now() - t0;
+	if (lockfd >= 0)
+		(void)close(lockfd);
+	if (made)
+		step_files_give(r, j.dir);
 	say(r, in, "job %s (%.2fs)", wf_status_name(result), in->secs);
 	json_decref(j.env);
 	json_decref(j.gh_env);
@@ -2131,6 +2369,29 @@ out:
 }
 
 /* Decides whether a ready job runs, and if so creates its instances. */
+/* Evaluates a concurrency: node into *group (NULL when empty) and *cip. */
+static int conc_eval(struct run *r, json_t *ctx, const struct wf_node *n, char **group, int *cip,
+		     struct err *err)
+{
+	struct jctx tmp = {.run = r, .ctx = ctx, .status = WF_ST_SUCCESS, .ws = r->o->workspace};
+	const struct wf_node *g = n->kind == WF_NODE_SCALAR ? n : wf__map_get(n, "group");
+	struct buf b = BUF_INIT;
+
+	*group = NULL;
+	*cip = 0;
+	if (n->kind != WF_NODE_SCALAR &&
+	    node_bool(&tmp, wf__map_get(n, "cancel-in-progress"), cip, err) < 0)
+		return -1;
+	if (!g || evaluate_str(&tmp, g->str, &b, err) < 0) {
+		buf_release(&b);
+		return g ? -1 : 0;
+	}
+	if (b.len)
+		*group = buf_take(&b, NULL);
+	buf_release(&b);
+	return 0;
+}
+
 static void plan_job(struct run *r, struct jobst *js)
 {
 	const struct wf_job *job = js->job;
@@ -2220,6 +2481,9 @@ static void plan_job(struct run *r, struct jobst *js)
 			err_set(&err, ERR_NOMEM, "out of memory");
 			goto fail;
 		}
+		if (job->concurrency &&
+		    conc_eval(r, ic, job->concurrency, &in->group, &in->cip, &err) < 0)
+			goto fail;
 	}
 	{
 		int coe = 0;
@@ -2271,6 +2535,58 @@ static void finish_job(struct run *r, struct jobst *js)
 	js->state = JOB_DONE;
 }
 
+/*
+ * Concurrency groups within the run (caller holds the run lock): 1 when IN
+ * must wait. As on GitHub, a group has at most one running and one pending
+ * instance: a newer pending instance cancels an older pending one, and with
+ * cancel-in-progress it cancels the running one too.
+ */
+static int conc_blocked(struct run *r, struct inst *in, int *progress)
+{
+	size_t i, k;
+	int blocked = 0, len;
+	char msg[400];
+
+	for (i = 0; i < r->wf->n_jobs; i++) {
+		struct jobst *js = &r->jobs[i];
+		for (k = 0; k < js->n_inst; k++) {
+			struct inst *x = &js->inst[k];
+			if (x == in || x->done || !x->group || strcmp(x->group, in->group) != 0)
+				continue;
+			if (x->started) {
+				blocked = 1;
+				if (in->cip && !x->cancel) {
+					x->cancel = 1;
+					kill_group(x->pgid);
+					*progress = 1;
+					len = snprintf(msg, sizeof(msg),
+						       "cancelling: '%.100s' of concurrency group "
+						       "'%.200s' has cancel-in-progress",
+						       in->display, x->group);
+					emit_locked(r, x, r->o->log, msg, (size_t)len);
+				}
+			} else if (x->waiting && (!in->waiting || x->wait_seq < in->wait_seq)) {
+				x->waiting = 0;
+				x->done = 1;
+				x->result = WF_ST_CANCELLED;
+				*progress = 1;
+				len = snprintf(msg, sizeof(msg),
+					       "cancelled: '%.100s' is now the pending job of "
+					       "concurrency group '%.200s'",
+					       in->display, x->group);
+				emit_locked(r, x, r->o->log, msg, (size_t)len);
+			} else if (x->waiting) {
+				blocked = 1; /* a newer pending one cancels this one */
+			}
+		}
+	}
+	if (blocked && !in->waiting) {
+		in->waiting = 1;
+		in->wait_seq = ++r->conc_seq;
+	}
+	return blocked;
+}
+
 static void schedule(struct run *r)
 {
 	const struct wf *wf = r->wf;
@@ -2305,6 +2621,9 @@ static void schedule(struct run *r)
 				}
 				if (r->running >= r->o->max_jobs || js->running >= js->max_parallel)
 					continue;
+				if (in->group && conc_blocked(r, in, &progress))
+					continue;
+				in->waiting = 0;
 				in->started = 1;
 				r->running++;
 				js->running++;
@@ -2664,7 +2983,7 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 	const char *k;
 	json_t *v;
 	size_t i, n = 0;
-	int rc = -1, failed = 0;
+	int rc = -1, failed = 0, wf_lock = -1;
 	char *evjson = NULL;
 
 	memset(&r, 0, sizeof(r));
@@ -2753,6 +3072,20 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 	}
 	for (i = 0; i < wf->n_jobs; i++)
 		r.jobs[i].job = &wf->jobs[i];
+	if (wf->concurrency) {
+		json_t *cc = json_pack("{s:O, s:O, s:O}", "github", r.github, "inputs", r.inputs,
+				       "vars", o->vars);
+		int cip = 0;
+		if (!cc || conc_eval(&r, cc, wf->concurrency, &r.wf_group, &cip, err) < 0) {
+			json_decref(cc);
+			if (!cc)
+				err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		json_decref(cc);
+		if (r.wf_group)
+			wf_lock = conc_lock(&r, NULL, r.wf_group);
+	}
 	if (o->job)
 		want_job(&r, wf_job_find(wf, o->job));
 	else
@@ -2806,6 +3139,9 @@ int wf_run(const struct wf *wf, const struct wf_run_opts *o, struct wf_result **
 	rc = failed;
 out:
 	free(evjson);
+	if (wf_lock >= 0)
+		(void)close(wf_lock);
+	mem_free(r.wf_group);
 	if (r.logf)
 		(void)fclose(r.logf); /* line-buffered: everything is written already */
 	for (i = 0; r.jobs && i < wf->n_jobs; i++) {
@@ -2813,6 +3149,7 @@ out:
 		for (q = 0; q < r.jobs[i].n_inst; q++) {
 			mem_free(r.jobs[i].inst[q].display);
 			mem_free(r.jobs[i].inst[q].ws);
+			mem_free(r.jobs[i].inst[q].group);
 			json_decref(r.jobs[i].inst[q].outputs);
 			json_decref(r.jobs[i].inst[q].ctx);
 		}

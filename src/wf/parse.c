@@ -360,6 +360,32 @@ static int parse_needs(struct ps *ps, const struct wf_node *n, struct wf_job *j)
 	return 0;
 }
 
+/* concurrency: a group name (a template) or {group, cancel-in-progress}. */
+static int parse_concurrency(struct ps *ps, const struct wf_node *n, const struct wf_node **out)
+{
+	static const char *const keys[] = {"group", "cancel-in-progress", NULL};
+	const struct wf_node *g, *c;
+	if (n->kind == WF_NODE_SCALAR) {
+		if (check_tmpl(ps, n) < 0)
+			return -1;
+		*out = n;
+		return 0;
+	}
+	if (want(ps, n, WF_NODE_MAP, "concurrency") < 0 ||
+	    known_keys(ps, n, keys, "concurrency") < 0)
+		return -1;
+	g = wf__map_get(n, "group");
+	if (!g)
+		return bad(ps, n, "concurrency: 'group' is required");
+	if (want(ps, g, WF_NODE_SCALAR, "concurrency.group") < 0 || check_tmpl(ps, g) < 0)
+		return -1;
+	c = wf__map_get(n, "cancel-in-progress");
+	if (c && scalar_expr(ps, c, "cancel-in-progress", 1) < 0)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 static int parse_job(struct ps *ps, const struct wf_node *key, const struct wf_node *n,
 		     struct wf_job *j)
 {
@@ -399,6 +425,8 @@ static int parse_job(struct ps *ps, const struct wf_node *key, const struct wf_n
 	    (scalar(ps, v, "if", &j->if_) < 0 || check_cond(ps, v) < 0))
 		return -1;
 	if ((v = wf__map_get(n, "runs-on")) && check_tree(ps, v) < 0)
+		return -1;
+	if ((v = wf__map_get(n, "concurrency")) && parse_concurrency(ps, v, &j->concurrency) < 0)
 		return -1;
 	if ((v = wf__map_get(n, "container")) || (v = wf__map_get(n, "services")))
 		return bad(ps, v,
@@ -596,6 +624,9 @@ static int parse_root(struct ps *ps, const struct wf_node *root, struct wf *wf)
 	}
 	if ((v = wf__map_get(root, "defaults")) &&
 	    parse_defaults(ps, v, &wf->shell, &wf->working_directory) < 0)
+		return -1;
+	if ((v = wf__map_get(root, "concurrency")) &&
+	    parse_concurrency(ps, v, &wf->concurrency) < 0)
 		return -1;
 	jobs = wf__map_get(root, "jobs");
 	if (!jobs)

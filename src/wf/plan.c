@@ -149,6 +149,13 @@ static json_t *typed(const char *type, json_t *v)
 	return json_incref(v);
 }
 
+/* 1 when a declaration (input or secret) says required: true. */
+static int required(const struct wf_node *d)
+{
+	const struct wf_node *r = d && d->kind == WF_NODE_MAP ? wf__map_get(d, "required") : NULL;
+	return r && r->kind == WF_NODE_SCALAR && strcmp(r->str, "true") == 0;
+}
+
 json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload,
 		   const json_t *given, const struct wf_expr_ctx *c, struct err *err)
 {
@@ -173,6 +180,13 @@ json_t *wf__inputs(const struct wf *wf, const char *event, const json_t *payload
 		json_t *v = json_object_get(given, name), *val = NULL;
 		if (!v)
 			v = json_object_get(from_event, name);
+		if (!v && !def && required(d)) {
+			json_decref(out);
+			err_set(err, ERR_INVALID,
+				"%s:%d:%d: %s: the required input '%s' is missing", wf->path,
+				decl->items[2 * i]->line, decl->items[2 * i]->col, event, name);
+			return NULL;
+		}
 		if (v) {
 			val = typed(type, v);
 		} else if (def && def->kind == WF_NODE_SCALAR && strstr(def->str, "${{")) {

@@ -146,11 +146,11 @@ static int list_match(const struct wf_node *n, const char *s)
 	return hit;
 }
 
+static int paths_pass(const struct wf_node *ev, const struct wf_push *p);
+
 int wf_on_push(const struct wf *wf, const struct wf_push *p)
 {
-	const struct wf_node *on = wf->on, *push, *inc, *exc;
-	size_t i;
-	int any;
+	const struct wf_node *on = wf->on, *push;
 
 	if (!wf_on_event(wf, "push"))
 		return 0;
@@ -182,10 +182,21 @@ int wf_on_push(const struct wf *wf, const struct wf_push *p)
 			}
 		}
 	}
-	inc = wf__map_get(push, "paths");
-	exc = wf__map_get(push, "paths-ignore");
-	if (p->is_tag || (!inc && !exc))
+	if (p->is_tag)
 		return 1; /* GitHub ignores path filters for tag pushes */
+	return paths_pass(push, p);
+}
+
+/* paths and paths-ignore of an event's filters against the changed files. */
+static int paths_pass(const struct wf_node *ev, const struct wf_push *p)
+{
+	const struct wf_node *inc = wf__map_get(ev, "paths"),
+			     *exc = wf__map_get(ev, "paths-ignore");
+	size_t i;
+	int any;
+
+	if (!inc && !exc)
+		return 1;
 	any = 0;
 	for (i = 0; i < p->n_paths; i++) {
 		if (inc && list_match(inc, p->paths[i]) != 1)
@@ -196,6 +207,42 @@ int wf_on_push(const struct wf *wf, const struct wf_push *p)
 		break;
 	}
 	return any;
+}
+
+int wf_on_pull_request(const struct wf *wf, const char *event, const struct wf_push *p)
+{
+	const struct wf_node *ev, *b, *bi, *types;
+	size_t i;
+
+	if (!wf_on_event(wf, event))
+		return 0;
+	if (wf->on->kind != WF_NODE_MAP)
+		return 1;
+	ev = wf__map_get(wf->on, event);
+	if (!ev || ev->kind != WF_NODE_MAP)
+		return 1;
+	/* types: the default is opened, synchronize and reopened */
+	types = wf__map_get(ev, "types");
+	if (p->action[0]) {
+		int hit = 0;
+		if (!types)
+			hit = strcmp(p->action, "opened") == 0 ||
+			      strcmp(p->action, "synchronize") == 0 ||
+			      strcmp(p->action, "reopened") == 0;
+		else if (types->kind == WF_NODE_SCALAR)
+			hit = strcmp(types->str, p->action) == 0;
+		for (i = 0; types && types->kind == WF_NODE_SEQ && i < types->n; i++)
+			hit = hit || (types->items[i]->kind == WF_NODE_SCALAR &&
+				      strcmp(types->items[i]->str, p->action) == 0);
+		if (!hit)
+			return 0;
+	}
+	/* branches filters name the base branch */
+	b = wf__map_get(ev, "branches");
+	bi = wf__map_get(ev, "branches-ignore");
+	if ((b && list_match(b, p->ref_name) != 1) || (bi && list_match(bi, p->ref_name) == 1))
+		return 0;
+	return paths_pass(ev, p);
 }
 
 static int add_path(struct wf_push *p, const char *path)
@@ -270,6 +317,78 @@ out:
 	git_commit_free(commit);
 	git_commit_free(parent);
 	git_reference_free(head);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+/* An oid from a sha or a ref name; -1 when it does not resolve. */
+static int resolve(git_repository *repo, const char *spec, git_oid *out)
+{
+	git_object *o = NULL, *c = NULL;
+	char full[300];
+	int rc = -1;
+	if (!spec || !*spec)
+		return -1;
+	if (git_revparse_single(&o, repo, spec) < 0) {
+		snprintf(full, sizeof(full), "refs/remotes/origin/%s", spec);
+		if (git_revparse_single(&o, repo, full) < 0)
+			return -1;
+	}
+	if (git_object_peel(&c, o, GIT_OBJECT_COMMIT) == 0) {
+		git_oid_cpy(out, git_object_id(c));
+		rc = 0;
+	}
+	git_object_free(c);
+	git_object_free(o);
+	return rc;
+}
+
+int wf_pr_from_repo(const char *dir, const char *base, const char *head, struct wf_push *p,
+		    struct err *err)
+{
+	git_repository *repo = NULL;
+	git_commit *hc = NULL, *bc = NULL;
+	git_tree *htree = NULL, *btree = NULL;
+	git_diff *diff = NULL;
+	git_oid hoid, boid, mb;
+	int rc = -1;
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0) {
+		err_set(err, ERR_NOTFOUND, "'%s' is not in a git repository", dir);
+		goto out;
+	}
+	if (resolve(repo, head && *head ? head : "HEAD", &hoid) < 0) {
+		err_set(err, ERR_NOTFOUND, "the pull request's head '%s' is not in the repository",
+			head && *head ? head : "HEAD");
+		goto out;
+	}
+	if (git_commit_lookup(&hc, repo, &hoid) < 0 || git_commit_tree(&htree, hc) < 0)
+		goto git_fail;
+	/* the files changed since the merge base, as GitHub's three-dot diff */
+	if (resolve(repo, base, &boid) == 0 && git_merge_base(&mb, repo, &boid, &hoid) == 0) {
+		if (git_commit_lookup(&bc, repo, &mb) < 0 || git_commit_tree(&btree, bc) < 0)
+			goto git_fail;
+	} else if (git_commit_parentcount(hc) > 0) {
+		if (git_commit_parent(&bc, hc, 0) < 0 || git_commit_tree(&btree, bc) < 0)
+			goto git_fail;
+	}
+	if (git_diff_tree_to_tree(&diff, repo, btree, htree, NULL) < 0 ||
+	    git_diff_foreach(diff, diff_cb, NULL, NULL, NULL, p) < 0)
+		goto git_fail;
+	rc = 0;
+	goto out;
+git_fail:
+	err_set(err, ERR_IO, "git: %s", git_error_last() ? git_error_last()->message : "error");
+out:
+	if (rc < 0)
+		wf_push_release(p);
+	git_diff_free(diff);
+	git_tree_free(htree);
+	git_tree_free(btree);
+	git_commit_free(hc);
+	git_commit_free(bc);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return rc;

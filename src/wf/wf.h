@@ -41,6 +41,7 @@ struct wf_job {
 	const char *shell, *working_directory; /* defaults.run */
 	const char *uses;		       /* reusable workflow */
 	const struct wf_node *with, *secrets;
+	const struct wf_node *concurrency; /* a group template or {group, cancel-in-progress} */
 	struct wf_step *steps;
 	size_t n_steps;
 };
@@ -49,6 +50,7 @@ struct wf {
 	const char *path;
 	const char *name; /* workflow name or its path */
 	const struct wf_node *on, *env;
+	const struct wf_node *concurrency;     /* as wf_job's */
 	const char *shell, *working_directory; /* defaults.run */
 	struct wf_job *jobs;
 	size_t n_jobs;
@@ -76,6 +78,7 @@ struct wf_push {
 	int is_tag;
 	char **paths; /* owned; release with wf_push_release */
 	size_t n_paths;
+	char action[64]; /* pull_request: the event's action ("opened"), "" when none */
 };
 
 /*
@@ -90,6 +93,21 @@ void wf_push_release(struct wf_push *p);
  * pattern syntax, later '!' patterns win) let it through.
  */
 int wf_on_push(const struct wf *wf, const struct wf_push *p);
+/*
+ * For a pull_request or pull_request_target event: fills p->paths with the
+ * files changed between the merge base of base and head (shas or branch
+ * names; head NULL or "" is HEAD; an unknown base compares head with its
+ * first parent). The caller sets p->ref_name (the base branch) and p->action.
+ */
+int wf_pr_from_repo(const char *dir, const char *base, const char *head, struct wf_push *p,
+		    struct err *err);
+/*
+ * 1 when a pull_request(_target) event p starts the workflow: on: names
+ * event, its types (default opened, synchronize, reopened) hold p->action
+ * when set, branches / branches-ignore let the base branch through, and
+ * paths / paths-ignore the changed files.
+ */
+int wf_on_pull_request(const struct wf *wf, const char *event, const struct wf_push *p);
 
 enum wf_run_flags {
 	WF_RUN_DRY = 1 << 0,	 /* plan and print, run nothing */
