@@ -10,8 +10,11 @@
 
 VERSION := 0.1.0
 CC ?= cc
-PKGS := jansson libcrypto xgboost libmicrohttpd yaml-0.1 libgit2 sqlite3 libcurl libpq
-LIBS_EXTRA := -llinear -lm -lpthread
+PKGS := jansson libcrypto libmicrohttpd yaml-0.1 libgit2 sqlite3 libcurl libpq
+# XGBoost's headers only: src/ml/xgb.c loads the library with dlopen when a
+# model is trained, so commands that never train do not carry it in memory.
+PKGS_HEADERS := xgboost
+LIBS_EXTRA := -llinear -lm -lpthread -ldl
 
 SANITIZE ?=
 DEBUG ?=
@@ -30,7 +33,7 @@ ifneq ($(WERROR),)
 WARN += -Werror
 endif
 OPT := $(if $(DEBUG),-O0 -g3,-O2 -g)
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(PKGS_HEADERS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer)
 

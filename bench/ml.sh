@@ -33,7 +33,7 @@ pkgs=$(sed -n 's/^PKGS := //p' "$top/Makefile")
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -I"$top/src" -D_GNU_SOURCE $(pkg-config --cflags $pkgs) \
 	-o "$work/predict_latency" "$top/bench/predict_latency.c" $objs \
-	$(pkg-config --libs $pkgs) -llinear -lm -lpthread
+	$(pkg-config --libs $pkgs) -llinear -lm -lpthread -ldl
 
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 

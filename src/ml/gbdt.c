@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xgboost/c_api.h>
 
 #include "base/mem.h"
+
+/* The XGBoost API (xgb.c); ml__gbdt_train loads it before any other function here runs. */
+#define XGB() ml__xgb_table()
 
 #define CHECK_TOLERANCE 1e-5
 
@@ -23,19 +25,19 @@ struct xgb {
 
 static int xgb_fail(struct err *err, const char *what)
 {
-	return err_set(err, ERR_TRAIN, "xgboost: %s: %s", what, XGBGetLastError());
+	return err_set(err, ERR_TRAIN, "xgboost: %s: %s", what, XGB()->XGBGetLastError());
 }
 
 static void xgb_release(struct xgb *x)
 {
 	if (x->sliced)
-		(void)XGBoosterFree(x->sliced); /* cleanup: nothing to do on failure */
+		(void)XGB()->XGBoosterFree(x->sliced); /* cleanup: nothing to do on failure */
 	if (x->booster)
-		(void)XGBoosterFree(x->booster);
+		(void)XGB()->XGBoosterFree(x->booster);
 	if (x->train)
-		(void)XGDMatrixFree(x->train);
+		(void)XGB()->XGDMatrixFree(x->train);
 	if (x->valid)
-		(void)XGDMatrixFree(x->valid);
+		(void)XGB()->XGDMatrixFree(x->valid);
 }
 
 /* A CSR DMatrix of the rows; absent entries are missing, as in the walker. */
@@ -65,11 +67,12 @@ static int make_dmatrix(DMatrixHandle *out, const struct ml__row *rows, const do
 		labels[i] = (float)y[i];
 	}
 	indptr[n] = total;
-	if (XGDMatrixCreateFromCSREx(indptr, indices, data, n + 1, total, nfeatures, out) != 0) {
+	if (XGB()->XGDMatrixCreateFromCSREx(indptr, indices, data, n + 1, total, nfeatures, out) !=
+	    0) {
 		xgb_fail(err, "cannot create the matrix");
 		goto out;
 	}
-	if (XGDMatrixSetFloatInfo(*out, "label", labels, n) != 0) {
+	if (XGB()->XGDMatrixSetFloatInfo(*out, "label", labels, n) != 0) {
 		xgb_fail(err, "cannot set labels");
 		goto out;
 	}
@@ -93,23 +96,23 @@ static int set_params(BoosterHandle b, const struct ml__gbdt_params *prm, enum m
 						     : "binary:logistic";
 	/* One thread: on a shared machine OpenMP's spinning workers made training
 	 * ten times slower, and the data sets kiln trains on are small. */
-	if (XGBoosterSetParam(b, "objective", obj) != 0 ||
-	    XGBoosterSetParam(b, "tree_method", "hist") != 0 ||
-	    XGBoosterSetParam(b, "nthread", "1") != 0 ||
-	    XGBoosterSetParam(b, "verbosity", prm->verbose ? "1" : "0") != 0)
+	if (XGB()->XGBoosterSetParam(b, "objective", obj) != 0 ||
+	    XGB()->XGBoosterSetParam(b, "tree_method", "hist") != 0 ||
+	    XGB()->XGBoosterSetParam(b, "nthread", "1") != 0 ||
+	    XGB()->XGBoosterSetParam(b, "verbosity", prm->verbose ? "1" : "0") != 0)
 		return xgb_fail(err, "cannot set parameters");
 	(void)snprintf(tmp, sizeof(tmp), "%d", prm->max_depth);
-	if (XGBoosterSetParam(b, "max_depth", tmp) != 0)
+	if (XGB()->XGBoosterSetParam(b, "max_depth", tmp) != 0)
 		return xgb_fail(err, "max_depth");
 	(void)snprintf(tmp, sizeof(tmp), "%.17g", prm->eta);
-	if (XGBoosterSetParam(b, "eta", tmp) != 0)
+	if (XGB()->XGBoosterSetParam(b, "eta", tmp) != 0)
 		return xgb_fail(err, "eta");
 	(void)snprintf(tmp, sizeof(tmp), "%lu", prm->seed % 2147483647UL);
-	if (XGBoosterSetParam(b, "seed", tmp) != 0)
+	if (XGB()->XGBoosterSetParam(b, "seed", tmp) != 0)
 		return xgb_fail(err, "seed");
 	if (nclasses > 2) {
 		(void)snprintf(tmp, sizeof(tmp), "%u", nclasses);
-		if (XGBoosterSetParam(b, "num_class", tmp) != 0)
+		if (XGB()->XGBoosterSetParam(b, "num_class", tmp) != 0)
 			return xgb_fail(err, "num_class");
 	}
 	if (task == ML_TASK_REGRESSION) {
@@ -118,7 +121,7 @@ static int set_params(BoosterHandle b, const struct ml__gbdt_params *prm, enum m
 			mean += y[i];
 		mean = n ? mean / (double)n : 0;
 		(void)snprintf(tmp, sizeof(tmp), "%.17g", mean);
-		if (XGBoosterSetParam(b, "base_score", tmp) != 0)
+		if (XGB()->XGBoosterSetParam(b, "base_score", tmp) != 0)
 			return xgb_fail(err, "base_score");
 	}
 	return 0;
@@ -144,11 +147,11 @@ static int boost(struct xgb *x, const struct ml__gbdt_params *prm, size_t nvalid
 
 	for (it = 0; it < prm->n_trees; it++) {
 		const char *res = NULL;
-		if (XGBoosterUpdateOneIter(x->booster, it, x->train) != 0)
+		if (XGB()->XGBoosterUpdateOneIter(x->booster, it, x->train) != 0)
 			return xgb_fail(err, "training round failed");
 		if (!nvalid || prm->early_stopping <= 0)
 			continue;
-		if (XGBoosterEvalOneIter(x->booster, it, &x->valid, names, 1, &res) != 0)
+		if (XGB()->XGBoosterEvalOneIter(x->booster, it, &x->valid, names, 1, &res) != 0)
 			return xgb_fail(err, "evaluation failed");
 		if (parse_eval(res, &v) < 0)
 			return err_set(err, ERR_TRAIN, "xgboost: cannot read evaluation '%s'", res);
@@ -179,7 +182,7 @@ static int check_walker(const struct ml__gbdt *g, BoosterHandle b, DMatrixHandle
 	bst_ulong len = 0;
 	const float *res = NULL;
 	size_t i, k;
-	if (XGBoosterPredict(b, d, 0, 0, 0, &len, &res) != 0)
+	if (XGB()->XGBoosterPredict(b, d, 0, 0, 0, &len, &res) != 0)
 		return xgb_fail(err, "prediction failed");
 	if (len != n * g->ngroups)
 		return err_set(err, ERR_INTERNAL, "xgboost returned %lu predictions for %zu rows",
@@ -218,13 +221,15 @@ int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum m
 
 	memset(g, 0, sizeof(*g));
 	*payload = NULL;
+	if (!ml__xgb_load(err))
+		return -1;
 	if (prm->n_trees < 1 || prm->max_depth < 1 || !(prm->eta > 0))
 		return err_set(err, ERR_INVALID, "trees, depth and eta must be positive");
 	if (make_dmatrix(&x.train, rows, y, n, nfeatures, err) < 0)
 		goto out;
 	if (nvalid && make_dmatrix(&x.valid, valid, yvalid, nvalid, nfeatures, err) < 0)
 		goto out;
-	if (XGBoosterCreate(&x.train, 1, &x.booster) != 0) {
+	if (XGB()->XGBoosterCreate(&x.train, 1, &x.booster) != 0) {
 		xgb_fail(err, "cannot create the booster");
 		goto out;
 	}
@@ -233,13 +238,13 @@ int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum m
 		goto out;
 	keep = x.booster;
 	if (*best_round < prm->n_trees) {
-		if (XGBoosterSlice(x.booster, 0, *best_round, 1, &x.sliced) != 0) {
+		if (XGB()->XGBoosterSlice(x.booster, 0, *best_round, 1, &x.sliced) != 0) {
 			xgb_fail(err, "cannot keep the best rounds");
 			goto out;
 		}
 		keep = x.sliced;
 	}
-	if (XGBoosterSaveModelToBuffer(keep, "{\"format\": \"json\"}", &len, &json) != 0) {
+	if (XGB()->XGBoosterSaveModelToBuffer(keep, "{\"format\": \"json\"}", &len, &json) != 0) {
 		xgb_fail(err, "cannot save the model");
 		goto out;
 	}

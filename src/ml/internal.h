@@ -137,6 +137,39 @@ int ml__linear_load(struct ml__linear *lm, const unsigned char *data, size_t len
 		    uint32_t expect_dim, struct err *err);
 void ml__linear_release(struct ml__linear *lm);
 
+/* --- XGBoost C API, loaded on first use (xgb.c) ------------------------- */
+
+#include <xgboost/c_api.h>
+
+/* The XGBoost functions kiln calls; one list makes the table and the loader. */
+#define ML_XGB_FUNCTIONS(X)                                                                        \
+	X(XGBGetLastError)                                                                         \
+	X(XGDMatrixCreateFromCSREx)                                                                \
+	X(XGDMatrixSetFloatInfo)                                                                   \
+	X(XGDMatrixFree)                                                                           \
+	X(XGBoosterCreate)                                                                         \
+	X(XGBoosterFree)                                                                           \
+	X(XGBoosterSetParam)                                                                       \
+	X(XGBoosterUpdateOneIter)                                                                  \
+	X(XGBoosterEvalOneIter)                                                                    \
+	X(XGBoosterPredict)                                                                        \
+	X(XGBoosterSlice)                                                                          \
+	X(XGBoosterSaveModelToBuffer)
+
+struct ml__xgb {
+#define ML_XGB_FIELD(name) __typeof__(name) *name;
+	ML_XGB_FUNCTIONS(ML_XGB_FIELD)
+#undef ML_XGB_FIELD
+};
+
+/*
+ * Loads libxgboost once per process (thread-safe) and returns its function
+ * table, or NULL with an ERR_TRAIN naming the package when it is missing.
+ */
+const struct ml__xgb *ml__xgb_load(struct err *err);
+/* The table; only valid after a successful ml__xgb_load. */
+const struct ml__xgb *ml__xgb_table(void);
+
 /* --- XGBoost (gbdt.c) --------------------------------------------------- */
 
 struct ml__tree_node {
