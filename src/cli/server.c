@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,19 @@ struct server_opts {
 	struct http_config http;
 };
 
+/* Prints a usage error; returns -1. */
+static int usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)cli_usage_error("server", "%s", msg);
+	return -1;
+}
+
 static int parse_args(int argc, char **argv, struct server_opts *o)
 {
 	enum { OPT_DB = 256, OPT_BLOBS, OPT_TOKEN, OPT_MAX_BODY };
@@ -66,8 +80,7 @@ static int parse_args(int argc, char **argv, struct server_opts *o)
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
 			if (errno || end == optarg || *end || v > 65535 || optarg[0] == '-')
-				return cli_usage_error("server", "--port: '%s' is not a port",
-						       optarg);
+				return usage_fail("--port: '%s' is not a port", optarg);
 			o->http.port = (unsigned)v;
 			break;
 		case 'H':
@@ -86,20 +99,17 @@ static int parse_args(int argc, char **argv, struct server_opts *o)
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
 			if (errno || end == optarg || *end || v < 1024 || optarg[0] == '-')
-				return cli_usage_error("server",
-						       "--max-body: '%s' is not a size >= 1024",
-						       optarg);
+				return usage_fail("--max-body: '%s' is not a size >= 1024", optarg);
 			o->http.max_body = (size_t)v;
 			break;
 		case '?':
-			return cli_usage_error("server", "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
+			return usage_fail("unknown or incomplete option '%s'", argv[optind - 1]);
 		default:
-			return cli_usage_error("server", "unknown option '%s'", argv[optind - 1]);
+			return usage_fail("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return cli_usage_error("server", "unexpected argument '%s'", argv[optind]);
+		return usage_fail("unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
