@@ -164,8 +164,8 @@ int cmd_server(int argc, char **argv)
 	cfg.blobs.url = o.blobs ? o.blobs : getenv("KILN_BLOBS");
 	cfg.blobs.home = home.ptr;
 	cfg.blobs.s3_endpoint = getenv("AWS_ENDPOINT_URL");
-	cfg.blobs.s3_region = getenv("AWS_REGION") ? getenv("AWS_REGION")
-						   : getenv("AWS_DEFAULT_REGION");
+	cfg.blobs.s3_region =
+		getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
 	cfg.blobs.s3_access_key = getenv("AWS_ACCESS_KEY_ID");
 	cfg.blobs.s3_secret_key = getenv("AWS_SECRET_ACCESS_KEY");
 	cfg.blobs.s3_session_token = getenv("AWS_SESSION_TOKEN");
@@ -184,8 +184,8 @@ int cmd_server(int argc, char **argv)
 	if (!hs)
 		goto fail;
 	v6 = strchr(o.http.host, ':') != NULL;
-	fprintf(stderr, "kiln: server: listening on http://%s%s%s:%u\n", v6 ? "[" : "",
-		o.http.host, v6 ? "]" : "", http_port(hs));
+	fprintf(stderr, "kiln: server: listening on http://%s%s%s:%u\n", v6 ? "[" : "", o.http.host,
+		v6 ? "]" : "", http_port(hs));
 	fflush(stderr);
 	if (sigwait(&set, &sig) != 0) {
 		err_set(&err, ERR_IO, "sigwait failed");

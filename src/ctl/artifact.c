@@ -19,9 +19,9 @@ static const char *guess_type(const char *path)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {{".json", "application/json"}, {".txt", "text/plain"},
-		     {".yaml", "text/plain"},	      {".yml", "text/plain"},
-		     {".csv", "text/csv"},	      {".html", "text/html"},
-		     {".png", "image/png"},	      {".kiln", "application/octet-stream"}};
+		     {".yaml", "text/plain"},	    {".yml", "text/plain"},
+		     {".csv", "text/csv"},	    {".html", "text/html"},
+		     {".png", "image/png"},	    {".kiln", "application/octet-stream"}};
 	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	if (strcmp(base, "MLmodel") == 0)
@@ -45,8 +45,8 @@ static int path_check(const char *path, struct err *err)
 }
 
 /* Replies with the verified bytes of blob sha. */
-static int send_blob(struct ctl__call *call, const char *sha, const char *name,
-		     const char *type, struct err *err)
+static int send_blob(struct ctl__call *call, const char *sha, const char *name, const char *type,
+		     struct err *err)
 {
 	struct http_resp *resp = call->resp;
 	char disp[300];
@@ -158,7 +158,8 @@ static int resolve(struct ctl__call *call, struct err *err)
 		alias = at + 1;
 	} else {
 		const char *n;
-		if (ctl__need(call, "name", &n, err) < 0 || ctl__need(call, "alias", &alias, err) < 0)
+		if (ctl__need(call, "name", &n, err) < 0 ||
+		    ctl__need(call, "alias", &alias, err) < 0)
 			return -1;
 		snprintf(name, sizeof(name), "%s", n);
 	}
@@ -194,8 +195,8 @@ static int blob(struct ctl__call *call, const char *key, struct err *err)
 	unsigned char digest[HASH_SHA256_LEN];
 	char sha[HASH_SHA256_HEX];
 	if (!blob_key_ok(key))
-		return err_set(err, ERR_INVALID, "Invalid blob key '%.80s': 64 lowercase hex digits",
-			       key);
+		return err_set(err, ERR_INVALID,
+			       "Invalid blob key '%.80s': 64 lowercase hex digits", key);
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
 		return send_blob(call, key, key, "application/octet-stream", err);
 	if (req->method != HTTP_PUT)

@@ -144,15 +144,19 @@ const char *ctl__arg(struct ctl__call *call, const char *name)
 int ctl__need(struct ctl__call *call, const char *name, const char **out, struct err *err)
 {
 	json_t *v = call->in ? json_object_get(call->in, name) : NULL;
-	if (v && (json_is_object(v) || json_is_array(v)))
-		return err_set(err, ERR_INVALID, "Invalid value for parameter '%s': not a scalar",
-			       name);
+	*out = NULL;
+	if (v && (json_is_object(v) || json_is_array(v))) {
+		err_set(err, ERR_INVALID, "Invalid value for parameter '%s': not a scalar", name);
+		return -1;
+	}
 	*out = ctl__arg(call, name);
-	if (!*out || !**out)
-		return err_set(err, ERR_INVALID,
-			       "Missing value for required parameter '%s'. See the API docs for "
-			       "more information about request parameters.",
-			       name);
+	if (!*out || !**out) {
+		err_set(err, ERR_INVALID,
+			"Missing value for required parameter '%s'. See the API docs for "
+			"more information about request parameters.",
+			name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -173,10 +177,9 @@ static int parse_i64(const char *s, int64_t *out)
 int ctl__int(struct ctl__call *call, const char *name, int64_t def, int64_t *out, struct err *err)
 {
 	const char *s = ctl__arg(call, name);
-	if (!s || !*s) {
-		*out = def;
+	*out = def;
+	if (!s || !*s)
 		return 0;
-	}
 	if (parse_i64(s, out) < 0)
 		return err_set(err, ERR_INVALID,
 			       "Invalid value '%.64s' for parameter '%s': not an integer", s, name);
@@ -185,8 +188,9 @@ int ctl__int(struct ctl__call *call, const char *name, int64_t def, int64_t *out
 
 int ctl__id(struct ctl__call *call, const char *name, int64_t *out, struct err *err)
 {
-	const char *s;
-	if (ctl__need(call, name, &s, err) < 0)
+	const char *s = NULL;
+	*out = 0;
+	if (ctl__need(call, name, &s, err) < 0 || !s)
 		return -1;
 	if (parse_i64(s, out) < 0 || *out < 0)
 		return err_set(err, ERR_INVALID, "Invalid value '%.64s' for parameter '%s'", s,
@@ -218,7 +222,8 @@ int ctl__list(struct ctl__call *call, const char *name, const char **out, size_t
 			k = call->req->args(call->req->actx, alt, out, max);
 		}
 		if (k > max)
-			return err_set(err, ERR_INVALID, "too many values for parameter '%s'", name);
+			return err_set(err, ERR_INVALID, "too many values for parameter '%s'",
+				       name);
 		*n = k;
 		return 0;
 	}
@@ -253,8 +258,8 @@ int ctl__list(struct ctl__call *call, const char *name, const char **out, size_t
 	return 0;
 }
 
-int ctl__kv(struct ctl__call *call, const char *name, struct db_kv_ref *out, size_t max,
-	    size_t *n, struct err *err)
+int ctl__kv(struct ctl__call *call, const char *name, struct db_kv_ref *out, size_t max, size_t *n,
+	    struct err *err)
 {
 	json_t *a = call->in ? json_object_get(call->in, name) : NULL;
 	*n = 0;
@@ -286,7 +291,7 @@ int ctl__kv(struct ctl__call *call, const char *name, struct db_kv_ref *out, siz
 
 int ctl__page(struct ctl__call *call, size_t limit, struct db_page *page, struct err *err)
 {
-	int64_t max;
+	int64_t max = 0;
 	if (ctl__int(call, "max_results", 0, &max, err) < 0)
 		return -1;
 	if (max < 0 || (uint64_t)max > limit)
@@ -395,13 +400,16 @@ static const struct ctl__endpoint *endpoint_for(const char *name, int method, in
 }
 
 /* Runs fn under the store lock; the one place handlers are called from. */
-static int call_locked(struct ctl__call *call, int (*fn)(struct ctl__call *, const char *,
-							 struct err *),
-		       ctl__fn efn, const char *path, struct err *err)
+static int call_locked(struct ctl__call *call,
+		       int (*fn)(struct ctl__call *, const char *, struct err *), ctl__fn efn,
+		       const char *path, struct err *err)
 {
-	int rc;
+	int rc = -1;
 	pthread_mutex_lock(&call->c->lock);
-	rc = efn ? efn(call, err) : fn(call, path, err);
+	if (efn)
+		rc = efn(call, err);
+	else if (fn)
+		rc = fn(call, path, err);
 	pthread_mutex_unlock(&call->c->lock);
 	return rc;
 }

@@ -23,16 +23,16 @@
 #include "store/blob.h"
 
 /* Limits for outside input (STYLE.md section 6). */
-#define CTL_MAX_JSON_BODY (1024 * 1024) /* JSON requests; MLflow's log-batch cap */
+#define CTL_MAX_JSON_BODY (1024 * 1024)	       /* JSON requests; MLflow's log-batch cap */
 #define CTL_MAX_BLOB	  (256u * 1024 * 1024) /* default --max-body: artifacts, blobs */
 #define CTL_MAX_TOKEN	  4096		       /* bytes of --token-file */
 #define CTL_MAX_CONDS	  16		       /* conditions of one filter */
 #define CTL_MAX_LIST	  64		       /* order_by, stages, experiment_ids items */
 
 struct ctl_config {
-	const char *db_url;    /* NULL: sqlite at $home/kiln.db */
-	const char *home;      /* KILN_HOME */
-	const char *token;     /* NULL: no auth; else writes need "Bearer TOKEN" */
+	const char *db_url;	  /* NULL: sqlite at $home/kiln.db */
+	const char *home;	  /* KILN_HOME */
+	const char *token;	  /* NULL: no auth; else writes need "Bearer TOKEN" */
 	struct blob_config blobs; /* where blobs live (store/blob.h) */
 };
 

@@ -66,8 +66,7 @@ static char *quoted(char **p, struct err *err)
 }
 
 /* An identifier: [prefix.]key, the key possibly quoted. */
-static int ident(struct ctl__filter *f, char **p, enum db_field *field, char **key,
-		 struct err *err)
+static int ident(struct ctl__filter *f, char **p, enum db_field *field, char **key, struct err *err)
 {
 	static const struct {
 		const char *name;
@@ -81,6 +80,7 @@ static int ident(struct ctl__filter *f, char **p, enum db_field *field, char **k
 	char *start = *p;
 	size_t n;
 	*field = DB_FIELD_ATTR;
+	*key = NULL;
 	if (**p == '"' || **p == '`') {
 		*key = quoted(p, err);
 		return *key ? 0 : -1;
@@ -121,8 +121,8 @@ static int op(char **p, enum db_op *out, struct err *err)
 	static const struct {
 		const char *s;
 		enum db_op op;
-	} ops[] = {{"!=", DB_OP_NE}, {">=", DB_OP_GE},	 {"<=", DB_OP_LE},
-		   {"=", DB_OP_EQ},  {">", DB_OP_GT},	 {"<", DB_OP_LT},
+	} ops[] = {{"!=", DB_OP_NE},	 {">=", DB_OP_GE},	{"<=", DB_OP_LE},
+		   {"=", DB_OP_EQ},	 {">", DB_OP_GT},	{"<", DB_OP_LT},
 		   {"LIKE", DB_OP_LIKE}, {"ILIKE", DB_OP_ILIKE}};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		size_t n = strlen(ops[i].s);
@@ -197,7 +197,8 @@ int ctl__filter_parse(struct ctl__filter *f, const char *filter, struct err *err
 					       "Invalid filter: LIKE needs a string value");
 		} else if (c->field == DB_FIELD_METRIC) {
 			return err_set(err, ERR_INVALID,
-				       "Invalid filter: metric '%s' compares with a number", c->key);
+				       "Invalid filter: metric '%s' compares with a number",
+				       c->key);
 		}
 		f->n++;
 		skip_space(&p);
@@ -211,7 +212,8 @@ int ctl__filter_parse(struct ctl__filter *f, const char *filter, struct err *err
 		p += 3;
 		skip_space(&p);
 		if (!*p)
-			return err_set(err, ERR_INVALID, "Invalid filter: condition expected after 'and'");
+			return err_set(err, ERR_INVALID,
+				       "Invalid filter: condition expected after 'and'");
 	}
 	return 0;
 }
@@ -219,7 +221,7 @@ int ctl__filter_parse(struct ctl__filter *f, const char *filter, struct err *err
 int ctl__order_parse(struct ctl__filter *f, const char *item, struct err *err)
 {
 	struct db_order *o;
-	char *copy, *p, *key, *saved_tail;
+	char *copy, *p, *key = NULL, *saved_tail;
 	int rc;
 	if (f->n_order == CTL_MAX_LIST)
 		return err_set(err, ERR_INVALID, "too many order_by items");
@@ -236,7 +238,7 @@ int ctl__order_parse(struct ctl__filter *f, const char *item, struct err *err)
 	skip_space(&p);
 	rc = ident(f, &p, &o->field, &key, err);
 	f->tail = saved_tail;
-	if (rc < 0)
+	if (rc < 0 || !key)
 		return -1;
 	skip_space(&p);
 	if (strncasecmp(p, "DESC", 4) == 0) {

@@ -56,8 +56,7 @@ int ctl__kiln(struct ctl__call *call, const char *path, struct err *err);
 const char *ctl__arg(struct ctl__call *call, const char *name);
 int ctl__need(struct ctl__call *call, const char *name, const char **out, struct err *err);
 /* An integer argument (decimal string or JSON integer); def when absent. */
-int ctl__int(struct ctl__call *call, const char *name, int64_t def, int64_t *out,
-	     struct err *err);
+int ctl__int(struct ctl__call *call, const char *name, int64_t def, int64_t *out, struct err *err);
 /* A required non-negative decimal id (experiment id, version). */
 int ctl__id(struct ctl__call *call, const char *name, int64_t *out, struct err *err);
 /* A run id from run_id, else run_uuid. */
@@ -66,8 +65,8 @@ int ctl__run_id(struct ctl__call *call, const char **out, struct err *err);
 int ctl__list(struct ctl__call *call, const char *name, const char **out, size_t max, size_t *n,
 	      struct err *err);
 /* A [{"key": k, "value": v}] argument as refs borrowing from the body. */
-int ctl__kv(struct ctl__call *call, const char *name, struct db_kv_ref *out, size_t max,
-	    size_t *n, struct err *err);
+int ctl__kv(struct ctl__call *call, const char *name, struct db_kv_ref *out, size_t max, size_t *n,
+	    struct err *err);
 /* The pagination arguments max_results and page_token. */
 int ctl__page(struct ctl__call *call, size_t limit, struct db_page *page, struct err *err);
 

@@ -34,10 +34,10 @@ static json_t *version_json(const struct db_version *v)
 			 ctl__str(v->user_id), "current_stage", ctl__str(v->stage), "description",
 			 ctl__str(v->description), "source", ctl__str(v->source), "run_id",
 			 ctl__str(v->run_id), "status", ctl__str(v->status), "run_link",
-			 ctl__str(v->run_link), "tags", ctl__kv_json(&v->tags), "aliases",
-			 aliases, "kiln_lineage", "bundle_sha256", ctl__str(l->bundle_sha256),
-			 "git_commit", ctl__str(l->git_commit), "data_sha256",
-			 ctl__str(l->data_sha256), "workflow_run", ctl__str(l->workflow_run));
+			 ctl__str(v->run_link), "tags", ctl__kv_json(&v->tags), "aliases", aliases,
+			 "kiln_lineage", "bundle_sha256", ctl__str(l->bundle_sha256), "git_commit",
+			 ctl__str(l->git_commit), "data_sha256", ctl__str(l->data_sha256),
+			 "workflow_run", ctl__str(l->workflow_run));
 }
 
 static json_t *model_json(struct db *db, const struct db_model *m, struct err *err)
@@ -64,10 +64,10 @@ static json_t *model_json(struct db *db, const struct db_model *m, struct err *e
 		}
 	db_version_list_release(&latest);
 	o = json_pack("{s:o,s:I,s:I,s:o,s:o,s:o,s:o}", "name", ctl__str(m->name),
-		      "creation_timestamp", (json_int_t)m->creation_time,
-		      "last_updated_timestamp", (json_int_t)m->last_updated_time, "description",
-		      ctl__str(m->description), "latest_versions", versions, "tags",
-		      ctl__kv_json(&m->tags), "aliases", aliases);
+		      "creation_timestamp", (json_int_t)m->creation_time, "last_updated_timestamp",
+		      (json_int_t)m->last_updated_time, "description", ctl__str(m->description),
+		      "latest_versions", versions, "tags", ctl__kv_json(&m->tags), "aliases",
+		      aliases);
 	if (!o)
 		err_set(err, ERR_NOMEM, "out of memory");
 	return o;
@@ -86,8 +86,7 @@ static int reply_model(struct ctl__call *call, const char *name, struct err *err
 	return rc;
 }
 
-static int reply_version(struct ctl__call *call, const char *name, int64_t version,
-			 struct err *err)
+static int reply_version(struct ctl__call *call, const char *name, int64_t version, struct err *err)
 {
 	struct db_version v = {0};
 	int rc = -1;

@@ -52,13 +52,12 @@ static json_t *metric_json(const struct db_metric *m)
 static json_t *run_info_json(const struct db_run *r)
 {
 	const char *status = db_run_status_name(r->status);
-	json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:s}", "run_id", r->run_id,
-			      "run_uuid", r->run_id, "run_name", ctl__str(r->run_name),
-			      "experiment_id", id_json(r->experiment_id), "user_id",
-			      ctl__str(r->user_id), "status", status ? status : "RUNNING",
-			      "start_time", (json_int_t)r->start_time, "artifact_uri",
-			      ctl__str(r->artifact_uri), "lifecycle_stage",
-			      r->deleted ? "deleted" : "active");
+	json_t *o = json_pack(
+		"{s:s,s:s,s:o,s:o,s:o,s:s,s:I,s:o,s:s}", "run_id", r->run_id, "run_uuid", r->run_id,
+		"run_name", ctl__str(r->run_name), "experiment_id", id_json(r->experiment_id),
+		"user_id", ctl__str(r->user_id), "status", status ? status : "RUNNING",
+		"start_time", (json_int_t)r->start_time, "artifact_uri", ctl__str(r->artifact_uri),
+		"lifecycle_stage", r->deleted ? "deleted" : "active");
 	if (o && r->end_time &&
 	    json_object_set_new(o, "end_time", json_integer((json_int_t)r->end_time)) < 0) {
 		json_decref(o);
@@ -75,8 +74,8 @@ static json_t *run_json(const struct db_run *r)
 			json_decref(metrics);
 			metrics = NULL;
 		}
-	return json_pack("{s:o,s:{s:o,s:o,s:o},s:{}}", "info", run_info_json(r), "data",
-			 "metrics", metrics, "params", ctl__kv_json(&r->params), "tags",
+	return json_pack("{s:o,s:{s:o,s:o,s:o},s:{}}", "info", run_info_json(r), "data", "metrics",
+			 metrics, "params", ctl__kv_json(&r->params), "tags",
 			 ctl__kv_json(&r->tags), "inputs");
 }
 
@@ -103,8 +102,7 @@ static int set_token(json_t *out, const char *token, struct err *err)
 	return token ? ctl__set(out, "next_page_token", json_string(token), err) : 0;
 }
 
-static int view_arg(struct ctl__call *call, const char *name, enum db_view *out,
-		    struct err *err)
+static int view_arg(struct ctl__call *call, const char *name, enum db_view *out, struct err *err)
 {
 	const char *s = ctl__arg(call, name);
 	if (!s || !*s || strcmp(s, "ACTIVE_ONLY") == 0 || strcmp(s, "1") == 0)
@@ -272,7 +270,8 @@ static int run_create(struct ctl__call *call, struct err *err)
 			tags[keep++] = tags[i];
 			continue;
 		}
-		if (in.run_name && *in.run_name && strcmp(in.run_name, tags[i].value ? tags[i].value : "") != 0)
+		if (in.run_name && *in.run_name &&
+		    strcmp(in.run_name, tags[i].value ? tags[i].value : "") != 0)
 			return err_set(err, ERR_INVALID,
 				       "Both 'run_name' argument and 'mlflow.runName' tag are "
 				       "specified, but with different values");
@@ -392,7 +391,8 @@ static int batch_metrics(json_t *a, struct db_metric_ref *out, size_t *n, struct
 	if (!a || json_is_null(a))
 		return 0;
 	if (!json_is_array(a))
-		return err_set(err, ERR_INVALID, "Invalid value for parameter 'metrics': not a list");
+		return err_set(err, ERR_INVALID,
+			       "Invalid value for parameter 'metrics': not a list");
 	if (json_array_size(a) > DB_MAX_BATCH_METRICS)
 		return err_set(err, ERR_INVALID,
 			       "A batch logging request can contain at most %d metrics. Got %zu",
@@ -404,7 +404,8 @@ static int batch_metrics(json_t *a, struct db_metric_ref *out, size_t *n, struct
 		const char *vs;
 		if (!json_is_string(k) || !*json_string_value(k))
 			return err_set(err, ERR_INVALID,
-				       "Missing value for required parameter 'metrics[%zu].key'", i);
+				       "Missing value for required parameter 'metrics[%zu].key'",
+				       i);
 		if (json_is_number(v)) {
 			out[i].value = json_number_value(v);
 		} else if (json_is_string(v)) {

@@ -73,12 +73,8 @@ int http_method_parse(const char *s)
 	static const struct {
 		const char *name;
 		int m;
-	} tab[] = {{"GET", HTTP_GET},
-		   {"POST", HTTP_POST},
-		   {"PUT", HTTP_PUT},
-		   {"DELETE", HTTP_DELETE},
-		   {"HEAD", HTTP_HEAD},
-		   {"PATCH", HTTP_PATCH}};
+	} tab[] = {{"GET", HTTP_GET},	    {"POST", HTTP_POST}, {"PUT", HTTP_PUT},
+		   {"DELETE", HTTP_DELETE}, {"HEAD", HTTP_HEAD}, {"PATCH", HTTP_PATCH}};
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (strcmp(s, tab[i].name) == 0)
 			return tab[i].m;
@@ -112,12 +108,12 @@ const char *http_req_arg(const struct http_req *req, const char *name)
 	const char *v;
 	if (!req->conn)
 		return NULL;
-	v = MHD_lookup_connection_value((struct MHD_Connection *)req->conn,
-					MHD_GET_ARGUMENT_KIND, name);
+	v = MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND,
+					name);
 	/* libmicrohttpd reports "?k" (no '=') as a NULL value. */
-	if (!v && MHD_lookup_connection_value_n((struct MHD_Connection *)req->conn,
-						MHD_GET_ARGUMENT_KIND, name, strlen(name), NULL,
-						NULL) == MHD_YES)
+	if (!v &&
+	    MHD_lookup_connection_value_n((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND,
+					  name, strlen(name), NULL, NULL) == MHD_YES)
 		v = "";
 	return v;
 }
@@ -146,8 +142,8 @@ size_t http_req_args(const struct http_req *req, const char *name, const char **
 	struct args_walk w = {name, out, max, 0};
 	if (!req->conn)
 		return 0;
-	(void)MHD_get_connection_values((struct MHD_Connection *)req->conn,
-					MHD_GET_ARGUMENT_KIND, args_walk_one, &w);
+	(void)MHD_get_connection_values((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND,
+					args_walk_one, &w);
 	return w.n;
 }
 
@@ -355,11 +351,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-			struct http_resp resp = {413, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
+			struct http_resp resp = {413, "application/json", BUF_INIT, "", {0}, {{0}},
+						 0};
 			enum MHD_Result ok;
 			st->too_big = 1;
 			layer_error(s, &resp, 413, "request body over the limit of %zu bytes",
-					s->cfg.max_body);
+				    s->cfg.max_body);
 			ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
 			buf_release(&resp.body);
 			return ok;
@@ -382,7 +379,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		struct http_resp resp = {413, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
 		enum MHD_Result ok;
 		layer_error(s, &resp, 413, "request body over the limit of %zu bytes",
-				s->cfg.max_body);
+			    s->cfg.max_body);
 		ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
 		buf_release(&resp.body);
 		return ok;
