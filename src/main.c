@@ -34,6 +34,8 @@ const struct cmd cli_commands[] = {
 	{"runs", cmd_runs, cmd_runs_usage, "list and show the runs kept by kiln run"},
 
 	/* control plane (ctl/, store/): server, models, exp */
+	{"server", cmd_server, cmd_server_usage,
+	 "run the control plane (MLflow REST subset, model registry, blobs)"},
 
 	{NULL, NULL, NULL, NULL},
 };

@@ -68,6 +68,8 @@ int cmd_runs(int argc, char **argv);
 extern const char cmd_runs_usage[];
 
 /* server, models, exp */
+int cmd_server(int argc, char **argv);
+extern const char cmd_server_usage[];
 
 /* data add, data status (cli/data_store.c; dispatched from data.c's table) */
 int cmd_data_add(int argc, char **argv);

@@ -51,18 +51,30 @@ void http_config_default(struct http_config *c)
 	c->max_connections = 1024;
 	c->timeout = 30;
 	c->access_log_fd = -1;
+	c->error_fn = NULL;
 }
+
+int http_resp_header(struct http_resp *resp, const char *name, const char *value)
+{
+	if (resp->nhdr >= HTTP_MAX_RESP_HEADERS)
+		return -1;
+	resp->hdr_name[resp->nhdr] = name;
+	snprintf(resp->hdr_value[resp->nhdr], sizeof(resp->hdr_value[0]), "%s", value);
+	resp->nhdr++;
+	return 0;
+}
+
+/* An error reply made by this layer, in the server's error shape. */
+static void layer_error(const struct http_server *s, struct http_resp *resp, int status,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 int http_method_parse(const char *s)
 {
 	static const struct {
 		const char *name;
 		int m;
-	} tab[] = {{"GET", HTTP_GET},
-		   {"POST", HTTP_POST},
-		   {"PUT", HTTP_PUT},
-		   {"DELETE", HTTP_DELETE},
-		   {"HEAD", HTTP_HEAD}};
+	} tab[] = {{"GET", HTTP_GET},	    {"POST", HTTP_POST}, {"PUT", HTTP_PUT},
+		   {"DELETE", HTTP_DELETE}, {"HEAD", HTTP_HEAD}, {"PATCH", HTTP_PATCH}};
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (strcmp(s, tab[i].name) == 0)
 			return tab[i].m;
@@ -89,6 +101,68 @@ const char *http_req_header(const struct http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND,
 					   name);
+}
+
+const char *http_req_arg(const struct http_req *req, const char *name)
+{
+	const char *v;
+	if (!req->conn)
+		return NULL;
+	v = MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND,
+					name);
+	/* libmicrohttpd reports "?k" (no '=') as a NULL value. */
+	if (!v &&
+	    MHD_lookup_connection_value_n((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND,
+					  name, strlen(name), NULL, NULL) == MHD_YES)
+		v = "";
+	return v;
+}
+
+struct args_walk {
+	const char *name;
+	const char **out;
+	size_t max, n;
+};
+
+static enum MHD_Result args_walk_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct args_walk *w = cls;
+	(void)kind;
+	if (key && strcmp(key, w->name) == 0) {
+		if (w->n < w->max)
+			w->out[w->n] = value ? value : "";
+		w->n++;
+	}
+	return MHD_YES;
+}
+
+size_t http_req_args(const struct http_req *req, const char *name, const char **out, size_t max)
+{
+	struct args_walk w = {name, out, max, 0};
+	if (!req->conn)
+		return 0;
+	(void)MHD_get_connection_values((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND,
+					args_walk_one, &w);
+	return w.n;
+}
+
+static void layer_error(const struct http_server *s, struct http_resp *resp, int status,
+			const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->cfg.error_fn) {
+		resp->status = status;
+		resp->content_type = "application/json";
+		buf_reset(&resp->body);
+		s->cfg.error_fn(resp, status, msg);
+	} else {
+		http_resp_error(resp, status, "%s", msg);
+	}
 }
 
 static void free_body(void *p)
@@ -181,6 +255,8 @@ static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c
 	}
 	if (resp->request_id[0])
 		(void)MHD_add_response_header(r, "X-Request-Id", resp->request_id);
+	for (size_t i = 0; i < resp->nhdr; i++)
+		(void)MHD_add_response_header(r, resp->hdr_name[i], resp->hdr_value[i]);
 	/* While draining, tell keep-alive clients to go elsewhere. */
 	if (atomic_load_explicit(&s->draining, memory_order_relaxed))
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -198,7 +274,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 				struct req_state *st, const char *url, const char *method_s,
 				int method)
 {
-	struct http_resp resp = {200, "application/json", BUF_INIT, ""};
+	struct http_resp resp = {200, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
 	struct http_req req = {0};
 	size_t len = strlen(url), ri = s->nroutes;
 	int allow = 0;
@@ -206,7 +282,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 	enum MHD_Result ok;
 
 	if (len > HTTP_MAX_PATH) {
-		http_resp_error(&resp, 414, "path longer than %d bytes", HTTP_MAX_PATH);
+		layer_error(s, &resp, 414, "path longer than %d bytes", HTTP_MAX_PATH);
 		goto send;
 	}
 	for (size_t i = 0; i < s->nroutes; i++) {
@@ -229,9 +305,9 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 		goto send;
 	}
 	if (allow)
-		http_resp_error(&resp, 405, "method %s not allowed on '%s'", method_s, url);
+		layer_error(s, &resp, 405, "method %s not allowed on '%s'", method_s, url);
 	else
-		http_resp_error(&resp, 404, "no route for '%s'", url);
+		layer_error(s, &resp, 404, "no route for '%s'", url);
 send:
 	ok = send_resp(s, c, st, ri, method, &resp, allow);
 	buf_release(&resp.body);
@@ -275,11 +351,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-			struct http_resp resp = {413, "application/json", BUF_INIT, ""};
+			struct http_resp resp = {413, "application/json", BUF_INIT, "", {0}, {{0}},
+						 0};
 			enum MHD_Result ok;
 			st->too_big = 1;
-			http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
-					s->cfg.max_body);
+			layer_error(s, &resp, 413, "request body over the limit of %zu bytes",
+				    s->cfg.max_body);
 			ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
 			buf_release(&resp.body);
 			return ok;
@@ -299,18 +376,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (st->too_big) {
-		struct http_resp resp = {413, "application/json", BUF_INIT, ""};
+		struct http_resp resp = {413, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
 		enum MHD_Result ok;
-		http_resp_error(&resp, 413, "request body over the limit of %zu bytes",
-				s->cfg.max_body);
+		layer_error(s, &resp, 413, "request body over the limit of %zu bytes",
+			    s->cfg.max_body);
 		ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
 		buf_release(&resp.body);
 		return ok;
 	}
 	if (!method) {
-		struct http_resp resp = {501, "application/json", BUF_INIT, ""};
+		struct http_resp resp = {501, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
 		enum MHD_Result ok;
-		http_resp_error(&resp, 501, "method not implemented");
+		layer_error(s, &resp, 501, "method not implemented");
 		ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);
 		buf_release(&resp.body);
 		return ok;

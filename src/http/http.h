@@ -31,6 +31,7 @@ enum http_method {
 	HTTP_PUT = 1 << 2,
 	HTTP_DELETE = 1 << 3,
 	HTTP_HEAD = 1 << 4,
+	HTTP_PATCH = 1 << 5, /* counted under method="other" */
 };
 
 /* One request as a handler sees it. Everything is borrowed for the call. */
@@ -48,19 +49,32 @@ struct http_req {
  * The reply a handler fills. status defaults to 200 and content_type to
  * application/json; body and request_id start empty (the body has no cap).
  */
+#define HTTP_MAX_RESP_HEADERS 4
+
 struct http_resp {
 	int status;
 	const char *content_type; /* static string */
 	struct buf body;
 	char request_id[48]; /* sent as X-Request-Id when not empty */
+	/* Extra headers (see http_resp_header); names are static strings. */
+	const char *hdr_name[HTTP_MAX_RESP_HEADERS];
+	char hdr_value[HTTP_MAX_RESP_HEADERS][256];
+	size_t nhdr;
 };
+
+/*
+ * Adds a header to the reply (value copied, cut at 255 bytes). Returns 0, or
+ * -1 when HTTP_MAX_RESP_HEADERS are set already.
+ */
+int http_resp_header(struct http_resp *resp, const char *name, const char *value);
 
 typedef void (*http_handler_fn)(void *ctx, const struct http_req *req, struct http_resp *resp);
 
 /*
  * A route: methods is a mask of enum http_method; pattern is a path where a
  * segment may be "{x}" (any non-empty segment without ':') or "{x}SUFFIX"
- * (a segment ending in SUFFIX, captured without it, e.g. "{name}:predict").
+ * (a segment ending in SUFFIX, captured without it, e.g. "{name}:predict"),
+ * and the last one may be "{*x}": the rest of the path, '/' included, may be empty.
  * The first route whose pattern and method match handles the request; a path
  * that matches only with other methods gets 405 with Allow. The pattern
  * string also names the route in metrics (label handler).
@@ -99,6 +113,12 @@ struct http_config {
 	unsigned max_connections;
 	unsigned timeout;  /* seconds an idle or slow connection may live */
 	int access_log_fd; /* one JSON line per reply (O_APPEND); -1: none */
+	/*
+	 * Writes the body of the replies the layer makes itself (404, 405, 413,
+	 * 414, 501); NULL: {"error": msg} (http_resp_error). Lets a server keep
+	 * one error shape. Called on pool threads.
+	 */
+	void (*error_fn)(struct http_resp *resp, int status, const char *msg);
 };
 
 void http_config_default(struct http_config *c);
@@ -126,6 +146,15 @@ void http_free(struct http_server *s);
 
 /* A request header, or NULL. */
 const char *http_req_header(const struct http_req *req, const char *name);
+
+/*
+ * Query-string arguments (percent-decoded, borrowed for the call). http_req_arg
+ * returns the first value of name, or NULL; a key without '=' has value "".
+ * http_req_args fills out[0..max) with every value of name in order and
+ * returns how many there were (possibly more than max).
+ */
+const char *http_req_arg(const struct http_req *req, const char *name);
+size_t http_req_args(const struct http_req *req, const char *name, const char **out, size_t max);
 
 /*
  * Appends Prometheus text for the request counters and latency histogram:

@@ -88,6 +88,21 @@ static void roundtrip(unsigned port, const char *raw, char *out, size_t outsz)
 	close(fd);
 }
 
+static void test_match_tail_takes_rest(void **state)
+{
+	char scratch[64];
+	const char *cap[HTTP_MAX_CAPTURES];
+	size_t n = 0;
+	(void)state;
+	assert_int_equal(http_match("/a/{*p}", "/a/x/y/z", scratch, cap, &n), 1);
+	assert_int_equal(n, 1);
+	assert_string_equal(cap[0], "x/y/z");
+	assert_int_equal(http_match("/a/{*p}", "/a/", scratch, cap, &n), 1);
+	assert_string_equal(cap[0], "");
+	assert_int_equal(http_match("/a/{*p}", "/b/x", scratch, cap, &n), 0);
+	assert_int_equal(http_match("/a/{*p}/b", "/a/x/b", scratch, cap, &n), 0);
+}
+
 static void test_server_routes_and_errors(void **state)
 {
 	static const struct http_route routes[] = {
@@ -179,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_match_literal_and_captures),
 		cmocka_unit_test(test_match_rejects_empty_segment),
 		cmocka_unit_test(test_match_suffix_splits_at_colon),
+		cmocka_unit_test(test_match_tail_takes_rest),
 		cmocka_unit_test(test_server_routes_and_errors),
 		cmocka_unit_test(test_start_rejects_bad_host),
 		cmocka_unit_test(test_prom_label_escapes),

@@ -25,6 +25,20 @@ int http_match(const char *pattern, const char *path, char *scratch, const char 
 		close = strchr(p, '}');
 		if (!close || n == HTTP_MAX_CAPTURES)
 			return 0;
+		if (p[1] == '*') {
+			/*
+			 * A tail capture takes the rest of the path; it must end the
+			 * pattern and follow literal text, which keeps what is written
+			 * to scratch within strlen(path)+1 bytes.
+			 */
+			size_t rest = strlen(q);
+			if (close[1] != '\0' || p == pattern || p[-1] == '}')
+				return 0;
+			memcpy(w, q, rest + 1);
+			cap[n++] = w;
+			*ncap = n;
+			return 1;
+		}
 		suf = close + 1;
 		suflen = strcspn(suf, "/");
 		seglen = strcspn(q, "/");

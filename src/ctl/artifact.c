@@ -1,0 +1,229 @@
+/*
+ * artifact.c - bytes over HTTP: MLflow's proxied artifacts
+ * (/api/2.0/mlflow-artifacts/artifacts/<path>: PUT, GET, DELETE, listing)
+ * and kiln's own routes (/api/2.0/kiln/: alias resolution with an ETag,
+ * blobs by sha256). Bytes live in the blob store; paths in the store.
+ */
+#include "ctl/internal.h"
+
+#include "base/hash.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* A content type from the file name (static strings only). */
+static const char *guess_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {{".json", "application/json"}, {".txt", "text/plain"},
+		     {".yaml", "text/plain"},	    {".yml", "text/plain"},
+		     {".csv", "text/csv"},	    {".html", "text/html"},
+		     {".png", "image/png"},	    {".kiln", "application/octet-stream"}};
+	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (strcmp(base, "MLmodel") == 0)
+		return "text/plain";
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcasecmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Artifact paths: db_artifact_path_ok, and no percent-encoded tricks left over. */
+static int path_check(const char *path, struct err *err)
+{
+	static const char *const encoded[] = {"%2e", "%2f", "%5c", "%00"};
+	for (size_t i = 0; i < sizeof(encoded) / sizeof(encoded[0]); i++)
+		if (strcasestr(path, encoded[i]))
+			return err_set(err, ERR_INVALID, "Invalid path");
+	if (!db_artifact_path_ok(path))
+		return err_set(err, ERR_INVALID, "Invalid path");
+	return 0;
+}
+
+/* Replies with the verified bytes of blob sha. */
+static int send_blob(struct ctl__call *call, const char *sha, const char *name, const char *type,
+		     struct err *err)
+{
+	struct http_resp *resp = call->resp;
+	char disp[300];
+	buf_reset(&resp->body);
+	if (blob_get_buf(call->c->bs, sha, &resp->body, 0, err) < 0)
+		return -1;
+	call->raw = 1;
+	resp->content_type = type;
+	snprintf(disp, sizeof(disp), "attachment; filename=%s", name);
+	(void)http_resp_header(resp, "Content-Disposition", disp); /* room for 4 */
+	(void)http_resp_header(resp, "X-Content-Type-Options", "nosniff");
+	return 0;
+}
+
+static int artifact_list(struct ctl__call *call, const char *dir, struct err *err)
+{
+	struct db_artifact_list l = {0};
+	json_t *files;
+	int rc = -1;
+	if ((dir && *dir && path_check(dir, err) < 0) ||
+	    db_artifact_list(call->c->db, dir, &l, err) < 0)
+		goto out;
+	files = json_array();
+	if (ctl__set(call->out, "files", files, err) < 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *o = json_pack("{s:s,s:b}", "path", l.v[i].path, "is_dir", l.v[i].is_dir);
+		if (o && !l.v[i].is_dir &&
+		    json_object_set_new(o, "file_size", json_integer(l.v[i].size)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (!o || json_array_append_new(files, o) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	db_artifact_list_release(&l);
+	return rc;
+}
+
+int ctl__artifacts(struct ctl__call *call, const char *path, struct err *err)
+{
+	const struct ctl_req *req = call->req;
+	struct db_artifact a = {0};
+	char sha[HASH_SHA256_HEX];
+	const char *slash;
+	int rc = -1;
+
+	if (strncmp(path, "mpu/", 4) == 0) {
+		call->raw = 1;
+		ctl_reply_error(call->resp, 501, "NOT_IMPLEMENTED",
+				"multipart upload is not implemented: use PUT");
+		return 0;
+	}
+	if (strcmp(path, "artifacts") == 0 || strcmp(path, "artifacts/") == 0) {
+		if (req->method != HTTP_GET)
+			return err_set(err, ERR_INVALID, "Invalid path: no artifact named");
+		return artifact_list(call, call->req->arg ? req->arg(req->actx, "path") : NULL,
+				     err);
+	}
+	if (strncmp(path, "artifacts/", 10) != 0) {
+		call->raw = 1;
+		ctl_reply_error(call->resp, 404, "ENDPOINT_NOT_FOUND", "no such endpoint");
+		return 0;
+	}
+	path += 10;
+	if (path_check(path, err) < 0)
+		return -1;
+	slash = strrchr(path, '/');
+	switch (req->method) {
+	case HTTP_PUT:
+		if (blob_put_mem(call->c->bs, req->body, req->body_len, sha, err) < 0 ||
+		    db_artifact_put(call->c->db, path, sha, (int64_t)req->body_len, err) < 0)
+			return -1;
+		return 0;
+	case HTTP_GET:
+	case HTTP_HEAD:
+		if (db_artifact_get(call->c->db, path, &a, err) == 0)
+			rc = send_blob(call, a.sha256, slash ? slash + 1 : path, guess_type(path),
+				       err);
+		db_artifact_release(&a);
+		return rc;
+	case HTTP_DELETE:
+		return db_artifact_delete(call->c->db, path, err);
+	default:
+		return err_set(err, ERR_INVALID, "method not allowed on artifacts");
+	}
+}
+
+/* GET resolve?ref=NAME@ALIAS (or name=&alias=): the version and bundle behind an alias. */
+static int resolve(struct ctl__call *call, struct err *err)
+{
+	const struct ctl_req *req = call->req;
+	struct db_version v = {0};
+	char name[512], etag[160];
+	const char *ref = ctl__arg(call, "ref"), *alias = NULL, *sha;
+	int rc = -1;
+
+	if (ref) {
+		const char *at = strrchr(ref, '@');
+		if (!at || at == ref || !at[1] || (size_t)(at - ref) >= sizeof(name))
+			return err_set(err, ERR_INVALID, "Invalid ref '%.64s': expected NAME@ALIAS",
+				       ref);
+		memcpy(name, ref, (size_t)(at - ref));
+		name[at - ref] = '\0';
+		alias = at + 1;
+	} else {
+		const char *n;
+		if (ctl__need(call, "name", &n, err) < 0 ||
+		    ctl__need(call, "alias", &alias, err) < 0)
+			return -1;
+		snprintf(name, sizeof(name), "%s", n);
+	}
+	if (db_alias_resolve(call->c->db, name, alias, &v, err) < 0)
+		goto out;
+	sha = v.lineage.bundle_sha256 ? v.lineage.bundle_sha256 : "";
+	snprintf(etag, sizeof(etag), "\"%" PRId64 "-%.64s\"", v.version, sha);
+	(void)http_resp_header(call->resp, "ETag", etag); /* room for 4 */
+	if (req->if_none_match && strcmp(req->if_none_match, etag) == 0) {
+		call->raw = 1;
+		call->resp->status = 304;
+		buf_reset(&call->resp->body);
+		rc = 0;
+		goto out;
+	}
+	if (ctl__set(call->out, "name", ctl__str(v.name), err) < 0 ||
+	    ctl__set(call->out, "alias", ctl__str(alias), err) < 0 ||
+	    ctl__set(call->out, "version", json_integer(v.version), err) < 0 ||
+	    ctl__set(call->out, "sha256", *sha ? json_string(sha) : json_null(), err) < 0 ||
+	    ctl__set(call->out, "source", ctl__str(v.source), err) < 0 ||
+	    ctl__set(call->out, "run_id", ctl__str(v.run_id), err) < 0)
+		goto out;
+	rc = 0;
+out:
+	db_version_release(&v);
+	return rc;
+}
+
+/* blobs/<sha256>: GET/HEAD download, PUT upload (the body must hash to the key). */
+static int blob(struct ctl__call *call, const char *key, struct err *err)
+{
+	const struct ctl_req *req = call->req;
+	unsigned char digest[HASH_SHA256_LEN];
+	char sha[HASH_SHA256_HEX];
+	if (!blob_key_ok(key))
+		return err_set(err, ERR_INVALID,
+			       "Invalid blob key '%.80s': 64 lowercase hex digits", key);
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+		return send_blob(call, key, key, "application/octet-stream", err);
+	if (req->method != HTTP_PUT)
+		return err_set(err, ERR_INVALID, "method not allowed on blobs");
+	hash_sha256(req->body, req->body_len, digest);
+	hash_hex(digest, sizeof(digest), sha);
+	if (strcmp(sha, key) != 0)
+		return err_set(err, ERR_CHECKSUM, "body hashes to %s, not %s", sha, key);
+	if (blob_put_mem(call->c->bs, req->body, req->body_len, sha, err) < 0)
+		return -1;
+	return ctl__set(call->out, "sha256", json_string(sha), err) < 0 ||
+			       ctl__set(call->out, "size", json_integer((json_int_t)req->body_len),
+					err) < 0
+		       ? -1
+		       : 0;
+}
+
+int ctl__kiln(struct ctl__call *call, const char *path, struct err *err)
+{
+	if (strcmp(path, "resolve") == 0) {
+		if (call->req->method != HTTP_GET && call->req->method != HTTP_HEAD)
+			return err_set(err, ERR_INVALID, "resolve is GET only");
+		return resolve(call, err);
+	}
+	if (strncmp(path, "blobs/", 6) == 0)
+		return blob(call, path + 6, err);
+	call->raw = 1;
+	ctl_reply_error(call->resp, 404, "ENDPOINT_NOT_FOUND", "no such endpoint");
+	return 0;
+}
