@@ -259,6 +259,37 @@ int db__page_next(size_t offset, size_t limit, char **token, struct err *err)
 	return 0;
 }
 
+int db__collect(struct db *db, struct db__stmt *st, size_t limit, size_t offset, void **items,
+		size_t *n, size_t elem,
+		int (*from_row)(struct db *db, struct db__stmt *st, void *item, struct err *err),
+		char **next_token, struct err *err)
+{
+	size_t first = *n;
+	int rc;
+	while ((rc = db->ops->step(st, err)) == DB__ROW) {
+		char *v;
+		if (*n - first == limit) {
+			if (db__page_next(offset, limit, next_token, err) < 0)
+				rc = DB__FAIL;
+			break;
+		}
+		v = db__grow(*items, *n, elem);
+		if (!v) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			rc = DB__FAIL;
+			break;
+		}
+		*items = v;
+		(*n)++;
+		if (from_row(db, st, v + (*n - 1) * elem, err) < 0) {
+			rc = DB__FAIL;
+			break;
+		}
+	}
+	db->ops->finish(st);
+	return rc < 0 ? -1 : 0;
+}
+
 void db__qb_release(struct db__qb *q)
 {
 	buf_release(&q->sql);
@@ -479,9 +510,9 @@ void db_experiment_list_release(struct db_experiment_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int exp_from_row(struct db *db, struct db__stmt *st, struct db_experiment *e,
-			struct err *err)
+static int exp_from_row(struct db *db, struct db__stmt *st, void *item, struct err *err)
 {
+	struct db_experiment *e = item;
 	memset(e, 0, sizeof(*e));
 	e->id = db->ops->col_int(st, 0);
 	e->deleted = (int)db->ops->col_int(st, 3);
@@ -741,27 +772,12 @@ int db_experiment_search(struct db *db, const struct db_experiment_query *in,
 	st = db__query(db, q.sql.ptr, q.v, q.n, err);
 	if (!st)
 		goto out;
-	while ((rc = db->ops->step(st, err)) == DB__ROW) {
-		struct db_experiment *v;
-		if (out->n == limit) {
-			if (db__page_next(offset, limit, &out->next_token, err) < 0)
-				rc = DB__FAIL;
-			break;
-		}
-		v = db__grow(out->v, out->n, sizeof(*v));
-		if (!v) {
-			err_set(err, ERR_NOMEM, "out of memory");
-			rc = DB__FAIL;
-			break;
-		}
-		out->v = v;
-		out->n++;
-		if (exp_from_row(db, st, &v[out->n - 1], err) < 0) {
-			rc = DB__FAIL;
-			break;
-		}
+	{
+		void *items = out->v;
+		rc = db__collect(db, st, limit, offset, &items, &out->n, sizeof(*out->v),
+				 exp_from_row, &out->next_token, err);
+		out->v = items;
 	}
-	db->ops->finish(st);
 	if (rc < 0)
 		goto out;
 	for (i = 0; i < out->n; i++)

@@ -149,8 +149,9 @@ static int model_children(struct db *db, struct db_model *m, struct err *err)
 	return rc < 0 ? -1 : 0;
 }
 
-static int model_from_row(struct db *db, struct db__stmt *st, struct db_model *m, struct err *err)
+static int model_from_row(struct db *db, struct db__stmt *st, void *item, struct err *err)
 {
+	struct db_model *m = item;
 	memset(m, 0, sizeof(*m));
 	m->creation_time = db->ops->col_int(st, 2);
 	m->last_updated_time = db->ops->col_int(st, 3);
@@ -350,27 +351,12 @@ int db_model_search(struct db *db, const struct db_model_query *in, struct db_mo
 	st = db__query(db, q.sql.ptr, q.v, q.n, err);
 	if (!st)
 		goto out;
-	while ((rc = db->ops->step(st, err)) == DB__ROW) {
-		struct db_model *v;
-		if (out->n == limit) {
-			if (db__page_next(offset, limit, &out->next_token, err) < 0)
-				rc = DB__FAIL;
-			break;
-		}
-		v = db__grow(out->v, out->n, sizeof(*v));
-		if (!v) {
-			err_set(err, ERR_NOMEM, "out of memory");
-			rc = DB__FAIL;
-			break;
-		}
-		out->v = v;
-		out->n++;
-		if (model_from_row(db, st, &v[out->n - 1], err) < 0) {
-			rc = DB__FAIL;
-			break;
-		}
+	{
+		void *items = out->v;
+		rc = db__collect(db, st, limit, offset, &items, &out->n, sizeof(*out->v),
+				 model_from_row, &out->next_token, err);
+		out->v = items;
 	}
-	db->ops->finish(st);
 	for (i = 0; rc >= 0 && i < out->n; i++)
 		if (model_children(db, &out->v[i], err) < 0)
 			rc = DB__FAIL;
@@ -391,9 +377,9 @@ static int version_not_found(const char *name, int64_t version, struct err *err)
 		       name ? name : "", (long long)version);
 }
 
-static int version_from_row(struct db *db, struct db__stmt *st, struct db_version *v,
-			    struct err *err)
+static int version_from_row(struct db *db, struct db__stmt *st, void *item, struct err *err)
 {
+	struct db_version *v = item;
 	char **dst[] = {&v->name,
 			&v->user_id,
 			&v->stage,
@@ -460,27 +446,12 @@ static int version_rows(struct db *db, const char *sql, const struct db__val *ar
 	int rc;
 	if (!st)
 		return -1;
-	while ((rc = db->ops->step(st, err)) == DB__ROW) {
-		struct db_version *v;
-		if (out->n - first == limit) {
-			if (db__page_next(offset, limit, &out->next_token, err) < 0)
-				rc = DB__FAIL;
-			break;
-		}
-		v = db__grow(out->v, out->n, sizeof(*v));
-		if (!v) {
-			err_set(err, ERR_NOMEM, "out of memory");
-			rc = DB__FAIL;
-			break;
-		}
-		out->v = v;
-		out->n++;
-		if (version_from_row(db, st, &v[out->n - 1], err) < 0) {
-			rc = DB__FAIL;
-			break;
-		}
+	{
+		void *items = out->v;
+		rc = db__collect(db, st, limit, offset, &items, &out->n, sizeof(*out->v),
+				 version_from_row, &out->next_token, err);
+		out->v = items;
 	}
-	db->ops->finish(st);
 	for (i = first; rc >= 0 && i < out->n; i++)
 		if (version_children(db, &out->v[i], err) < 0)
 			rc = DB__FAIL;

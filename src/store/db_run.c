@@ -96,8 +96,9 @@ static int run_not_found(const char *id, struct err *err)
 	return err_set(err, ERR_NOTFOUND, "Run with id=%.64s not found", id ? id : "");
 }
 
-static int run_from_row(struct db *db, struct db__stmt *st, struct db_run *r, struct err *err)
+static int run_from_row(struct db *db, struct db__stmt *st, void *item, struct err *err)
 {
+	struct db_run *r = item;
 	const char *id = db->ops->col_text(st, 0);
 	memset(r, 0, sizeof(*r));
 	snprintf(r->run_id, sizeof(r->run_id), "%s", id ? id : "");
@@ -856,27 +857,12 @@ int db_run_search(struct db *db, const struct db_run_query *in, struct db_run_li
 	st = db__query(db, q.sql.ptr, q.v, q.n, err);
 	if (!st)
 		goto out;
-	while ((rc = db->ops->step(st, err)) == DB__ROW) {
-		struct db_run *v;
-		if (out->n == limit) {
-			if (db__page_next(offset, limit, &out->next_token, err) < 0)
-				rc = DB__FAIL;
-			break;
-		}
-		v = db__grow(out->v, out->n, sizeof(*v));
-		if (!v) {
-			err_set(err, ERR_NOMEM, "out of memory");
-			rc = DB__FAIL;
-			break;
-		}
-		out->v = v;
-		out->n++;
-		if (run_from_row(db, st, &v[out->n - 1], err) < 0) {
-			rc = DB__FAIL;
-			break;
-		}
+	{
+		void *items = out->v;
+		rc = db__collect(db, st, limit, offset, &items, &out->n, sizeof(*out->v),
+				 run_from_row, &out->next_token, err);
+		out->v = items;
 	}
-	db->ops->finish(st);
 	if (rc < 0 || page_children(db, in, limit, offset, out, err) < 0)
 		goto out;
 	ret = 0;

@@ -121,6 +121,18 @@ int db__load_kv(struct db *db, const char *sql, const struct db__val *v, size_t 
  */
 void *db__grow(void *ptr, size_t n, size_t size);
 
+/*
+ * Appends the rows of a query (st, from db__query) to an array of
+ * elem-sized items (*items, *n), filling each new item with from_row, then
+ * finishes st. At most limit rows of this query are kept; one more means
+ * another page, and *next_token gets its token (offset + limit). Returns 0,
+ * or -1 with err set; items appended so far stay for the caller to release.
+ */
+int db__collect(struct db *db, struct db__stmt *st, size_t limit, size_t offset, void **items,
+		size_t *n, size_t elem,
+		int (*from_row)(struct db *db, struct db__stmt *st, void *item, struct err *err),
+		char **next_token, struct err *err);
+
 /* Appends one key/value pair (copies). */
 int db__kv_push(struct db_kv_list *l, const char *key, const char *value, struct err *err);
 
