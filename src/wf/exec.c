@@ -154,6 +154,8 @@ static void emit_locked(struct run *r, struct inst *in, FILE *f, const char *tex
 		(void)buf_addf(&b, "[%s] ", in->display);
 	if (wf__mask_apply(&r->masks, text, len, &b) == 0 && buf_addch(&b, '\n') == 0) {
 		(void)fwrite(b.ptr, 1, b.len, f);
+		/* live, also on a pipe: CI logs interleave it with kiln's stderr */
+		(void)fflush(f);
 		if (r->logf) {
 			/* the kept log has no colour codes */
 			const char *t = b.ptr;
