@@ -86,3 +86,11 @@ start_serve() {
 	shift
 	start_kiln "$log" serve "$@"
 }
+
+# start_server LOG ARGS...: `kiln server ARGS...` on 127.0.0.1:0 with its
+# state in $TMP/home (start_kiln).
+start_server() {
+	local log=$1
+	shift
+	KILN_HOME=$TMP/home start_kiln "$log" server "$@"
+}

@@ -6,23 +6,6 @@
 # with filter, order_by and pagination, artifacts/list; MLflow's error shapes.
 . "$KILN_TOP/tests/e2e/lib.sh"
 
-# start_server LOG ARGS...: kiln server on 127.0.0.1:0; sets PID and PORT.
-start_server() {
-	local log=$1
-	shift
-	: >"$log"
-	KILN_HOME=$TMP/home "$KILN" server --port 0 "$@" 2>"$log" &
-	PID=$!
-	on_exit_kill $PID
-	for _ in $(seq 200); do
-		PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$log")
-		[ -n "$PORT" ] && return 0
-		kill -0 $PID 2>/dev/null || fail "kiln server exited: $(cat "$log")"
-		sleep 0.05
-	done
-	fail "kiln server did not start: $(cat "$log")"
-}
-
 start_server server.log
 expect_contains server.log "listening on http://127.0.0.1:$PORT"
 
