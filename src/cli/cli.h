@@ -70,6 +70,18 @@ extern const char cmd_runs_usage[];
 /* server, models, exp */
 int cmd_server(int argc, char **argv);
 extern const char cmd_server_usage[];
+/* (models, exp: slot of the registry CLI) */
+
+/*
+ * The kiln server a command talks to (cli/client.c): url_flag (--server or
+ * --registry) or else $KILN_SERVER; the token from $KILN_TOKEN or the file
+ * named by $KILN_TOKEN_FILE. ERR_USAGE "no kiln server: set KILN_SERVER or
+ * pass --server URL" when there is none. *out is freed with ctl_client_free.
+ */
+struct ctl_client;
+int cli_client_open(const char *url_flag, struct ctl_client **out, struct err *err);
+
+/* (data push, data pull: slot of the data remote CLI) */
 
 /* data add, data status (cli/data_store.c; dispatched from data.c's table) */
 int cmd_data_add(int argc, char **argv);
