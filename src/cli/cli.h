@@ -78,6 +78,31 @@ extern const char cmd_models_usage[];
 int cmd_exp(int argc, char **argv);
 extern const char cmd_exp_usage[];
 
+/* `kiln train --register NAME [--alias A] [--experiment E] [--server URL]` */
+struct ctl_client;
+struct json_t;
+struct cli_register {
+	const char *name;	/* NULL: no registration */
+	const char *alias;	/* NULL: none */
+	const char *experiment; /* NULL: $MLFLOW_EXPERIMENT_NAME, else "Default" */
+	const char *server;	/* NULL: $KILN_SERVER */
+};
+/*
+ * After `kiln train` wrote the bundle (cli/register.c): in the experiment
+ * (created when missing) creates a run with lineage tags, logs the
+ * hyperparameters as params and the test metrics, uploads the bundle as
+ * the run's artifact model/model.kiln, creates the registered model when
+ * missing and a version with source, run_id and lineage (bundle and data
+ * sha256, git commit, workflow run from GITHUB_*), moves r->alias when
+ * given, and ends the run FINISHED. manifest is the bundle's (borrowed).
+ * Returns a new object {name, version, run_id, experiment_id, source,
+ * alias}, or NULL with err set (one line; the run, once created, is ended
+ * FAILED; the bundle file is left alone).
+ */
+struct json_t *cli_train_register(struct ctl_client *c, const struct cli_register *r,
+				  const char *bundle, const char *sha256,
+				  const struct json_t *manifest, struct err *err);
+
 /*
  * The kiln server a command talks to (cli/client.c): url_flag (--server or
  * --registry) or else $KILN_SERVER; the token from $KILN_TOKEN or the file
