@@ -64,6 +64,8 @@ int cli_client_open(const char *url_flag, struct ctl_client **out, struct err *e
 	*out = ctl_client_new(&cfg, err);
 	if (*out)
 		ret = 0;
+	else if (err->code == ERR_INVALID)
+		err->code = ERR_USAGE; /* a bad URL or token is the caller's setting: exit 2 */
 out:
 	buf_release(&tok);
 	return ret;

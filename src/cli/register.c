@@ -120,7 +120,7 @@ static int create_run(struct reg *g, long long start, struct err *err)
 	const json_t *dirty = json_object_get(g->lineage, "git_dirty");
 	char run_name[300];
 	int rc = -1;
-	snprintf(run_name, sizeof(run_name), "%s-%.8s", g->r->name, g->sha256);
+	snprintf(run_name, sizeof(run_name), "%.200s-%.8s", g->r->name, g->sha256);
 	if (!tags || add_kv(tags, "mlflow.user", user_name()) < 0 ||
 	    add_kv(tags, "mlflow.source.name", lin_str(g, "data_path")) < 0 ||
 	    add_kv(tags, "kiln.data_sha256", lin_str(g, "data_sha256")) < 0 ||
@@ -190,14 +190,18 @@ static int params_json(const json_t *man, json_t *out)
 		return -1;
 	json_object_foreach((json_t *)hp, k, v)
 	{
-		char *text =
-			json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		char num[32], *text = NULL;
+		const char *val = num;
 		int rc;
 		if (json_array_size(out) >= REG_MAX_PARAMS)
 			break;
-		if (!json_is_string(v) && !text)
+		if (json_is_real(v)) /* as typed (0.3), not its binary expansion */
+			snprintf(num, sizeof(num), "%.15g", json_real_value(v));
+		else if (json_is_string(v))
+			val = json_string_value(v);
+		else if (!(val = text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
 			return -1;
-		rc = add_kv(out, k, text ? text : json_string_value(v));
+		rc = add_kv(out, k, val);
 		free(text); /* jansson's allocator */
 		if (rc < 0)
 			return -1;
@@ -278,11 +282,11 @@ static int create_version(struct reg *g, struct err *err)
 		json_decref(tags);
 		return err_set(err, ERR_NOMEM, "out of memory");
 	}
-	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "name", g->r->name, "source",
-			 g->source.ptr, "run_id", g->run_id, "bundle_sha256", g->sha256,
-			 "git_commit", lin_str(g, "git_commit"), "data_sha256",
-			 lin_str(g, "data_sha256"), "workflow_run", g->workflow_run.ptr, "tags",
-			 tags);
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "name", g->r->name, "source",
+			 g->source.ptr, "run_id", g->run_id, "user_id", user_name(),
+			 "bundle_sha256", g->sha256, "git_commit", lin_str(g, "git_commit"),
+			 "data_sha256", lin_str(g, "data_sha256"), "workflow_run",
+			 g->workflow_run.ptr, "tags", tags);
 	if (!body)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	if (ctl_client_call(g->c, HTTP_POST, API "model-versions/create", NULL, body, &r, err) < 0)
