@@ -27,7 +27,8 @@ const char cmd_exp_usage[] =
 	"Lists the experiments of a kiln server, or shows one (by name, or by id\n"
 	"when the argument is a number that names no experiment) with its runs:\n"
 	"run id, name, status, start time (UTC), duration and the latest value of\n"
-	"its first metrics by name (--json has them all, with params and tags).\n"
+	"its key metrics (accuracy, f1, auc, rmse, mae, r2 first, then by name;\n"
+	"--json has them all, with params and tags).\n"
 	"\n"
 	"  --json        print JSON instead of a table\n"
 	"  --server URL  the kiln server (also --registry; default: $KILN_SERVER)\n"
@@ -122,27 +123,51 @@ out:
 	return ret;
 }
 
-static int cmp_metric(const void *a, const void *b)
+struct exp_metric {
+	const char *key;
+	double value;
+};
+
+/* Where a metric goes in the table: the usual headline metrics first, then by name. */
+static size_t metric_rank(const char *key)
 {
-	return strcmp(str(*(json_t *const *)a, "key"), str(*(json_t *const *)b, "key"));
+	static const char *const first[] = {"accuracy", "f1", "auc", "rmse", "mae", "r2"};
+	size_t i;
+	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+		if (strcmp(key, first[i]) == 0)
+			break;
+	return i;
 }
 
-/* "acc=0.93 f1=0.91" from the first EXP_METRICS metrics of a run by key. */
+static int cmp_metric(const void *a, const void *b)
+{
+	const char *x = ((const struct exp_metric *)a)->key,
+		   *y = ((const struct exp_metric *)b)->key;
+	size_t rx = metric_rank(x), ry = metric_rank(y);
+	return rx != ry ? (rx < ry ? -1 : 1) : strcmp(x, y);
+}
+
+/* "accuracy=0.93 f1=0.91 ..." from the first EXP_METRICS metrics of a run (metric_rank). */
 static void metrics_line(json_t *metrics, struct buf *b)
 {
-	json_t *m[64];
+	struct exp_metric m[64];
 	size_t n = 0, i;
 	json_t *x;
 	buf_reset(b);
-	json_array_foreach(metrics, i, x) if (n < sizeof(m) / sizeof(m[0])) m[n++] = x;
+	json_array_foreach(metrics, i, x)
+	{
+		if (n == sizeof(m) / sizeof(m[0]))
+			break;
+		m[n].key = str(x, "key");
+		m[n++].value = json_number_value(json_object_get(x, "value"));
+	}
 	if (n)
 		qsort(m, n, sizeof(m[0]), cmp_metric);
 	for (i = 0; i < n && i < EXP_METRICS; i++)
-		if (buf_addf(b, "%s%s=%.4g", i ? " " : "", str(m[i], "key"),
-			     json_number_value(json_object_get(m[i], "value"))) < 0)
+		if (buf_addf(b, "%s%s=%.4g", i ? " " : "", m[i].key, m[i].value) < 0)
 			break; /* ENOMEM: the table shows what fit */
-	if (n > EXP_METRICS)
-		(void)buf_addf(b, " (+%zu)", n - EXP_METRICS);
+	if (json_array_size(metrics) > EXP_METRICS)
+		(void)buf_addf(b, " (+%zu)", json_array_size(metrics) - EXP_METRICS);
 	if (b->len == 0)
 		(void)buf_adds(b, "-");
 }

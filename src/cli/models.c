@@ -196,7 +196,9 @@ static int models_show(struct models_ctx *m, int versions_only, struct err *err)
 		printf("created:     %s\nupdated:     %s\n", t1, t2);
 		printf("aliases:     %s\n", al.ptr);
 		json_array_foreach(json_object_get(model, "tags"), i, x)
+		{
 			printf("tag:         %s=%s\n", str(x, "key"), str(x, "value"));
+		}
 		printf("versions:    %zu\n\n", json_array_size(versions));
 	}
 	print_versions(versions);
@@ -290,16 +292,16 @@ static int models_history(struct models_ctx *m, struct err *err)
 
 static const struct models_sub {
 	const char *name;
-	int npos; /* positional arguments */
-	int (*fn)(struct models_ctx *m, struct err *err);
-	int flag; /* passed to models_show */
+	int (*fn)(struct models_ctx *m, struct err *err); /* NULL: models_show */
+	int npos;					  /* positional arguments */
+	int flag;					  /* passed to models_show */
 } subs[] = {
-	{"ls", 0, models_ls, 0},
-	{"show", 1, NULL, 0},
-	{"versions", 1, NULL, 1},
-	{"alias", 3, models_alias, 0},
-	{"rollback", 2, models_rollback, 0},
-	{"history", 2, models_history, 0},
+	{"ls", models_ls, 0, 0},
+	{"show", NULL, 1, 0},
+	{"versions", NULL, 1, 1},
+	{"alias", models_alias, 3, 0},
+	{"rollback", models_rollback, 2, 0},
+	{"history", models_history, 2, 0},
 };
 
 int cmd_models(int argc, char **argv)
