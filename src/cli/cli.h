@@ -111,6 +111,13 @@ struct json_t *cli_train_register(struct ctl_client *c, const struct cli_registe
  */
 struct ctl_client;
 int cli_client_open(const char *url_flag, struct ctl_client **out, struct err *err);
+/*
+ * Reads a token file (kiln server --token-file, $KILN_TOKEN_FILE): its first
+ * line without surrounding blanks, into tok (may end up empty). Files over
+ * 4 KiB are refused.
+ */
+struct buf;
+int cli_read_token_file(const char *path, struct buf *tok, struct err *err);
 
 /*
  * The arguments of a sub-command that talks to the server (`kiln models

@@ -21,29 +21,40 @@
 
 #define CLI_MAX_TOKEN_FILE 4096
 
-/* The token: $KILN_TOKEN, else the first line of $KILN_TOKEN_FILE, trimmed. */
-static int read_token(struct buf *tok, struct err *err)
+/* Drops blanks and line ends around the buffer's text. */
+static void trim(struct buf *tok)
 {
-	const char *env = getenv("KILN_TOKEN"), *file = getenv("KILN_TOKEN_FILE");
-	size_t start = 0, end;
-	if (env && *env) {
-		if (buf_adds(tok, env) < 0)
-			return err_set(err, ERR_NOMEM, "out of memory");
-	} else if (file && *file) {
-		if (buf_read_file(tok, file, CLI_MAX_TOKEN_FILE) < 0)
-			return err_set(err, ERR_IO, "KILN_TOKEN_FILE '%s': %s", file,
-				       errno == E2BIG ? "larger than 4096 bytes" : strerror(errno));
-		buf_setlen(tok, strcspn(tok->ptr, "\r\n"));
-	} else {
-		return 0;
-	}
-	end = tok->len;
+	size_t start = 0, end = tok->len;
 	while (start < end && strchr(" \t\r\n", tok->ptr[start]))
 		start++;
 	while (end > start && strchr(" \t\r\n", tok->ptr[end - 1]))
 		end--;
 	memmove(tok->ptr, tok->ptr + start, end - start);
 	buf_setlen(tok, end - start);
+}
+
+int cli_read_token_file(const char *path, struct buf *tok, struct err *err)
+{
+	if (buf_read_file(tok, path, CLI_MAX_TOKEN_FILE) < 0)
+		return err_set(err, ERR_IO, "cannot read token file '%s': %s", path,
+			       errno == E2BIG ? "larger than 4096 bytes" : strerror(errno));
+	buf_setlen(tok, strcspn(tok->ptr, "\r\n"));
+	trim(tok);
+	return 0;
+}
+
+/* The token: $KILN_TOKEN, else the first line of $KILN_TOKEN_FILE, trimmed. */
+static int read_token(struct buf *tok, struct err *err)
+{
+	const char *env = getenv("KILN_TOKEN"), *file = getenv("KILN_TOKEN_FILE");
+	if (env && *env) {
+		if (buf_adds(tok, env) < 0)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		trim(tok);
+		return 0;
+	}
+	if (file && *file)
+		return cli_read_token_file(file, tok, err);
 	return 0;
 }
 

@@ -116,15 +116,9 @@ static int parse_args(int argc, char **argv, struct server_opts *o)
 /* The token: the first line of the file, without surrounding blanks. */
 static int read_token(const char *path, struct buf *tok, struct err *err)
 {
-	size_t n;
-	if (buf_read_file(tok, path, CTL_MAX_TOKEN) < 0)
-		return err_set(err, ERR_IO, "cannot read token file '%s': %s", path,
-			       strerror(errno));
-	n = strcspn(tok->ptr, "\r\n");
-	while (n && (tok->ptr[n - 1] == ' ' || tok->ptr[n - 1] == '\t'))
-		n--;
-	buf_setlen(tok, n);
-	if (n == 0)
+	if (cli_read_token_file(path, tok, err) < 0)
+		return -1;
+	if (tok->len == 0)
 		return err_set(err, ERR_INVALID, "token file '%s' is empty", path);
 	return 0;
 }

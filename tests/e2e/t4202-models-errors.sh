@@ -6,7 +6,7 @@
 . "$KILN_TOP/tests/e2e/lib.sh"
 
 unset KILN_SERVER KILN_TOKEN KILN_TOKEN_FILE MLFLOW_EXPERIMENT_NAME
-printf 's3cret \n' >token # trailing blanks: trimmed by both sides
+printf '  s3cret \n' >token # blanks on both sides: trimmed by server and client alike
 start_server server.log --token-file token
 URL=http://127.0.0.1:$PORT
 
