@@ -2,7 +2,7 @@
  * artifact.c - bytes over HTTP: MLflow's proxied artifacts
  * (/api/2.0/mlflow-artifacts/artifacts/<path>: PUT, GET, DELETE, listing)
  * and kiln's own routes (/api/2.0/kiln/: alias resolution with an ETag,
- * blobs by sha256). Bytes live in the blob store; paths in the store.
+ * alias rollback and history, blobs by sha256). Bytes live in the blob store; paths in the store.
  */
 #include "ctl/internal.h"
 
@@ -214,8 +214,88 @@ static int blob(struct ctl__call *call, const char *key, struct err *err)
 		       : 0;
 }
 
+/* The JSON body of a POST under /api/2.0/kiln/ (ctl_handle leaves those raw) into call->in. */
+static int kiln_body(struct ctl__call *call, struct err *err)
+{
+	const struct ctl_req *req = call->req;
+	json_error_t je;
+	if (req->body_len > CTL_MAX_JSON_BODY)
+		return err_set(err, ERR_INVALID, "request body of %zu bytes over the limit of %d",
+			       req->body_len, CTL_MAX_JSON_BODY);
+	call->in = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)
+				 : json_object();
+	if (!call->in)
+		return err_set(err, ERR_INVALID, "Malformed JSON body: %d:%d: %s", je.line,
+			       je.column, je.text);
+	if (!json_is_object(call->in))
+		return err_set(err, ERR_INVALID, "Malformed JSON body: not an object");
+	return 0;
+}
+
+/* A version number as JSON: null for 0 (no version). */
+static json_t *version_json(int64_t v)
+{
+	return v > 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+/* POST aliases/rollback {"name","alias"} -> {"name","alias","version": NEW,"from": OLD}. */
+static int alias_rollback(struct ctl__call *call, struct err *err)
+{
+	const char *name, *alias;
+	int64_t from = 0, to = 0;
+	if (call->req->method != HTTP_POST)
+		return err_set(err, ERR_INVALID, "aliases/rollback is POST only");
+	if (kiln_body(call, err) < 0 || ctl__need(call, "name", &name, err) < 0 ||
+	    ctl__need(call, "alias", &alias, err) < 0 ||
+	    db_alias_rollback(call->c->db, name, alias, &from, &to, err) < 0)
+		return -1;
+	return ctl__set(call->out, "name", json_string(name), err) < 0 ||
+			       ctl__set(call->out, "alias", json_string(alias), err) < 0 ||
+			       ctl__set(call->out, "version", version_json(to), err) < 0 ||
+			       ctl__set(call->out, "from", version_json(from), err) < 0
+		       ? -1
+		       : 0;
+}
+
+/* GET aliases/history?name=&alias= -> {"moves": [{from, to, time, kind, undone}...]}, newest first.
+ */
+static int alias_history(struct ctl__call *call, struct err *err)
+{
+	struct db_alias_move_list h = {0};
+	const char *name, *alias;
+	json_t *moves;
+	int rc = -1;
+	if (call->req->method != HTTP_GET && call->req->method != HTTP_HEAD)
+		return err_set(err, ERR_INVALID, "aliases/history is GET only");
+	if (ctl__need(call, "name", &name, err) < 0 || ctl__need(call, "alias", &alias, err) < 0 ||
+	    db_alias_history(call->c->db, name, alias, &h, err) < 0)
+		return -1;
+	moves = json_array();
+	if (ctl__set(call->out, "moves", moves, err) < 0)
+		goto out;
+	for (size_t i = 0; i < h.n; i++) {
+		const struct db_alias_move *m = &h.v[i];
+		json_t *o =
+			json_pack("{s:o,s:o,s:I,s:s,s:b}", "from", version_json(m->from_version),
+				  "to", version_json(m->to_version), "time", (json_int_t)m->time,
+				  "kind", m->kind, "undone", m->undone);
+		if (!o || json_array_append_new(moves, o) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	db_alias_move_list_release(&h);
+	return rc;
+}
+
 int ctl__kiln(struct ctl__call *call, const char *path, struct err *err)
 {
+	if (strcmp(path, "aliases/rollback") == 0)
+		return alias_rollback(call, err);
+	if (strcmp(path, "aliases/history") == 0)
+		return alias_history(call, err);
 	if (strcmp(path, "resolve") == 0) {
 		if (call->req->method != HTTP_GET && call->req->method != HTTP_HEAD)
 			return err_set(err, ERR_INVALID, "resolve is GET only");

@@ -482,9 +482,46 @@ int db_version_search(struct db *db, const char *name, const char *run_id,
 int db_version_latest(struct db *db, const char *name, const char *const *stages, size_t nstages,
 		      struct db_version_list *out, struct err *err);
 
-/* Points alias at version (creating or moving it). */
+/*
+ * Points alias at version (creating or moving it). A move to another version
+ * is recorded in the alias's history (model_alias_moves, kind "set"), which
+ * db_alias_rollback pops.
+ */
 int db_alias_set(struct db *db, const char *name, const char *alias, int64_t version,
 		 struct err *err);
+/*
+ * Moves alias back to where it pointed before its last move that is not
+ * undone yet: the history is a stack of moves, a rollback pops one, so a
+ * second rollback goes further back. Moves back to a version deleted since,
+ * or to the version the alias is at now, are popped and skipped. Reaching
+ * the move that created the alias (or an empty history) is ERR_INVALID
+ * "alias ... has no earlier version to roll back to", and nothing changes.
+ * The rollback itself is recorded (kind "rollback") but is never popped.
+ * Works on an alias that was dropped (its version deleted): *from is 0.
+ * Sets *from (the version before, 0: none) and *to (the version now).
+ */
+int db_alias_rollback(struct db *db, const char *name, const char *alias, int64_t *from,
+		      int64_t *to, struct err *err);
+
+/* One move of an alias (db_alias_history). */
+struct db_alias_move {
+	int64_t from_version; /* 0: the alias was created */
+	int64_t to_version;
+	int64_t time;  /* ms */
+	char kind[16]; /* "set" or "rollback" */
+	int undone;    /* a "set" popped by a rollback */
+};
+struct db_alias_move_list {
+	struct db_alias_move *v;
+	size_t n;
+};
+void db_alias_move_list_release(struct db_alias_move_list *l);
+/*
+ * The moves of alias, newest first (at most 1000). ERR_NOTFOUND for an
+ * unknown model; an alias never set has an empty history.
+ */
+int db_alias_history(struct db *db, const char *name, const char *alias,
+		     struct db_alias_move_list *out, struct err *err);
 int db_alias_delete(struct db *db, const char *name, const char *alias, struct err *err);
 /* The version an alias points at; ERR_NOTFOUND when the alias is unknown. */
 int db_alias_resolve(struct db *db, const char *name, const char *alias, struct db_version *out,

@@ -700,6 +700,154 @@ fail:
 
 /* ---- aliases ---- */
 
+/* The version alias points at now into *cur (0: unset). */
+static int alias_current(struct db *db, const char *name, const char *alias, int64_t *cur,
+			 struct err *err)
+{
+	int rc = db__one_int(db, "SELECT version FROM model_aliases WHERE name = $1 AND alias = $2",
+			     DB__ARGS(DB__T(name), DB__T(alias)), cur, err);
+	if (rc == 0)
+		*cur = 0;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Points alias at version and records the move (inside a transaction). */
+static int alias_move(struct db *db, const char *name, const char *alias, int64_t version,
+		      const char *kind, struct err *err)
+{
+	int64_t cur = 0;
+	if (alias_current(db, name, alias, &cur, err) < 0)
+		return -1;
+	if (db__run(db,
+		    "INSERT INTO model_aliases (name, alias, version) VALUES ($1, $2, $3)"
+		    " ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
+		    DB__ARGS(DB__T(name), DB__T(alias), DB__I(version)), err) < 0)
+		return -1;
+	if (cur != version &&
+	    db__run(db,
+		    "INSERT INTO model_alias_moves (name, alias, from_version, to_version, time,"
+		    " kind) VALUES ($1, $2, $3, $4, $5, $6)",
+		    DB__ARGS(DB__T(name), DB__T(alias), DB__I(cur), DB__I(version),
+			     DB__I(db_now_ms()), DB__T(kind)),
+		    err) < 0)
+		return -1;
+	return model_touch(db, name, err);
+}
+
+/*
+ * Pops the newest "set" move not undone yet: *id and *back (where the alias
+ * was before it). Returns 1 popped, 0 nothing left to pop (the bottom of
+ * the stack is the move that created the alias), -1 on error.
+ */
+static int alias_pop(struct db *db, const char *name, const char *alias, int64_t *back,
+		     struct err *err)
+{
+	int64_t id = 0;
+	int rc = db__one_int(db,
+			     "SELECT MAX(id) FROM model_alias_moves WHERE name = $1 AND alias = $2"
+			     " AND kind = 'set' AND undone = 0",
+			     DB__ARGS(DB__T(name), DB__T(alias)), &id, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || id <= 0) /* MAX of no rows is NULL: read as 0 */
+		return 0;
+	if (db__one_int(db, "SELECT from_version FROM model_alias_moves WHERE id = $1",
+			DB__ARGS(DB__I(id)), back, err) < 0)
+		return -1;
+	if (*back <= 0)
+		return 0;
+	return db__run(db, "UPDATE model_alias_moves SET undone = 1 WHERE id = $1",
+		       DB__ARGS(DB__I(id)), err) < 0
+		       ? -1
+		       : 1;
+}
+
+int db_alias_rollback(struct db *db, const char *name, const char *alias, int64_t *from,
+		      int64_t *to, struct err *err)
+{
+	int64_t back = 0, t;
+	int ok = 0, rc;
+	*from = *to = 0;
+	if (db__check_key("alias", alias, err) < 0)
+		return -1;
+	if (db__tx_begin(db, err) < 0)
+		return -1;
+	if (model_must_exist(db, name, err) < 0 || alias_current(db, name, alias, from, err) < 0)
+		goto end;
+	for (;;) {
+		rc = alias_pop(db, name, alias, &back, err);
+		if (rc < 0)
+			goto end;
+		if (rc == 0) {
+			err_set(err, ERR_INVALID,
+				"alias '%s' of model '%s' has no earlier version to roll back to",
+				alias, name);
+			goto end;
+		}
+		if (back == *from)
+			continue;
+		rc = db__one_int(
+			db,
+			"SELECT creation_time FROM model_versions WHERE name = $1 AND version = $2",
+			DB__ARGS(DB__T(name), DB__I(back)), &t, err);
+		if (rc < 0)
+			goto end;
+		if (rc == 1)
+			break; /* else deleted since: skip it */
+	}
+	if (alias_move(db, name, alias, back, "rollback", err) < 0)
+		goto end;
+	*to = back;
+	ok = 1;
+end:
+	return db__tx_end(db, ok, err);
+}
+
+void db_alias_move_list_release(struct db_alias_move_list *l)
+{
+	mem_free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int db_alias_history(struct db *db, const char *name, const char *alias,
+		     struct db_alias_move_list *out, struct err *err)
+{
+	struct db__stmt *st;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (model_must_exist(db, name, err) < 0)
+		return -1;
+	st = db__query(db,
+		       "SELECT from_version, to_version, time, kind, undone FROM model_alias_moves"
+		       " WHERE name = $1 AND alias = $2 ORDER BY id DESC LIMIT 1000",
+		       DB__ARGS(DB__T(name), DB__T(nz(alias))), err);
+	if (!st)
+		return -1;
+	while ((rc = db->ops->step(st, err)) == DB__ROW) {
+		struct db_alias_move *m = db__grow(out->v, out->n, sizeof(*m));
+		const char *kind = db->ops->col_text(st, 3);
+		if (!m) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			rc = DB__FAIL;
+			break;
+		}
+		out->v = m;
+		m += out->n++;
+		m->from_version = db->ops->col_int(st, 0);
+		m->to_version = db->ops->col_int(st, 1);
+		m->time = db->ops->col_int(st, 2);
+		snprintf(m->kind, sizeof(m->kind), "%s", kind ? kind : "");
+		m->undone = (int)db->ops->col_int(st, 4);
+	}
+	db->ops->finish(st);
+	if (rc < 0) {
+		db_alias_move_list_release(out);
+		return -1;
+	}
+	return 0;
+}
+
 int db_alias_set(struct db *db, const char *name, const char *alias, int64_t version,
 		 struct err *err)
 {
@@ -710,12 +858,7 @@ int db_alias_set(struct db *db, const char *name, const char *alias, int64_t ver
 		return -1;
 	if (version_must_exist(db, name, version, err) < 0)
 		goto end;
-	if (db__run(db,
-		    "INSERT INTO model_aliases (name, alias, version) VALUES ($1, $2, $3)"
-		    " ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
-		    DB__ARGS(DB__T(name), DB__T(alias), DB__I(version)), err) < 0)
-		goto end;
-	ok = model_touch(db, name, err) == 0;
+	ok = alias_move(db, name, alias, version, "set", err) == 0;
 end:
 	return db__tx_end(db, ok, err);
 }

@@ -305,6 +305,12 @@ static const char *const sq_migrations[] = {
 	/* 2: artifacts, path -> blob. BINARY collation: a directory is a key range. */
 	"CREATE TABLE artifacts (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
 	" size INTEGER NOT NULL, updated_time INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 3: alias moves, the history behind rollback (from_version 0: the alias was new). */
+	"CREATE TABLE model_alias_moves (id INTEGER PRIMARY KEY, name TEXT NOT NULL"
+	" REFERENCES models(name) ON DELETE CASCADE ON UPDATE CASCADE, alias TEXT NOT NULL,"
+	" from_version INTEGER NOT NULL, to_version INTEGER NOT NULL, time INTEGER NOT NULL,"
+	" kind TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX model_alias_moves_by_alias ON model_alias_moves (name, alias, id);",
 };
 
 static const struct db__ops sq_ops = {

@@ -700,14 +700,16 @@ static void test_old_schema_migrates(void **state)
 	struct err e = ERR_INIT;
 	int64_t v = 0;
 	assert_true(db__run(f->db, "DROP TABLE artifacts", NULL, 0, &e) >= 0);
+	assert_true(db__run(f->db, "DROP TABLE model_alias_moves", NULL, 0, &e) >= 0);
 	assert_true(db__run(f->db, "DELETE FROM schema_version WHERE version > 1", NULL, 0, &e) >=
 		    0);
 	OK(db_schema_version(f->db, &v, err));
 	assert_int_equal(v, 1);
 	OK(db_open(&again, f->url, NULL, err));
 	OK(db_schema_version(again, &v, err));
-	assert_int_equal(v, 2);
+	assert_int_equal(v, 3);
 	OK(db_artifact_put(again, "x/y", SHA_X, 1, err));
+	OK(db_model_create(again, "m", NULL, NULL, 0, err));
 	db_close(again);
 }
 
@@ -934,6 +936,91 @@ static void test_alias_set_move_resolve_delete(void **state)
 	FAILS(ERR_NOTFOUND, "alias", db_alias_resolve(db, "clf", "production", &v, err));
 	OK(db_alias_delete(db, "clf", "staging", err));
 	FAILS(ERR_NOTFOUND, "alias", db_alias_delete(db, "clf", "staging", err));
+}
+
+static void test_alias_rollback_pops_the_history(void **state)
+{
+	struct db *db = ((struct fixture *)*state)->db;
+	struct db_version_create vc = {.name = "clf", .source = "s"};
+	struct db_version v = {0};
+	struct db_alias_move_list h = {0};
+	int64_t from = -1, to = -1;
+	int i;
+	OK(db_model_create(db, "clf", NULL, NULL, 0, err));
+	for (i = 0; i < 4; i++) {
+		OK(db_version_create(db, &vc, &v, err));
+		db_version_release(&v);
+	}
+	FAILS(ERR_INVALID, "no earlier version",
+	      db_alias_rollback(db, "clf", "prod", &from, &to, err)); /* never set */
+	OK(db_alias_set(db, "clf", "prod", 1, err));
+	FAILS(ERR_INVALID, "alias 'prod' of model 'clf' has no earlier version",
+	      db_alias_rollback(db, "clf", "prod", &from, &to, err));
+	OK(db_alias_set(db, "clf", "prod", 2, err));
+	OK(db_alias_set(db, "clf", "prod", 2, err)); /* not a move */
+	OK(db_alias_set(db, "clf", "prod", 3, err));
+	OK(db_alias_set(db, "clf", "prod", 4, err));
+	OK(db_alias_set(db, "clf", "other", 4, err)); /* another alias: its own history */
+
+	OK(db_alias_rollback(db, "clf", "prod", &from, &to, err));
+	assert_int_equal(from, 4);
+	assert_int_equal(to, 3);
+	OK(db_alias_resolve(db, "clf", "prod", &v, err));
+	assert_int_equal(v.version, 3);
+	db_version_release(&v);
+
+	/* Twice goes further back; version 2, deleted since, is skipped. */
+	OK(db_version_delete(db, "clf", 2, err));
+	OK(db_alias_rollback(db, "clf", "prod", &from, &to, err));
+	assert_int_equal(from, 3);
+	assert_int_equal(to, 1);
+	FAILS(ERR_INVALID, "no earlier version",
+	      db_alias_rollback(db, "clf", "prod", &from, &to, err));
+	OK(db_alias_resolve(db, "clf", "prod", &v, err)); /* a failed rollback changes nothing */
+	assert_int_equal(v.version, 1);
+	db_version_release(&v);
+
+	/* A new move after rollbacks is pushed on what is left. */
+	OK(db_alias_set(db, "clf", "prod", 4, err));
+	OK(db_alias_rollback(db, "clf", "prod", &from, &to, err));
+	assert_int_equal(to, 1);
+
+	/* An alias dropped with its version rolls back to the one before. */
+	OK(db_alias_set(db, "clf", "prod", 3, err));
+	OK(db_version_delete(db, "clf", 3, err));
+	FAILS(ERR_NOTFOUND, "alias", db_alias_resolve(db, "clf", "prod", &v, err));
+	OK(db_alias_rollback(db, "clf", "prod", &from, &to, err));
+	assert_int_equal(from, 0);
+	assert_int_equal(to, 1);
+
+	OK(db_alias_history(db, "clf", "prod", &h, err));
+	/* set 0->1, set 1->2, set 2->3, set 3->4, rollback 4->3, rollback 3->1,
+	   set 1->4, rollback 4->1, set 1->3, rollback 0->1; newest first */
+	assert_int_equal(h.n, 10);
+	assert_string_equal(h.v[0].kind, "rollback");
+	assert_int_equal(h.v[0].from_version, 0);
+	assert_int_equal(h.v[0].to_version, 1);
+	assert_string_equal(h.v[1].kind, "set");
+	assert_int_equal(h.v[1].undone, 1);
+	assert_int_equal(h.v[9].from_version, 0);
+	assert_int_equal(h.v[9].undone, 0);
+	assert_true(h.v[9].time > 0);
+	db_alias_move_list_release(&h);
+	OK(db_alias_history(db, "clf", "never", &h, err));
+	assert_int_equal(h.n, 0);
+	FAILS(ERR_NOTFOUND, "Registered Model", db_alias_history(db, "nope", "prod", &h, err));
+	FAILS(ERR_NOTFOUND, "Registered Model",
+	      db_alias_rollback(db, "nope", "prod", &from, &to, err));
+
+	/* The history follows a rename and goes with the model. */
+	OK(db_model_rename(db, "clf", "clf2", err));
+	OK(db_alias_history(db, "clf2", "prod", &h, err));
+	assert_int_equal(h.n, 10);
+	db_alias_move_list_release(&h);
+	OK(db_model_delete(db, "clf2", err));
+	OK(db_model_create(db, "clf2", NULL, NULL, 0, err));
+	OK(db_alias_history(db, "clf2", "prod", &h, err));
+	assert_int_equal(h.n, 0);
 }
 
 /* ---- robustness ---- */
@@ -1207,6 +1294,7 @@ int main(void)
 		T(test_version_numbers_lineage_and_tags),
 		T(test_version_stages_latest_and_search),
 		T(test_alias_set_move_resolve_delete),
+		T(test_alias_rollback_pops_the_history),
 		T(test_allocation_failures_never_crash),
 		T(test_kill9_keeps_every_acknowledged_batch),
 		T(test_concurrent_writers_lose_nothing),
