@@ -14,8 +14,7 @@
 
 #define BLOBS_ROUTE "/api/2.0/kiln/blobs/"
 
-/* MLflow's error shape {"error_code": ..., "message": ...}: the message. */
-static void http_error_message(const struct buf *body, char *out, size_t n)
+void blob__http_detail(const struct buf *body, char *out, size_t n)
 {
 	json_t *j = json_loadb(body->ptr, body->len, 0, NULL);
 	const char *m = json_string_value(json_object_get(j, "message"));
@@ -61,7 +60,7 @@ int blob__http_open(struct blob_store *bs, const struct blob_config *cfg, struct
 		return -1;
 	r = bs->impl;
 	r->no_delete = 1;
-	r->detail = http_error_message;
+	r->detail = blob__http_detail;
 	while (len > 0 && cfg->url[len - 1] == '/')
 		len--;
 	if (buf_addf(&b, "%.*s" BLOBS_ROUTE, (int)len, cfg->url) < 0 ||

@@ -93,5 +93,11 @@ int blob__s3_open(struct blob_store *bs, const struct blob_config *cfg, const ch
 		  const char *prefix, struct err *err);
 /* cfg->url is http:// or https://: a kiln server's /api/2.0/kiln/blobs/. */
 int blob__http_open(struct blob_store *bs, const struct blob_config *cfg, struct err *err);
+/*
+ * A kiln server's error reply (MLflow's shape {"error_code", "message"}) as
+ * "CODE: message" in out (always NUL-terminated; "" when the body is not
+ * that shape). Untrusted input: fuzzed by tests/fuzz/fuzz_store_remote.c.
+ */
+void blob__http_detail(const struct buf *body, char *out, size_t n);
 
 #endif
