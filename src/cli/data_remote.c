@@ -332,7 +332,6 @@ static int run(const char *cmd, int argc, char **argv,
 	int rc = parse(cmd, argc, argv, &o), pull = one == pull_one;
 	if (rc <= 0)
 		return rc < 0 ? EXIT_USAGE : EXIT_OK;
-	rc = EXIT_FAILED;
 	c.force = o.force;
 	if (o.json && !(c.t.files = json_array())) {
 		err_set(&err, ERR_NOMEM, "out of memory");
