@@ -25,15 +25,7 @@ void blob__http_detail(const struct buf *body, char *out, size_t n)
 	json_decref(j);
 }
 
-static const struct blob__ops http_ops = {
-	.name = "kiln",
-	.close = blob__remote_close,
-	.put_fd = blob__remote_put_fd,
-	.stat = blob__remote_stat,
-	.get = blob__remote_get,
-	.remove = blob__remote_remove,
-	.sync = NULL,
-};
+static const struct blob__ops http_ops = BLOB__REMOTE_OPS("kiln");
 
 /* http(s)://HOST[:PORT][/PATH] with no query, fragment, spaces or control characters. */
 static int url_ok(const char *url)

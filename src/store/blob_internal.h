@@ -87,6 +87,13 @@ int blob__remote_stat(struct blob_store *bs, const char *sha, int *exists, uint6
 int blob__remote_get(struct blob_store *bs, const char *sha, struct blob__sink *sink,
 		     struct err *err);
 int blob__remote_remove(struct blob_store *bs, const char *sha, struct err *err);
+/* The struct blob__ops of an HTTP backend named label. */
+#define BLOB__REMOTE_OPS(label)                                                                    \
+	{                                                                                          \
+		.name = (label), .close = blob__remote_close, .put_fd = blob__remote_put_fd,       \
+		.stat = blob__remote_stat, .get = blob__remote_get, .remove = blob__remote_remove, \
+		.sync = NULL,                                                                      \
+	}
 
 int blob__local_open(struct blob_store *bs, const char *root, int defer_sync, struct err *err);
 int blob__s3_open(struct blob_store *bs, const struct blob_config *cfg, const char *bucket,

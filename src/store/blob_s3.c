@@ -27,15 +27,7 @@ static void s3_error_code(const struct buf *body, char *out, size_t n)
 		snprintf(out, n, "%.*s", (int)(b - a), a);
 }
 
-static const struct blob__ops s3_ops = {
-	.name = "s3",
-	.close = blob__remote_close,
-	.put_fd = blob__remote_put_fd,
-	.stat = blob__remote_stat,
-	.get = blob__remote_get,
-	.remove = blob__remote_remove,
-	.sync = NULL,
-};
+static const struct blob__ops s3_ops = BLOB__REMOTE_OPS("s3");
 
 /* Bucket names and prefixes are kept to characters that need no escaping. */
 static int s3_name_ok(const char *s, int allow_slash)

@@ -1,37 +1,13 @@
 #!/usr/bin/env bash
 # t4302: kiln data push / pull against S3 (moto's server on 127.0.0.1 with
-# SigV4 checking on, as in t4002): push from a git repository, boto3 reads
+# SigV4 checking on: start_moto in lib.sh): push from a git repository, boto3 reads
 # the objects back and checks their hashes, pull into a fresh clone. A
 # file changed after `data add` is pushed from the local store.
 . "$KILN_TOP/tests/e2e/lib.sh"
 
-py=python3
-$py -c 'import moto, boto3' 2>/dev/null || py=/usr/bin/python3
-$py -c 'import moto, boto3' 2>/dev/null || fail "no python with moto and boto3"
-port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-INITIAL_NO_AUTH_ACTION_COUNT=3 $py -m moto.server -H 127.0.0.1 -p "$port" >moto.log 2>&1 &
-on_exit_kill $!
-export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-	AWS_ACCESS_KEY_ID=bootstrap AWS_SECRET_ACCESS_KEY=bootstrap
-up=0
-for _ in $(seq 1 150); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
-	sleep 0.1
-done
-[ $up = 1 ] || { cat moto.log >&2; fail "moto did not start"; }
-expect_ok $py - >keys <<'PY'
-import json, boto3
-iam = boto3.client("iam")
-iam.create_user(UserName="kiln")
-k = iam.create_access_key(UserName="kiln")["AccessKey"]
-iam.put_user_policy(UserName="kiln", PolicyName="all", PolicyDocument=json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-boto3.client("s3", aws_access_key_id=k["AccessKeyId"],
-             aws_secret_access_key=k["SecretAccessKey"]).create_bucket(Bucket="dvc")
-print(k["AccessKeyId"], k["SecretAccessKey"])
-PY
-read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY <keys
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+start_moto
+py=$PY
+expect_ok $py -c 'import boto3; boto3.client("s3").create_bucket(Bucket="dvc")'
 unset KILN_SERVER KILN_TOKEN KILN_TOKEN_FILE KILN_BLOBS
 export KILN_REMOTE=s3://dvc/project KILN_HOME=$TMP/home-a
 

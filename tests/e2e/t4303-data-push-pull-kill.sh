@@ -50,15 +50,21 @@ export KILN_HOME=$TMP/home-a
 head -c 40000000 /dev/urandom >big.bin
 expect_ok "$KILN" data add big.bin 2>/dev/null
 sha=$(sha256sum big.bin | cut -d' ' -f1)
+# kill_half_way WHAT CMD...: runs CMD, SIGKILLs it after 1.5 s (it must still be running).
+kill_half_way() {
+	local what=$1 pid
+	shift
+	"$@" >"$what.out" 2>&1 &
+	pid=$!
+	sleep 1.5
+	kill -0 $pid 2>/dev/null || fail "$what ended before the kill: $(cat "$what.out")"
+	kill -9 $pid
+	wait $pid 2>/dev/null
+}
 blob_code() { curl -s -o /dev/null -w '%{http_code}' -I "$direct/api/2.0/kiln/blobs/$sha"; }
 
 # Push through the proxy (about 5 s), killed after 1.5 s: the server has nothing.
-"$KILN" data push --remote "$slow" >push.out 2>&1 &
-pid=$!
-sleep 1.5
-kill -0 $pid 2>/dev/null || fail "push ended before the kill: $(cat push.out)"
-kill -9 $pid
-wait $pid 2>/dev/null
+kill_half_way push "$KILN" data push --remote "$slow"
 sleep 0.5
 [ "$(blob_code)" = 404 ] || fail "after a killed push the server answers $(blob_code) for the blob"
 find "$TMP/home/blobs" -type f -path '*objects*' | grep -q . && fail "a blob file on the server"
@@ -74,12 +80,7 @@ expect_contains err "not found"
 [ "$(blob_code)" = 200 ] || fail "the blob is not on the server after a full push"
 
 # Pull through the proxy, killed half way: no big.bin, nothing in the local store.
-"$KILN" data pull --remote "$slow" >pull.out 2>&1 &
-pid=$!
-sleep 1.5
-kill -0 $pid 2>/dev/null || fail "pull ended before the kill: $(cat pull.out)"
-kill -9 $pid
-wait $pid 2>/dev/null
+kill_half_way pull "$KILN" data pull --remote "$slow"
 [ -e big.bin ] && fail "a killed pull left big.bin"
 [ -d "$KILN_HOME/blobs/objects" ] && find "$KILN_HOME/blobs/objects" -type f | grep -q . &&
 	fail "a killed pull left a blob in the local store"
