@@ -36,6 +36,9 @@ const struct cmd cli_commands[] = {
 	/* control plane (ctl/, store/): server, models, exp */
 	{"server", cmd_server, cmd_server_usage,
 	 "run the control plane (MLflow REST subset, model registry, blobs)"},
+	{"models", cmd_models, cmd_models_usage,
+	 "list registered models and versions; move and roll back aliases"},
+	{"exp", cmd_exp, cmd_exp_usage, "list experiments and show their runs with metrics"},
 
 	{NULL, NULL, NULL, NULL},
 };

@@ -72,7 +72,36 @@ extern const char cmd_runs_usage[];
 /* server, models, exp */
 int cmd_server(int argc, char **argv);
 extern const char cmd_server_usage[];
-/* (models, exp: slot of the registry CLI) */
+/* models, exp (cli/models.c, cli/exp.c) */
+int cmd_models(int argc, char **argv);
+extern const char cmd_models_usage[];
+int cmd_exp(int argc, char **argv);
+extern const char cmd_exp_usage[];
+
+/* `kiln train --register NAME [--alias A] [--experiment E] [--server URL]` */
+struct ctl_client;
+struct json_t;
+struct cli_register {
+	const char *name;	/* NULL: no registration */
+	const char *alias;	/* NULL: none */
+	const char *experiment; /* NULL: $MLFLOW_EXPERIMENT_NAME, else "Default" */
+	const char *server;	/* NULL: $KILN_SERVER */
+};
+/*
+ * After `kiln train` wrote the bundle (cli/register.c): in the experiment
+ * (created when missing) creates a run with lineage tags, logs the
+ * hyperparameters as params and the test metrics, uploads the bundle as
+ * the run's artifact model/model.kiln, creates the registered model when
+ * missing and a version with source, run_id and lineage (bundle and data
+ * sha256, git commit, workflow run from GITHUB_*), moves r->alias when
+ * given, and ends the run FINISHED. manifest is the bundle's (borrowed).
+ * Returns a new object {name, version, run_id, experiment_id, source,
+ * alias}, or NULL with err set (one line; the run, once created, is ended
+ * FAILED; the bundle file is left alone).
+ */
+struct json_t *cli_train_register(struct ctl_client *c, const struct cli_register *r,
+				  const char *bundle, const char *sha256,
+				  const struct json_t *manifest, struct err *err);
 
 /*
  * The kiln server a command talks to (cli/client.c): url_flag (--server or
@@ -82,6 +111,37 @@ extern const char cmd_server_usage[];
  */
 struct ctl_client;
 int cli_client_open(const char *url_flag, struct ctl_client **out, struct err *err);
+
+/*
+ * The arguments of a sub-command that talks to the server (`kiln models
+ * show NAME --json --server URL`), parsed by cli_remote_parse from argv
+ * (argv[0] is the sub-command): --json, --server/--registry URL, and
+ * between min and max positional arguments (pointers into argv). Returns 0,
+ * or EXIT_USAGE after printing the usage error for cmd.
+ */
+#define CLI_REMOTE_MAX_POS 4
+struct cli_remote_args {
+	const char *server; /* NULL: $KILN_SERVER */
+	int json;
+	int npos;
+	const char *pos[CLI_REMOTE_MAX_POS];
+};
+int cli_remote_parse(const char *cmd, int argc, char **argv, int min, int max,
+		     struct cli_remote_args *a);
+/* Writes j to stdout as indented JSON and a newline (j borrowed). */
+struct json_t;
+void cli_print_json(struct json_t *j);
+/*
+ * GET path with query (NULL-terminated key, value pairs; at most
+ * CLI_FETCH_MAX_ARGS) page after page (next_page_token), and collects the
+ * arrays under key of every reply into *out (a new JSON array; the caller
+ * decrefs it). 0, or -1 with err set.
+ */
+#define CLI_FETCH_MAX_ARGS 8
+int cli_fetch_pages(struct ctl_client *c, const char *path, const char *const *query,
+		    const char *key, struct json_t **out, struct err *err);
+/* "2026-11-23 19:30:00" (UTC) for epoch milliseconds; "-" for 0. */
+void cli_format_ms(long long ms, char *out, size_t n);
 
 /* (data push, data pull: slot of the data remote CLI) */
 int cmd_data_push(int argc, char **argv);

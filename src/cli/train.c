@@ -5,6 +5,7 @@
  */
 #include "base/err.h"
 #include "cli/cli.h"
+#include "ctl/client.h"
 #include "ml/metrics.h"
 #include "ml/model.h"
 
@@ -40,6 +41,12 @@ const char cmd_train_usage[] =
 	"  -o, --output PATH     the model bundle to write (required)\n"
 	"  --json                metrics as JSON\n"
 	"  --verbose             let liblinear and XGBoost print their own output\n"
+	"  --register NAME       then log a run and register a model version on the\n"
+	"                        kiln server ($KILN_SERVER or --server URL)\n"
+	"  --alias ALIAS         with --register: point ALIAS at the new version\n"
+	"  --experiment NAME     with --register: the experiment of the run (default:\n"
+	"                        $MLFLOW_EXPERIMENT_NAME, else Default)\n"
+	"  --server URL          with --register: the kiln server\n"
 	"\n"
 	"SOURCE_DATE_EPOCH, when set, is used as the creation time, so two runs on\n"
 	"the same data write byte-identical bundles.\n";
@@ -61,6 +68,10 @@ enum {
 	OPT_EARLY,
 	OPT_JSON,
 	OPT_VERBOSE,
+	OPT_REGISTER,
+	OPT_ALIAS,
+	OPT_EXPERIMENT,
+	OPT_SERVER,
 };
 
 static const struct option train_options[] = {
@@ -81,6 +92,10 @@ static const struct option train_options[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"register", required_argument, NULL, OPT_REGISTER},
+	{"alias", required_argument, NULL, OPT_ALIAS},
+	{"experiment", required_argument, NULL, OPT_EXPERIMENT},
+	{"server", required_argument, NULL, OPT_SERVER},
 	{NULL, 0, NULL, 0},
 };
 
@@ -246,7 +261,7 @@ static void print_table(const struct ml_model *m, const char *out)
 	}
 }
 
-static int print_json(const struct ml_model *m, const char *out)
+static int print_json(const struct ml_model *m, const char *out, json_t *registered)
 {
 	const json_t *man = ml_model_manifest(m);
 	json_t *j =
@@ -256,7 +271,9 @@ static int print_json(const struct ml_model *m, const char *out)
 			  "hyperparameters", json_object_get(man, "hyperparameters"), "metrics",
 			  json_object_get(man, "metrics"));
 	int rc = EXIT_OK;
-	if (!j || json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
+	if (j && registered && json_object_set(j, "registered", registered) < 0)
+		rc = EXIT_FAILED;
+	if (!j || rc || json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
 		rc = EXIT_FAILED;
 	else
 		putchar('\n');
@@ -264,8 +281,24 @@ static int print_json(const struct ml_model *m, const char *out)
 	return rc;
 }
 
+/* --register and its companions; 1 when c was one of them. */
+static int register_opt(int c, const char *arg, struct cli_register *r)
+{
+	const char **slot = c == OPT_REGISTER	  ? &r->name
+			    : c == OPT_ALIAS	  ? &r->alias
+			    : c == OPT_EXPERIMENT ? &r->experiment
+			    : c == OPT_SERVER	  ? &r->server
+						  : NULL;
+	if (slot)
+		*slot = arg;
+	return slot != NULL;
+}
+
 int cmd_train(int argc, char **argv)
 {
+	struct cli_register reg = {0};
+	struct ctl_client *client = NULL;
+	json_t *registered = NULL;
 	struct ml_train_opts o;
 	struct err err = ERR_INIT;
 	struct ml_model *m = NULL;
@@ -279,7 +312,7 @@ int cmd_train(int argc, char **argv)
 		if (c == '?' || c == ':')
 			return cli_usage_error("train", "unknown option or missing value '%s'",
 					       argv[optind - 1]);
-		rc = parse_opt(c, optarg, &o, &out, &json);
+		rc = register_opt(c, optarg, &reg) ? 0 : parse_opt(c, optarg, &o, &out, &json);
 		if (rc)
 			return rc;
 	}
@@ -298,19 +331,35 @@ int cmd_train(int argc, char **argv)
 					       sde);
 		o.created_at = t;
 	}
+	if ((reg.alias || reg.experiment || reg.server) && !reg.name)
+		return cli_usage_error("train",
+				       "--alias, --experiment and --server need --register");
+	if (reg.name && cli_client_open(reg.server, &client, &err) < 0)
+		return cli_fail(&err); /* before training: no server, no hour lost */
 	m = ml_model_train(&o, &err);
-	if (!m)
-		return cli_fail(&err);
-	if (ml_model_save(m, out, &err) < 0) {
+	if (!m || ml_model_save(m, out, &err) < 0) {
 		ml_model_free(m);
+		ctl_client_free(client);
 		return cli_fail(&err);
 	}
+	if (reg.name)
+		registered = cli_train_register(client, &reg, out, ml_model_sha256(m),
+						ml_model_manifest(m), &err);
 	if (json) {
-		rc = print_json(m, out);
+		rc = print_json(m, out, registered);
 	} else {
 		print_table(m, out);
+		if (registered)
+			printf("registered: %s version %lld (run %s)\n", reg.name,
+			       (long long)json_integer_value(
+				       json_object_get(registered, "version")),
+			       json_string_value(json_object_get(registered, "run_id")));
 		rc = EXIT_OK;
 	}
+	if (reg.name && !registered)
+		rc = cli_fail(&err);
+	json_decref(registered);
 	ml_model_free(m);
+	ctl_client_free(client);
 	return rc;
 }

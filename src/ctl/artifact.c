@@ -222,8 +222,11 @@ static int kiln_body(struct ctl__call *call, struct err *err)
 	if (req->body_len > CTL_MAX_JSON_BODY)
 		return err_set(err, ERR_INVALID, "request body of %zu bytes over the limit of %d",
 			       req->body_len, CTL_MAX_JSON_BODY);
-	call->in = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)
-				 : json_object();
+	if (req->body_len == 0) {
+		call->in = json_object();
+		return call->in ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+	}
+	call->in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (!call->in)
 		return err_set(err, ERR_INVALID, "Malformed JSON body: %d:%d: %s", je.line,
 			       je.column, je.text);
