@@ -151,6 +151,40 @@ int cli_fetch_pages(struct ctl_client *c, const char *path, const char *const *q
 void cli_format_ms(long long ms, char *out, size_t n);
 
 /* (data push, data pull: slot of the data remote CLI) */
+int cmd_data_push(int argc, char **argv);
+int cmd_data_pull(int argc, char **argv);
+extern const char cmd_data_push_usage[];
+extern const char cmd_data_pull_usage[];
+
+/*
+ * Blob stores from the environment (cli/blob_env.c).
+ * cli_blob_config: the local store of `kiln data`: url (a flag) or else
+ * $KILN_BLOBS, else <home>/blobs with home $KILN_HOME or ~/.kiln, written
+ * to *home (which must outlive cfg); the AWS_* variables for S3.
+ * cli_remote_config: a remote: flag, else $KILN_REMOTE, else $KILN_SERVER
+ * (ERR_USAGE when none); for http(s):// the token from $KILN_TOKEN or the
+ * first line of $KILN_TOKEN_FILE goes to *tok and cfg->token.
+ * cli_token: that token alone ("" when neither variable is set).
+ */
+struct blob_config;
+struct buf;
+int cli_blob_config(struct blob_config *cfg, const char *url, struct buf *home, struct err *err);
+int cli_remote_config(struct blob_config *cfg, const char *flag, struct buf *home, struct buf *tok,
+		      struct err *err);
+int cli_token(struct buf *tok, struct err *err);
+/*
+ * The pointer files named by args: FILE.kiln, FILE (when FILE.kiln exists)
+ * or a directory (every *.kiln under it, skipping .git); no args: the
+ * current directory. Sorted, without duplicates, no "./" prefix.
+ * ERR_NOTFOUND names an argument that is not tracked. Free with
+ * cli_paths_release.
+ */
+struct cli_paths {
+	char **v;
+	size_t n;
+};
+int cli_pointer_paths(char *const *args, size_t n, struct cli_paths *out, struct err *err);
+void cli_paths_release(struct cli_paths *p);
 
 /* data add, data status (cli/data_store.c; dispatched from data.c's table) */
 int cmd_data_add(int argc, char **argv);

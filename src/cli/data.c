@@ -300,6 +300,9 @@ static const struct {
 	{"validate", data_validate},
 	{"add", cmd_data_add},
 	{"status", cmd_data_status},
+	/* cli/data_remote.c */
+	{"push", cmd_data_push},
+	{"pull", cmd_data_pull},
 };
 
 int cmd_data(int argc, char **argv)

@@ -1,12 +1,15 @@
 /*
- * serve.c - `kiln serve MODEL.kiln`: flags into a struct srv_config, then
- * src/serve runs the server until SIGTERM / SIGINT. Prints the bound address
- * on stderr ("listening on http://HOST:PORT") so scripts can read the port.
+ * serve.c - `kiln serve MODEL.kiln` and `kiln serve NAME@ALIAS`: flags into a
+ * struct srv_config, then src/serve runs the server until SIGTERM / SIGINT.
+ * Prints the bound address on stderr ("listening on http://HOST:PORT") so
+ * scripts can read the port.
  */
 #include "cli/cli.h"
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "serve/serve.h"
+#include "store/blob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char cmd_serve_usage[] =
-	"usage: kiln serve MODEL.kiln [--host ADDR] [--port N] [--threads N] [--name NAME]\n"
+	"usage: kiln serve MODEL.kiln|NAME@ALIAS [--registry URL] [--poll SECONDS]\n"
+	"                  [--host ADDR] [--port N] [--threads N] [--name NAME]\n"
 	"                  [--model-version V] [--max-body BYTES] [--max-connections N]\n"
 	"                  [--timeout SECONDS] [--drain-timeout SECONDS] [--no-watch]\n"
 	"                  [--access-log FILE] [--log-requests DIR] [--log-sample F]\n"
@@ -29,6 +34,14 @@ const char cmd_serve_usage[] =
 	"SIGHUP or a change of MODEL.kiln loads it again and swaps it in once it\n"
 	"passes its own checks; SIGTERM and SIGINT finish requests in flight and exit.\n"
 	"\n"
+	"NAME@ALIAS serves the version an alias of the kiln server's registry points\n"
+	"at: the bundle is downloaded (verified) into $KILN_HOME/cache/models/, the\n"
+	"alias is polled and a new version swapped in when it moves (SIGHUP polls at\n"
+	"once). A version that fails to download or load keeps the old one serving.\n"
+	"\n"
+	"  --registry URL         the kiln server (default $KILN_SERVER); token from\n"
+	"                         $KILN_TOKEN or $KILN_TOKEN_FILE\n"
+	"  --poll SECONDS         how often to ask where the alias points (default 2)\n"
 	"  --host ADDR            numeric address to bind (default 127.0.0.1)\n"
 	"  --port N               port (default 8080; 0 picks a free one)\n"
 	"  --threads N            worker threads (default: one per core)\n"
@@ -76,6 +89,8 @@ enum {
 	OPT_LOG_DIR,
 	OPT_LOG_SAMPLE,
 	OPT_LOG_MAX,
+	OPT_REGISTRY,
+	OPT_POLL,
 };
 
 static int parse_args(int argc, char **argv, struct srv_config *cfg, const char **access_log)
@@ -95,6 +110,8 @@ static int parse_args(int argc, char **argv, struct srv_config *cfg, const char 
 		{"log-requests", required_argument, NULL, OPT_LOG_DIR},
 		{"log-sample", required_argument, NULL, OPT_LOG_SAMPLE},
 		{"log-max-bytes", required_argument, NULL, OPT_LOG_MAX},
+		{"registry", required_argument, NULL, OPT_REGISTRY},
+		{"poll", required_argument, NULL, OPT_POLL},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -171,6 +188,14 @@ static int parse_args(int argc, char **argv, struct srv_config *cfg, const char 
 				return -1;
 			cfg->log_max_bytes = (size_t)v;
 			break;
+		case OPT_REGISTRY:
+			cfg->registry_url = optarg;
+			break;
+		case OPT_POLL:
+			if (parse_num("--poll", optarg, 1, 86400, &v) < 0)
+				return -1;
+			cfg->poll_ms = v * 1000;
+			break;
 		default:
 			cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
 			return -1;
@@ -186,11 +211,57 @@ static int parse_args(int argc, char **argv, struct srv_config *cfg, const char 
 	return 0;
 }
 
+/*
+ * NAME@ALIAS (not an existing file): registry mode. Splits the reference
+ * into ref (which owns both strings), finds the server, the token and the
+ * cache directory. 1: registry mode set up, 0: a model file, -1: error.
+ */
+static int registry_setup(struct srv_config *cfg, struct buf *ref, struct buf *home,
+			  struct buf *tok, struct buf *cache, struct err *err)
+{
+	const char *arg = cfg->model_path, *at = strrchr(arg, '@');
+	struct blob_config bc;
+	struct stat st;
+	if (!at || stat(arg, &st) == 0) {
+		if (cfg->registry_url)
+			return err_set(err, ERR_USAGE, "--registry needs NAME@ALIAS, not a file");
+		return 0;
+	}
+	if (at == arg || !at[1])
+		return err_set(err, ERR_USAGE, "'%s' is not NAME@ALIAS", arg);
+	if (cfg->version)
+		return err_set(err, ERR_USAGE,
+			       "--model-version cannot be given for NAME@ALIAS: the registry "
+			       "says");
+	if (!cfg->registry_url || !*cfg->registry_url)
+		cfg->registry_url = getenv("KILN_SERVER");
+	if (!cfg->registry_url || !*cfg->registry_url)
+		return err_set(err, ERR_USAGE,
+			       "no registry for '%s': pass --registry URL or set KILN_SERVER", arg);
+	if (buf_add(ref, arg, (size_t)(at - arg)) < 0 || buf_add(ref, "", 1) < 0 ||
+	    buf_adds(ref, at + 1) < 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	cfg->ref_name = ref->ptr;
+	cfg->ref_alias = ref->ptr + (at - arg) + 1;
+	if (cli_token(tok, err) < 0 || cli_blob_config(&bc, NULL, home, err) < 0)
+		return -1;
+	if (!bc.home)
+		return err_set(err, ERR_USAGE, "no cache directory: set KILN_HOME or HOME");
+	if (buf_addf(cache, "%s/cache/models", bc.home) < 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	cfg->registry_token = tok->len ? tok->ptr : NULL;
+	cfg->cache_dir = cache->ptr;
+	if (!cfg->poll_ms)
+		cfg->poll_ms = 2000;
+	return 1;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct srv_config cfg = {0};
 	struct err err = ERR_INIT;
-	struct srv *s;
+	struct srv *s = NULL;
+	struct buf ref = BUF_INIT, home = BUF_INIT, tok = BUF_INIT, cache = BUF_INIT;
 	const char *access_log = NULL;
 	int rc, v6;
 
@@ -201,6 +272,11 @@ int cmd_serve(int argc, char **argv)
 	cfg.log_max_bytes = 64UL << 20;
 	if (parse_args(argc, argv, &cfg, &access_log) < 0)
 		return EXIT_USAGE;
+	if (registry_setup(&cfg, &ref, &home, &tok, &cache, &err) < 0) {
+		rc = err.code == ERR_USAGE ? cli_usage_error("serve", "%s", err.msg)
+					   : cli_fail(&err);
+		goto out;
+	}
 	if (access_log && strcmp(access_log, "-") == 0) {
 		cfg.http.access_log_fd = 2;
 	} else if (access_log) {
@@ -208,7 +284,8 @@ int cmd_serve(int argc, char **argv)
 			open(access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (cfg.http.access_log_fd < 0) {
 			err_set(&err, ERR_IO, "cannot open '%s': %s", access_log, strerror(errno));
-			return cli_fail(&err);
+			rc = cli_fail(&err);
+			goto out;
 		}
 	}
 	s = srv_start(&cfg, &err);
@@ -225,5 +302,9 @@ int cmd_serve(int argc, char **argv)
 out:
 	if (cfg.http.access_log_fd > 2)
 		close(cfg.http.access_log_fd);
+	buf_release(&ref);
+	buf_release(&home);
+	buf_release(&tok);
+	buf_release(&cache);
 	return rc;
 }

@@ -31,8 +31,27 @@ int srv__reqlog_sampled(struct srv_reqlog *l, char *id, size_t idsz);
 /* Appends whole lines, rotating first when they would pass max_bytes. */
 void srv__reqlog_append(struct srv_reqlog *l, const char *data, size_t len);
 
+/* Registry mode's follower (follow.c); NULL in struct srv otherwise. */
+struct srv_follow;
+/*
+ * Resolves the alias and downloads its bundle; *path (owned by the follower)
+ * and *version are what to load first. -1 with err when the registry cannot
+ * be reached, the alias is unknown or the download fails.
+ */
+int srv__follow_open(struct srv *s, const char **path, const char **version, struct err *err);
+/* Starts the polling thread. */
+int srv__follow_start(struct srv *s, struct err *err);
+/* Asks for a poll now (SIGHUP). */
+void srv__follow_kick(struct srv *s);
+/* Stops and joins the thread (idempotent); _free also releases everything. */
+void srv__follow_stop(struct srv *s);
+void srv__follow_free(struct srv *s);
+
 struct srv {
 	struct srv_config cfg;
+	struct srv_follow *follow;
+	pthread_mutex_t swap_lock; /* one srv_load at a time */
+	atomic_uint_fast64_t registry_errors;
 	struct srv_slot slot;
 	struct http_server *http;
 	atomic_int draining;

@@ -2,7 +2,8 @@
  * serve.h - the model server behind `kiln serve`: model slots with atomic
  * hot swap, the inference routes (/predict, KServe V1, Open Inference
  * Protocol V2), health and Prometheus metrics, reload on SIGHUP or a change
- * of the model file, and a graceful drain on SIGTERM / SIGINT.
+ * of the model file, following a registry alias (NAME@ALIAS on a kiln
+ * server, follow.c), and a graceful drain on SIGTERM / SIGINT.
  *
  * Lifetimes: a struct srv_model is refcounted. A slot owns one reference to
  * its current model; every request takes its own with srv_slot_get and drops
@@ -73,21 +74,35 @@ struct srv_config {
 	const char *log_dir;   /* --log-requests: sampled predictions as JSON lines; NULL: off */
 	double log_sample;     /* fraction of requests logged, (0, 1] */
 	size_t log_max_bytes;  /* rotate the request log past this size */
+	/*
+	 * Registry mode (registry_url set): model_path, version and watch are
+	 * ignored. The alias ref_name@ref_alias is resolved on the kiln server
+	 * at registry_url (token: registry_token, may be NULL), its bundle is
+	 * downloaded (verified) into cache_dir/<sha256>.kiln, or reused from
+	 * there, and served as model name (NULL: ref_name) with the registry
+	 * version. A thread resolves again every poll_ms (If-None-Match) and
+	 * swaps in the new version when the alias moves; SIGHUP polls at once.
+	 */
+	const char *registry_url, *registry_token;
+	const char *ref_name, *ref_alias;
+	const char *cache_dir;
+	long poll_ms;
 };
 
 struct srv; /* opaque */
 
 /*
  * Loads the model, blocks SIGHUP, SIGTERM and SIGINT in the calling thread
- * (so every server thread inherits the mask) and starts the HTTP server.
- * Returns NULL with err set when the model or the address is bad.
+ * (so every server thread inherits the mask) and starts the HTTP server (and
+ * in registry mode the follower thread). Returns NULL with err set when the
+ * model or the address is bad, or the registry cannot be reached.
  */
 struct srv *srv_start(const struct srv_config *cfg, struct err *err);
 unsigned srv_port(const struct srv *s);
 /*
  * Runs until SIGTERM or SIGINT: reloads on SIGHUP and (with watch) when the
- * model file is replaced, then drains. Returns 0 after a clean drain, -1
- * with err set when requests were still running at the drain timeout.
+ * model file is replaced, then stops the follower thread and drains. Returns 0 after a clean drain,
+ * -1 with err set when requests were still running at the drain timeout.
  */
 int srv_wait(struct srv *s, struct err *err);
 /*
@@ -95,6 +110,15 @@ int srv_wait(struct srv *s, struct err *err);
  * otherwise keeps the current model, counts the failure and returns -1.
  */
 int srv_reload(struct srv *s, struct err *err);
+/*
+ * Loads the bundle at path as model name, version (NULL: as srv_model_load
+ * says) and swaps it in, as srv_reload does: a bundle that fails to load
+ * keeps the current model, is logged and counted, and returns -1. The same
+ * bytes under the same name and version are not swapped again. Safe to call
+ * from any thread (swaps are serialised).
+ */
+int srv_load(struct srv *s, const char *path, const char *name, const char *version,
+	     struct err *err);
 void srv_free(struct srv *s);
 
 /* The HTTP routes of the server, for tests and the route fuzzer. */

@@ -2,7 +2,8 @@
  * server.c - the life of a kiln serve process: start (model, signals, HTTP),
  * the wait loop on signalfd and inotify (SIGHUP or a new model file reloads;
  * SIGTERM / SIGINT drains), reloads that never replace a good model with a
- * broken one, and the /metrics families about the model.
+ * broken one, and the /metrics families about the model. Registry mode's
+ * follower thread is follow.c.
  */
 #include "serve/internal.h"
 
@@ -42,6 +43,7 @@ struct srv *srv_start(const struct srv_config *cfg, struct err *err)
 {
 	struct srv *s = mem_calloc(1, sizeof(*s));
 	struct srv_model *m;
+	const char *path = cfg->model_path, *version = cfg->version;
 	sigset_t set;
 
 	if (!s) {
@@ -51,7 +53,15 @@ struct srv *srv_start(const struct srv_config *cfg, struct err *err)
 	s->cfg = *cfg;
 	s->sigfd = s->inofd = s->inowd = -1;
 	s->reqlog.fd = -1;
-	m = srv_model_load(cfg->model_path, cfg->name, cfg->version, err);
+	pthread_mutex_init(&s->swap_lock, NULL);
+	if (cfg->registry_url) {
+		s->cfg.watch = 0; /* the cache file never changes; the alias does */
+		if (!cfg->name)
+			s->cfg.name = cfg->ref_name;
+		if (srv__follow_open(s, &path, &version, err) < 0)
+			goto fail;
+	}
+	m = srv_model_load(path, s->cfg.name, version, err);
 	if (!m)
 		goto fail;
 	atomic_fetch_add(&s->loads, 1);
@@ -70,13 +80,13 @@ struct srv *srv_start(const struct srv_config *cfg, struct err *err)
 		err_set(err, ERR_IO, "signalfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (cfg->watch && watch_file(s, err) < 0)
+	if (s->cfg.watch && watch_file(s, err) < 0)
 		goto fail;
 	if (cfg->log_dir && srv__reqlog_open(&s->reqlog, cfg->log_dir, cfg->log_sample,
 					     cfg->log_max_bytes, err) < 0)
 		goto fail;
 	s->http = http_start(&cfg->http, srv_routes, srv_nroutes, s, err);
-	if (!s->http)
+	if (!s->http || (s->follow && srv__follow_start(s, err) < 0))
 		goto fail;
 	return s;
 fail:
@@ -89,20 +99,24 @@ unsigned srv_port(const struct srv *s)
 	return http_port(s->http);
 }
 
-int srv_reload(struct srv *s, struct err *err)
+int srv_load(struct srv *s, const char *path, const char *name, const char *version,
+	     struct err *err)
 {
-	struct srv_model *cur = srv_slot_get(&s->slot), *m;
+	struct srv_model *cur, *m;
 	int ret = -1;
 
-	m = srv_model_load(s->cfg.model_path, s->cfg.name, s->cfg.version, err);
+	pthread_mutex_lock(&s->swap_lock);
+	cur = srv_slot_get(&s->slot);
+	m = srv_model_load(path, name, version, err);
 	if (!m) {
 		atomic_fetch_add(&s->load_failures, 1);
 		log_error("serve: keeping model %s version %s: %s", cur ? cur->name : "-",
 			  cur ? cur->version : "-", err->msg);
 		goto out;
 	}
-	if (cur && strcmp(cur->sha256, m->sha256) == 0) {
-		log_info("serve: model file unchanged (sha256 %.12s)", m->sha256);
+	if (cur && strcmp(cur->sha256, m->sha256) == 0 && strcmp(cur->name, m->name) == 0 &&
+	    strcmp(cur->version, m->version) == 0) {
+		log_info("serve: model unchanged (sha256 %.12s)", m->sha256);
 		srv_model_unref(m, __func__);
 		ret = 0;
 		goto out;
@@ -113,7 +127,13 @@ int srv_reload(struct srv *s, struct err *err)
 	ret = 0;
 out:
 	srv_model_unref(cur, __func__);
+	pthread_mutex_unlock(&s->swap_lock);
 	return ret;
+}
+
+int srv_reload(struct srv *s, struct err *err)
+{
+	return srv_load(s, s->cfg.model_path, s->cfg.name, s->cfg.version, err);
 }
 
 /* Drains pending inotify events; true when one names the model file. */
@@ -154,6 +174,11 @@ int srv_wait(struct srv *s, struct err *err)
 			continue;
 		if (read(s->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			continue;
+		if (si.ssi_signo == SIGHUP && s->follow) {
+			log_info("serve: SIGHUP, asking the registry now");
+			srv__follow_kick(s);
+			continue;
+		}
 		if (si.ssi_signo == SIGHUP) {
 			log_info("serve: SIGHUP, reloading '%s'", s->cfg.model_path);
 			(void)srv_reload(s, &rerr); /* logged and counted; the old model stays */
@@ -161,6 +186,7 @@ int srv_wait(struct srv *s, struct err *err)
 		}
 		break;
 	}
+	srv__follow_stop(s); /* no swap once draining */
 	log_warn("serve: draining (up to %ld ms)", s->cfg.drain_timeout_ms);
 	atomic_store(&s->draining, 1);
 	left = http_drain(s->http, s->cfg.drain_timeout_ms);
@@ -174,7 +200,9 @@ void srv_free(struct srv *s)
 {
 	if (!s)
 		return;
+	srv__follow_stop(s);
 	http_free(s->http);
+	srv__follow_free(s);
 	srv_slot_swap(&s->slot, NULL);
 	srv__reqlog_close(&s->reqlog);
 	if (s->sigfd >= 0)
@@ -183,6 +211,7 @@ void srv_free(struct srv *s)
 		close(s->inofd);
 	mem_free(s->dir);
 	mem_free(s->base);
+	pthread_mutex_destroy(&s->swap_lock);
 	mem_free(s);
 }
 
@@ -229,6 +258,12 @@ int srv__write_metrics(struct srv *s, struct buf *out)
 			     "Model loads that failed; the previous model kept serving.") < 0 ||
 	    buf_addf(out, "kiln_model_load_failures_total %llu\n",
 		     (unsigned long long)atomic_load(&s->load_failures)) < 0 ||
+	    (s->follow &&
+	     (http_prom_family(out, "kiln_registry_errors_total", "counter",
+			       "Registry polls and bundle downloads that failed; the model "
+			       "kept serving.") < 0 ||
+	      buf_addf(out, "kiln_registry_errors_total %llu\n",
+		       (unsigned long long)atomic_load(&s->registry_errors)) < 0)) ||
 	    http_prom_family(out, "kiln_model_ready", "gauge",
 			     "1 while a model is loaded and the server is not draining.") < 0 ||
 	    buf_addf(out, "kiln_model_ready %d\n", m && !atomic_load(&s->draining)) < 0 ||

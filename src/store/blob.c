@@ -1,7 +1,7 @@
 /*
  * blob.c - the blob store's front: picks a backend from the URL, validates
  * keys, and verifies every read against its key. The backends only move
- * bytes (blob_local.c, blob_s3.c).
+ * bytes (blob_local.c, blob_s3.c, blob_http.c).
  */
 #include "store/blob_internal.h"
 
@@ -75,14 +75,14 @@ int blob__copy_hash(int fd, FILE *tmp, char sha[HASH_SHA256_HEX], uint64_t *size
 		}
 		if (r == 0)
 			break;
-		if (fwrite(chunk, 1, (size_t)r, tmp) != (size_t)r) {
+		if (tmp && fwrite(chunk, 1, (size_t)r, tmp) != (size_t)r) {
 			err_set(err, ERR_IO, "cannot write blob: %s", strerror(errno));
 			goto out;
 		}
 		EVP_DigestUpdate(md, chunk, (size_t)r);
 		n += (uint64_t)r;
 	}
-	if (fflush(tmp) != 0) {
+	if (tmp && fflush(tmp) != 0) {
 		err_set(err, ERR_IO, "cannot write blob: %s", strerror(errno));
 		goto out;
 	}
@@ -130,7 +130,8 @@ static int local_root(const struct blob_config *cfg, struct buf *root, struct er
 	else if (strstr(url, "://"))
 		return err_set(
 			err, ERR_USAGE,
-			"unknown blob store URL '%s' (a path, file:PATH or s3://BUCKET/PREFIX)",
+			"unknown blob store URL '%s' (a path, file:PATH, s3://BUCKET/PREFIX or "
+			"http(s)://HOST:PORT of a kiln server)",
 			url);
 	if (!*p)
 		return err_set(err, ERR_USAGE, "empty blob store path in '%s'", url);
@@ -150,6 +151,8 @@ int blob_open(struct blob_store **out, const struct blob_config *cfg, struct err
 		return err_set(err, ERR_NOMEM, "out of memory");
 	if (url && strncmp(url, "s3://", 5) == 0)
 		rc = open_s3(bs, cfg, err);
+	else if (url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0))
+		rc = blob__http_open(bs, cfg, err);
 	else if ((rc = local_root(cfg, &root, err)) == 0)
 		rc = blob__local_open(bs, root.ptr, cfg->defer_sync, err);
 	buf_release(&root);

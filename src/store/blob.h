@@ -1,7 +1,7 @@
 /*
  * blob.h - the content-addressed blob store: bytes (datasets, bundles,
- * artifacts) keyed by their sha256, in a local directory or an
- * S3-compatible bucket. Not for metadata: that is store/db.h.
+ * artifacts) keyed by their sha256, in a local directory, an S3-compatible
+ * bucket or a kiln server. Not for metadata: that is store/db.h.
  *
  * Invariants:
  * - A blob's key is the lowercase hex sha256 of its bytes. Keys are
@@ -10,10 +10,13 @@
  *   (local: temporary file, fsync, rename, fsync of the directory; S3: one
  *   PUT whose x-amz-content-sha256 is the key). Putting a blob that is there
  *   already (same size) is a cheap no-op; one of another size is replaced.
+ *   kiln server: one PUT to /api/2.0/kiln/blobs/<key>; the server hashes
+ *   the body and refuses it unless it matches the key.
  * - Reads verify: every get hashes what it reads and fails with
  *   ERR_CHECKSUM, leaving nothing behind, when the bytes do not match.
  * - Layout: local <root>/objects/ab/cdef... (the first two hex digits name a
- *   directory), S3 <prefix>/objects/ab/cdef...
+ *   directory), S3 <prefix>/objects/ab/cdef..., kiln server
+ *   <url>/api/2.0/kiln/blobs/abcdef... (the server's own store decides).
  * - A struct blob_store is used from one thread at a time.
  */
 #ifndef KILN_STORE_BLOB_H
@@ -35,7 +38,11 @@ struct blob_store;
  * environment.
  */
 struct blob_config {
-	/* NULL or "": <home>/blobs; "file:PATH" or a path: local; "s3://bucket[/prefix]": S3. */
+	/*
+	 * NULL or "": <home>/blobs; "file:PATH" or a path: local;
+	 * "s3://bucket[/prefix]": S3; "http://HOST:PORT" or "https://...": a
+	 * kiln server (which cannot delete blobs: blob_delete is ERR_INVALID).
+	 */
 	const char *url;
 	const char *home;
 	const char *s3_endpoint; /* "http://127.0.0.1:9000"; NULL:
@@ -46,12 +53,14 @@ struct blob_config {
 	const char *s3_session_token; /* optional */
 	/* Local only: skip the fsync per blob; the caller calls blob_sync once after a batch. */
 	int defer_sync;
+	/* kiln server (url http:// or https://): the bearer token for writes; NULL: none. */
+	const char *token;
 };
 
 /* Opens the store (creating a local root as needed); *out is freed with blob_close. */
 int blob_open(struct blob_store **out, const struct blob_config *cfg, struct err *err);
 void blob_close(struct blob_store *bs);
-/* "local" or "s3". */
+/* "local", "s3" or "kiln". */
 const char *blob_backend(const struct blob_store *bs);
 
 /*

@@ -2,7 +2,8 @@
  * blob_test.c - the blob store's test suite, one suite for both backends: a
  * local directory by default, S3 when KILN_TEST_S3 holds s3://BUCKET/PREFIX
  * (credentials and endpoint from the AWS_* variables, read here, in the
- * test, as a caller's config would).
+ * test, as a caller's config would). The kiln server backend's errors are
+ * tested here; its transfers in tests/e2e/t43*.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -376,6 +377,37 @@ static void test_open_errors(void **state)
 	blob_close(bs);
 }
 
+/* The kiln server backend: URL checks, transport errors name the URL, no delete. */
+static void test_kiln_server_backend_errors(void **state)
+{
+	struct blob_config cfg = {0};
+	struct blob_store *bs = NULL;
+	struct buf b = BUF_INIT;
+	int exists = 1;
+	cfg.url = "http://";
+	FAILS(ERR_USAGE, "invalid kiln server URL", blob_open(&bs, &cfg, err));
+	cfg.url = "http://host/a b";
+	FAILS(ERR_USAGE, "invalid kiln server URL", blob_open(&bs, &cfg, err));
+	cfg.url = "https://host/?x=1";
+	FAILS(ERR_USAGE, "invalid kiln server URL", blob_open(&bs, &cfg, err));
+	cfg.url = "http://127.0.0.1:1/";
+	cfg.token = "a\nb";
+	FAILS(ERR_USAGE, "line break", blob_open(&bs, &cfg, err));
+	assert_null(bs);
+	cfg.token = "t";
+	OK(blob_open(&bs, &cfg, err));
+	assert_string_equal(blob_backend(bs), "kiln");
+	FAILS(ERR_IO, "http://127.0.0.1:1/api/2.0/kiln/blobs/" HELLO_SHA,
+	      blob_stat(bs, HELLO_SHA, &exists, NULL, err));
+	assert_int_equal(exists, 0);
+	FAILS(ERR_IO, "kiln server: GET", blob_get_buf(bs, HELLO_SHA, &b, 0, err));
+	assert_int_equal(b.len, 0);
+	FAILS(ERR_INVALID, "cannot be deleted", blob_delete(bs, HELLO_SHA, err));
+	FAILS(ERR_INVALID, "invalid blob key", blob_stat(bs, "../x", &exists, NULL, err));
+	blob_close(bs);
+	buf_release(&b);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -390,6 +422,7 @@ int main(void)
 		T(test_local_layout_and_deferred_sync),
 		T(test_local_kill9_mid_put_leaves_no_blob),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_kiln_server_backend_errors),
 	};
 	printf("blob backend: %s\n", s3_url() ? "s3 (KILN_TEST_S3)" : "local");
 	return cmocka_run_group_tests(tests, NULL, NULL);

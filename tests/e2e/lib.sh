@@ -94,3 +94,37 @@ start_server() {
 	shift
 	KILN_HOME=$TMP/home start_kiln "$log" server "$@"
 }
+
+# start_moto: moto's S3 server on 127.0.0.1 (a free port, stopped by the
+# trap) with SigV4 checking on: an IAM user is made with the first
+# unauthenticated requests, and AWS_ENDPOINT_URL, AWS_REGION and that user's
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are exported. Sets PY (a python
+# with moto and boto3).
+start_moto() {
+	local port up=0
+	PY=python3
+	$PY -c 'import moto, boto3' 2>/dev/null || PY=/usr/bin/python3
+	$PY -c 'import moto, boto3' 2>/dev/null || fail "no python with moto and boto3"
+	port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	INITIAL_NO_AUTH_ACTION_COUNT=3 $PY -m moto.server -H 127.0.0.1 -p "$port" >moto.log 2>&1 &
+	on_exit_kill $!
+	export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_REGION=us-east-1 \
+		AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=bootstrap AWS_SECRET_ACCESS_KEY=bootstrap
+	# Bare TCP connects: an HTTP probe would use up an unauthenticated request.
+	for _ in $(seq 1 150); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
+		sleep 0.1
+	done
+	[ $up = 1 ] || { cat moto.log >&2; fail "moto did not start"; }
+	$PY - >moto.keys <<'PY' || fail "cannot make the moto IAM user"
+import json, boto3
+iam = boto3.client("iam")
+iam.create_user(UserName="kiln")
+k = iam.create_access_key(UserName="kiln")["AccessKey"]
+iam.put_user_policy(UserName="kiln", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+print(k["AccessKeyId"], k["SecretAccessKey"])
+PY
+	read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY <moto.keys
+	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+}
