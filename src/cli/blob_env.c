@@ -17,8 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define TOKEN_FILE_MAX 4096
-
 int cli_blob_config(struct blob_config *cfg, const char *url, struct buf *home, struct err *err)
 {
 	const char *env = getenv("KILN_HOME"), *h = getenv("HOME");
@@ -37,31 +35,6 @@ int cli_blob_config(struct blob_config *cfg, const char *url, struct buf *home, 
 	cfg->s3_access_key = getenv("AWS_ACCESS_KEY_ID");
 	cfg->s3_secret_key = getenv("AWS_SECRET_ACCESS_KEY");
 	cfg->s3_session_token = getenv("AWS_SESSION_TOKEN");
-	return 0;
-}
-
-int cli_token(struct buf *tok, struct err *err)
-{
-	const char *t = getenv("KILN_TOKEN"), *file = getenv("KILN_TOKEN_FILE");
-	size_t a = 0, b;
-	buf_reset(tok);
-	if (t && *t)
-		return buf_adds(tok, t) < 0 ? err_set(err, ERR_NOMEM, "out of memory") : 0;
-	if (!file || !*file)
-		return 0;
-	if (buf_read_file(tok, file, TOKEN_FILE_MAX) < 0)
-		return err_set(err, ERR_IO, "cannot read KILN_TOKEN_FILE '%s': %s", file,
-			       strerror(errno));
-	/* The first line, without surrounding blanks (as `kiln server --token-file` reads it). */
-	b = strcspn(tok->ptr, "\r\n");
-	while (a < b && (tok->ptr[a] == ' ' || tok->ptr[a] == '\t'))
-		a++;
-	while (b > a && (tok->ptr[b - 1] == ' ' || tok->ptr[b - 1] == '\t'))
-		b--;
-	memmove(tok->ptr, tok->ptr + a, b - a);
-	buf_setlen(tok, b - a);
-	if (!tok->len)
-		return err_set(err, ERR_INVALID, "KILN_TOKEN_FILE '%s' is empty", file);
 	return 0;
 }
 

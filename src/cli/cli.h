@@ -164,7 +164,8 @@ extern const char cmd_data_pull_usage[];
  * cli_remote_config: a remote: flag, else $KILN_REMOTE, else $KILN_SERVER
  * (ERR_USAGE when none); for http(s):// the token from $KILN_TOKEN or the
  * first line of $KILN_TOKEN_FILE goes to *tok and cfg->token.
- * cli_token: that token alone ("" when neither variable is set).
+ * cli_token (cli/client.c): that token alone ("" when neither variable is
+ * set; an empty KILN_TOKEN_FILE is an error).
  */
 struct blob_config;
 struct buf;

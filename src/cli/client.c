@@ -43,18 +43,22 @@ int cli_read_token_file(const char *path, struct buf *tok, struct err *err)
 	return 0;
 }
 
-/* The token: $KILN_TOKEN, else the first line of $KILN_TOKEN_FILE, trimmed. */
-static int read_token(struct buf *tok, struct err *err)
+int cli_token(struct buf *tok, struct err *err)
 {
 	const char *env = getenv("KILN_TOKEN"), *file = getenv("KILN_TOKEN_FILE");
+	buf_reset(tok);
 	if (env && *env) {
 		if (buf_adds(tok, env) < 0)
 			return err_set(err, ERR_NOMEM, "out of memory");
 		trim(tok);
 		return 0;
 	}
-	if (file && *file)
-		return cli_read_token_file(file, tok, err);
+	if (!file || !*file)
+		return 0;
+	if (cli_read_token_file(file, tok, err) < 0)
+		return -1;
+	if (!tok->len)
+		return err_set(err, ERR_INVALID, "KILN_TOKEN_FILE '%s' is empty", file);
 	return 0;
 }
 
@@ -68,7 +72,7 @@ int cli_client_open(const char *url_flag, struct ctl_client **out, struct err *e
 	if (!url || !*url)
 		return err_set(err, ERR_USAGE,
 			       "no kiln server: set KILN_SERVER or pass --server URL");
-	if (read_token(&tok, err) < 0)
+	if (cli_token(&tok, err) < 0)
 		goto out;
 	cfg.url = url;
 	cfg.token = tok.len ? tok.ptr : NULL;
