@@ -20,6 +20,7 @@ const char cmd_data_usage[] =
 	"       kiln data validate --schema MODEL_OR_SCHEMA NEW.csv [--json]\n"
 	"       kiln data add [--blobs URL] FILE...\n"
 	"       kiln data status [--blobs URL] [FILE|FILE.kiln...]\n"
+	"       kiln data push|pull [--remote URL] [--blobs URL] [--force] [--json] [PATH...]\n"
 	"\n"
 	"schema    infers each column's kind (numeric, categorical, text), missing\n"
 	"          counts and reference statistics, and the task from the target\n"
@@ -41,6 +42,10 @@ const char cmd_data_usage[] =
 	"          and writes a small FILE.kiln pointer (sha256, size) to commit\n"
 	"          instead, keeping FILE in .gitignore (as DVC does).\n"
 	"status    compares tracked files with their pointers.\n"
+	"push      uploads the blobs of tracked files that the remote (a kiln server\n"
+	"          or s3://bucket/prefix; default $KILN_REMOTE, else $KILN_SERVER)\n"
+	"          lacks; pull fetches and verifies missing blobs and writes the\n"
+	"          tracked files (a modified file is kept unless --force).\n"
 	"  --blobs URL    a directory or s3://bucket/prefix (default $KILN_HOME/blobs)\n";
 
 #define DATA_MAX_SCHEMA_FILE ML_BUNDLE_MAX
