@@ -182,6 +182,25 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * A text has a few dozen keys: insertion sort, inlined, beats qsort's calls
+ * through a comparison pointer several times over; long texts use qsort.
+ */
+static void sort_keys(uint64_t *v, size_t n)
+{
+	size_t i, j;
+	if (n > 64) {
+		qsort(v, n, sizeof(*v), cmp_u64);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 static int is_token_byte(unsigned char c)
 {
 	/* ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence. */
@@ -239,7 +258,7 @@ static int text_keys(const struct ml__pipeline *p, const char *s, size_t len, st
 		/* Keep pos bounded but congruent, so the ring index stays right. */
 		pos = pos + 1 >= 1000 * ML__NGRAM_MAX ? pos + 1 - 999 * ML__NGRAM_MAX : pos + 1;
 	}
-	qsort(k->v, k->n, sizeof(*k->v), cmp_u64);
+	sort_keys(k->v, k->n);
 	return 0;
 }
 
@@ -478,12 +497,16 @@ static struct ml_cell frame_cell(const struct ml_frame *f, int col, size_t row)
 static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col,
 		       const size_t *rows, size_t nrows, int for_trees, struct err *err)
 {
-	double sum = 0, sq = 0, v = 0;
+	double sum = 0, sq = 0, *x = mem_calloc(nrows ? nrows : 1, sizeof(*x));
 	size_t i, cnt = 0, missing = 0;
+	if (!x)
+		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+	/* Each value parsed once; the variance from the kept values. */
 	for (i = 0; i < nrows; i++) {
 		struct ml_cell cell = frame_cell(f, col, rows[i]);
-		int r = cell_num(c, &cell, &v, err);
+		int r = cell_num(c, &cell, &x[cnt], err);
 		if (r < 0) {
+			mem_free(x);
 			err_clear(err);
 			return err_set(
 				err, ERR_INVALID, "%s:%zu: column '%s': '%s' is not a number",
@@ -493,20 +516,44 @@ static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col
 			missing++;
 			continue;
 		}
-		sum += v;
-		cnt++;
+		sum += x[cnt++];
 	}
 	c->mean = cnt ? sum / (double)cnt : 0;
-	for (i = 0; i < nrows; i++) {
-		struct ml_cell cell = frame_cell(f, col, rows[i]);
-		if (cell_num(c, &cell, &v, err) > 0)
-			sq += (v - c->mean) * (v - c->mean);
-	}
+	for (i = 0; i < cnt; i++)
+		sq += (x[i] - c->mean) * (x[i] - c->mean);
+	mem_free(x);
 	c->std = cnt ? sqrt(sq / (double)cnt) : 0;
 	if (!(c->std > 1e-12))
 		c->std = 1.0;
 	c->missing_ind = !for_trees && missing > 0;
 	c->width = c->missing_ind ? 2 : 1;
+	return 0;
+}
+
+/*
+ * The distinct strings of v[0..n) into v[0..*nd), in first-seen order: an
+ * open-addressing set on murmur3, so sorting the categories afterwards costs
+ * a handful of comparisons instead of a sort of every row's value.
+ */
+static int distinct_strings(char **v, size_t n, size_t *nd, struct err *err)
+{
+	size_t cap = 16, i, d = 0;
+	char **slot;
+	while (cap < 2 * n)
+		cap *= 2;
+	slot = mem_calloc(cap, sizeof(*slot));
+	if (!slot)
+		return err_set(err, ERR_NOMEM, "out of memory fitting a categorical column");
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(v[i]);
+		size_t h = ml__murmur3(v[i], len, 0) & (cap - 1);
+		while (slot[h] && strcmp(slot[h], v[i]) != 0)
+			h = (h + 1) & (cap - 1);
+		if (!slot[h])
+			slot[h] = v[d++] = v[i];
+	}
+	mem_free(slot);
+	*nd = d;
 	return 0;
 }
 
@@ -522,6 +569,10 @@ static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int
 		if (s)
 			v[n++] = s;
 	}
+	if (distinct_strings(v, n, &n, err) < 0) {
+		mem_free(v);
+		return -1;
+	}
 	qsort(v, n, sizeof(*v), cmp_str);
 	c->cats = mem_calloc(n ? n : 1, sizeof(*c->cats));
 	if (!c->cats) {
@@ -529,8 +580,6 @@ static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int
 		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
 	}
 	for (i = 0; i < n; i++) {
-		if (c->ncats && strcmp(c->cats[c->ncats - 1], v[i]) == 0)
-			continue;
 		c->cats[c->ncats] = mem_strdup(v[i]);
 		if (!c->cats[c->ncats]) {
 			mem_free(v);
@@ -683,23 +732,25 @@ static const char *kind_name(enum ml_kind k)
 	return k == ML_NUMERIC ? "numeric" : k == ML_CATEGORICAL ? "categorical" : "text";
 }
 
-static int cmp_double_desc(const void *a, const void *b)
+/*
+ * The index of v in the descending array levels[0..*n), inserted there when
+ * absent (levels has room for one more). Few distinct values: cheap.
+ */
+static size_t level_add(double *levels, size_t *n, double v)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x < y) - (x > y);
-}
-
-/* The position of v in the descending array levels[0..n), which holds it. */
-static size_t level_of(const double *levels, size_t n, double v)
-{
-	size_t lo = 0, hi = n;
-	while (hi - lo > 1) {
+	size_t lo = 0, hi = *n;
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (levels[mid] >= v)
-			lo = mid;
+		if (levels[mid] == v)
+			return mid;
+		if (levels[mid] > v)
+			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	memmove(levels + lo + 1, levels + lo, (*n - lo) * sizeof(*levels));
+	levels[lo] = v;
+	(*n)++;
 	return lo;
 }
 
@@ -713,23 +764,20 @@ static size_t level_of(const double *levels, size_t n, double v)
 static int text_to_json(const struct ml__pipeline *p, const struct ml__feat_col *c, json_t *j)
 {
 	double dflt = smooth_idf(c->ndocs, 0), *levels = NULL;
-	size_t nb = (size_t)1 << p->hash_bits, i, n = 0, nl = 0;
+	size_t nb = (size_t)1 << p->hash_bits, i, n = 0, nl = 0, last = 0;
 	json_t *buckets = json_array(), *index = json_array(), *values = json_array();
 	int bad = 0;
 
 	for (i = 0; i < nb; i++)
 		n += c->idf[i] != dflt;
-	levels = mem_calloc(n ? n : 1, sizeof(*levels));
+	levels = mem_calloc(n + 1, sizeof(*levels));
 	if (!buckets || !index || !values || !levels)
 		goto out;
+	/* The distinct values first, so the indices below are final. */
 	for (i = 0; i < nb; i++)
-		if (c->idf[i] != dflt)
-			levels[nl++] = c->idf[i];
-	qsort(levels, nl, sizeof(*levels), cmp_double_desc);
-	for (i = 0, n = 0; i < nl; i++)
-		if (n == 0 || levels[i] != levels[n - 1])
-			levels[n++] = levels[i];
-	for (i = 0; i < n; i++)
+		if (c->idf[i] != dflt && (nl == 0 || c->idf[i] != levels[last]))
+			last = level_add(levels, &nl, c->idf[i]);
+	for (i = 0; i < nl; i++)
 		if (json_array_append_new(values, json_real(levels[i])) < 0)
 			goto out;
 	for (i = 0; i < nb; i++) {
@@ -737,7 +785,7 @@ static int text_to_json(const struct ml__pipeline *p, const struct ml__feat_col 
 			continue;
 		if (json_array_append_new(buckets, json_integer((json_int_t)i)) < 0 ||
 		    json_array_append_new(
-			    index, json_integer((json_int_t)level_of(levels, n, c->idf[i]))) < 0)
+			    index, json_integer((json_int_t)level_add(levels, &nl, c->idf[i]))) < 0)
 			goto out;
 	}
 	/* json_object_set_new takes the value even when it fails: all five run. */
