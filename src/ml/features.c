@@ -384,13 +384,41 @@ static long cat_index(const struct ml__feat_col *c, const char *s, size_t len)
 	return -1;
 }
 
+/*
+ * Appends a text's features to out from its sorted keys (text_keys): per
+ * bucket the signed count c, sign(c) (1 + ln |c|) idf, then L2-normalised.
+ */
+static int text_values(const struct ml__feat_col *c, const uint64_t *keys, size_t n,
+		       struct ml__row *out, struct err *err)
+{
+	size_t i = 0, start = out->n, j;
+	double norm = 0;
+	while (i < n) {
+		uint32_t b = (uint32_t)(keys[i] >> 1);
+		long cnt = 0;
+		for (; i < n && (uint32_t)(keys[i] >> 1) == b; i++)
+			cnt += (keys[i] & 1) ? -1 : 1;
+		if (cnt != 0) {
+			double tf = 1.0 + log((double)labs(cnt));
+			double v = (cnt < 0 ? -tf : tf) * c->idf[b];
+			if (ml__row_push(out, c->offset + b, v, err) < 0)
+				return -1;
+			norm += v * v;
+		}
+	}
+	if (norm > 0) {
+		norm = sqrt(norm);
+		for (j = start; j < out->n; j++)
+			out->val[j] /= norm;
+	}
+	return 0;
+}
+
 static int transform_text(const struct ml__pipeline *p, const struct ml__feat_col *c,
 			  const struct ml_cell *cell, struct ml__row *out, struct err *err)
 {
 	uint64_t stack[KEYS_ON_STACK];
 	struct keys k = {stack, 0, KEYS_ON_STACK, 0};
-	size_t i = 0, start = out->n, j;
-	double norm = 0;
 	int ret = -1;
 
 	if (cell->kind == ML_CELL_MISSING)
@@ -403,25 +431,7 @@ static int transform_text(const struct ml__pipeline *p, const struct ml__feat_co
 	} else if (text_keys(p, cell->str, cell->len, &k, err) < 0) {
 		goto out;
 	}
-	while (i < k.n) {
-		uint32_t b = (uint32_t)(k.v[i] >> 1);
-		long cnt = 0;
-		for (; i < k.n && (uint32_t)(k.v[i] >> 1) == b; i++)
-			cnt += (k.v[i] & 1) ? -1 : 1;
-		if (cnt != 0) {
-			double tf = 1.0 + log((double)labs(cnt));
-			double v = (cnt < 0 ? -tf : tf) * c->idf[b];
-			if (ml__row_push(out, c->offset + b, v, err) < 0)
-				goto out;
-			norm += v * v;
-		}
-	}
-	if (norm > 0) {
-		norm = sqrt(norm);
-		for (j = start; j < out->n; j++)
-			out->val[j] /= norm;
-	}
-	ret = 0;
+	ret = text_values(c, k.v, k.n, out, err);
 out:
 	if (k.heap)
 		mem_free(k.v);
@@ -598,8 +608,16 @@ static double smooth_idf(uint32_t ndocs, uint32_t df)
 	return log((1.0 + ndocs) / (1.0 + df)) + 1.0;
 }
 
+/* The sorted keys of one training text, kept by fit for the transform. */
+struct text_doc {
+	uint64_t *v;
+	size_t n;
+};
+
+/* docs: NULL, or nrows entries to keep each text's keys in (caller frees). */
 static int fit_text(const struct ml__pipeline *p, struct ml__feat_col *c, const struct ml_frame *f,
-		    int col, const size_t *rows, size_t nrows, struct err *err)
+		    int col, const size_t *rows, size_t nrows, struct text_doc *docs,
+		    struct err *err)
 {
 	size_t nb = (size_t)1 << p->hash_bits, i, j;
 	uint32_t *df = mem_calloc(nb, sizeof(*df));
@@ -622,6 +640,16 @@ static int fit_text(const struct ml__pipeline *p, struct ml__feat_col *c, const 
 		for (j = 0; j < k.n; j++)
 			if (j == 0 || (k.v[j] >> 1) != (k.v[j - 1] >> 1))
 				df[k.v[j] >> 1]++;
+		if (docs && k.n) {
+			docs[i].v = mem_calloc(k.n, sizeof(*docs[i].v));
+			if (!docs[i].v) {
+				err_set(err, ERR_NOMEM, "out of memory fitting column '%s'",
+					c->name);
+				goto out;
+			}
+			memcpy(docs[i].v, k.v, k.n * sizeof(*k.v));
+			docs[i].n = k.n;
+		}
 	}
 	c->ndocs = (uint32_t)nrows;
 	for (j = 0; j < nb; j++)
@@ -667,9 +695,11 @@ static int assign_offsets(struct ml__pipeline *p, struct err *err)
 	return 0;
 }
 
-int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
-		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
-		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err)
+/* ml__pipeline_fit; docs[i]: NULL, or nrows entries for text column i's keys. */
+static int pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
+			const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
+			int ngram_max, unsigned hash_bits, int for_trees, struct text_doc **docs,
+			struct err *err)
 {
 	size_t i;
 	memset(p, 0, sizeof(*p));
@@ -697,7 +727,7 @@ int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const st
 		else if (c->kind == ML_CATEGORICAL)
 			r = fit_categorical(c, f, colmap[i], rows, nrows, err);
 		else
-			r = fit_text(p, c, f, colmap[i], rows, nrows, err);
+			r = fit_text(p, c, f, colmap[i], rows, nrows, docs ? docs[i] : NULL, err);
 		if (r < 0)
 			goto fail;
 	}
@@ -707,6 +737,114 @@ int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const st
 fail:
 	ml__pipeline_release(p);
 	return -1;
+}
+
+int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
+		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
+		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err)
+{
+	return pipeline_fit(p, s, f, colmap, rows, nrows, ngram_min, ngram_max, hash_bits,
+			    for_trees, NULL, err);
+}
+
+/* Reverses v[a..b) of both arrays of r. */
+static void row_reverse(struct ml__row *r, size_t a, size_t b)
+{
+	while (a + 1 < b) {
+		uint32_t ti = r->idx[a];
+		double tv = r->val[a];
+		b--;
+		r->idx[a] = r->idx[b];
+		r->val[a] = r->val[b];
+		r->idx[b] = ti;
+		r->val[b] = tv;
+		a++;
+	}
+}
+
+/*
+ * Appends text column c's features from its kept keys, then rotates them to
+ * their place: before the first entry of a later column, so idx stays sorted.
+ */
+static int row_add_text(struct ml__row *r, const struct ml__feat_col *c, const struct text_doc *d,
+			struct err *err)
+{
+	size_t start = r->n, pos = 0;
+	if (text_values(c, d->v, d->n, r, err) < 0)
+		return -1;
+	while (pos < start && r->idx[pos] < c->offset)
+		pos++;
+	if (pos < start) {
+		row_reverse(r, pos, start);
+		row_reverse(r, start, r->n);
+		row_reverse(r, pos, r->n);
+	}
+	return 0;
+}
+
+static void docs_free(struct text_doc **docs, size_t ncols, size_t nrows)
+{
+	size_t i, r;
+	for (i = 0; docs && i < ncols; i++) {
+		for (r = 0; docs[i] && r < nrows; r++)
+			mem_free(docs[i][r].v);
+		mem_free(docs[i]);
+	}
+	mem_free(docs);
+}
+
+/* Transforms row rows[r] of f with text columns taken from their kept keys. */
+static int transform_kept(const struct ml__pipeline *p, const struct ml_frame *f, const int *colmap,
+			  size_t row, size_t r, struct text_doc **docs, struct ml_cell *cells,
+			  struct ml__row *out, struct err *err)
+{
+	size_t i;
+	for (i = 0; i < p->ncols; i++)
+		cells[i] = p->cols[i].kind == ML_TEXT
+				   ? (struct ml_cell){ML_CELL_MISSING, NULL, 0, 0}
+				   : frame_cell(f, colmap[i], row);
+	if (ml__pipeline_transform(p, cells, out, err) < 0)
+		return -1;
+	for (i = 0; i < p->ncols; i++)
+		if (p->cols[i].kind == ML_TEXT &&
+		    row_add_text(out, &p->cols[i], &docs[i][r], err) < 0)
+			return -1;
+	return 0;
+}
+
+int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s,
+			       const struct ml_frame *f, const int *colmap, const size_t *rows,
+			       size_t nrows, int ngram_min, int ngram_max, unsigned hash_bits,
+			       int for_trees, struct ml__row *out, struct err *err)
+{
+	struct text_doc **docs = mem_calloc(s->ncols + 1, sizeof(*docs));
+	struct ml_cell *cells = mem_calloc(s->ncols + 1, sizeof(*cells));
+	size_t i, r;
+	int ret = -1;
+
+	if (!docs || !cells) {
+		err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+		goto out;
+	}
+	for (i = 0; i < s->ncols; i++)
+		if (s->cols[i].kind == ML_TEXT &&
+		    !(docs[i] = mem_calloc(nrows + 1, sizeof(**docs)))) {
+			err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+			goto out;
+		}
+	if (pipeline_fit(p, s, f, colmap, rows, nrows, ngram_min, ngram_max, hash_bits, for_trees,
+			 docs, err) < 0)
+		goto out;
+	for (r = 0; r < nrows; r++)
+		if (transform_kept(p, f, colmap, rows[r], r, docs, cells, &out[r], err) < 0) {
+			ml__pipeline_release(p);
+			goto out;
+		}
+	ret = 0;
+out:
+	docs_free(docs, s->ncols, nrows);
+	mem_free(cells);
+	return ret;
 }
 
 void ml__pipeline_release(struct ml__pipeline *p)

@@ -370,6 +370,52 @@ static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 	}
 }
 
+/* Fit-and-transform in one pass gives the rows of fit, then transform, with
+ * the text column first, in the middle and last (features stay sorted). */
+static void test_pipeline_fit_transform_equals_fit_then_transform(void **state)
+{
+	static const int orders[3][3] = {{2, 0, 1}, {0, 2, 1}, {0, 1, 2}};
+	size_t o, r, i;
+	(void)state;
+	for (o = 0; o < 3; o++) {
+		struct fixture x;
+		struct ml_column cols[3];
+		struct ml__pipeline p, q;
+		struct ml__row a[NROWS], b;
+		struct err err = ERR_INIT;
+		struct ml_cell cells[3];
+		fixture_init(&x);
+		for (i = 0; i < 3; i++) {
+			cols[i] = x.cols[orders[o][i]];
+			x.colmap[i] = orders[o][i];
+		}
+		x.s.cols = cols;
+		for (r = 0; r < NROWS; r++)
+			ml__row_init(&a[r], NULL, NULL, 0);
+		assert_int_equal(ml__pipeline_fit_transform(&p, &x.s, &x.f, x.colmap, x.rows, NROWS,
+							    1, 2, 10, 0, a, &err),
+				 0);
+		assert_int_equal(ml__pipeline_fit(&q, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 2, 10,
+						  0, &err),
+				 0);
+		for (r = 0; r < NROWS; r++) {
+			for (i = 0; i < 3; i++)
+				cells[i] = str_cell(x.cells[x.colmap[i]][x.rows[r]]);
+			ml__row_init(&b, NULL, NULL, 0);
+			assert_int_equal(ml__pipeline_transform(&q, cells, &b, &err), 0);
+			assert_int_equal(a[r].n, b.n);
+			assert_memory_equal(a[r].idx, b.idx, b.n * sizeof(*b.idx));
+			assert_memory_equal(a[r].val, b.val, b.n * sizeof(*b.val));
+			for (i = 1; i < b.n; i++)
+				assert_true(a[r].idx[i - 1] < a[r].idx[i]);
+			ml__row_release(&b);
+			ml__row_release(&a[r]);
+		}
+		ml__pipeline_release(&p);
+		ml__pipeline_release(&q);
+	}
+}
+
 /* Both ways of storing a text column's idf load to the same values. */
 static void test_pipeline_reads_idf_list_and_idf_levels(void **state)
 {
@@ -592,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
 		cmocka_unit_test(test_pipeline_reads_idf_list_and_idf_levels),
+		cmocka_unit_test(test_pipeline_fit_transform_equals_fit_then_transform),
 		cmocka_unit_test(test_pipeline_from_json_survives_allocation_failure),
 		cmocka_unit_test(test_linear_learns_and_payload_roundtrips),
 		cmocka_unit_test(test_linear_regression_recovers_a_line),

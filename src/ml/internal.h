@@ -88,6 +88,16 @@ struct ml__pipeline {
 int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
 		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
 		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err);
+/*
+ * ml__pipeline_fit, then the same rows transformed into out[r] for rows[r]
+ * (each ml__row_init'ed by the caller), equal to ml__pipeline_transform of
+ * each row: each training text is tokenised once, for both. On failure the
+ * pipeline is released; rows already filled stay the caller's to release.
+ */
+int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s,
+			       const struct ml_frame *f, const int *colmap, const size_t *rows,
+			       size_t nrows, int ngram_min, int ngram_max, unsigned hash_bits,
+			       int for_trees, struct ml__row *out, struct err *err);
 void ml__pipeline_release(struct ml__pipeline *p);
 
 /*

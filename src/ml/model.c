@@ -397,6 +397,40 @@ static int read_targets(const struct ml_schema *s, const struct ml_frame *f, int
 	return 0;
 }
 
+/*
+ * The --test file, read on its own thread while the main one reads the
+ * training file and infers its schema (the reader keeps no global state).
+ */
+struct test_read {
+	struct ml_frame *f;
+	const char *path;
+	struct err err;
+	int rc, started, joined;
+	pthread_t th;
+};
+
+static void *test_read_run(void *arg)
+{
+	struct test_read *tr = arg;
+	tr->rc = ml_frame_read_csv(tr->f, tr->path, &tr->err);
+	return NULL;
+}
+
+/* Waits for the reader (or, when no thread could start, reads now). */
+static int test_read_join(struct test_read *tr, struct err *err)
+{
+	if (!tr->joined) {
+		tr->joined = 1;
+		if (!tr->started)
+			test_read_run(tr);
+		else if (pthread_join(tr->th, NULL) != 0)
+			return err_set(err, ERR_INTERNAL, "cannot join the test reader");
+	}
+	if (tr->rc < 0)
+		return err_set(err, tr->err.code, "%s", tr->err.msg);
+	return 0;
+}
+
 /* Reads the data, splits it, and infers the schema on the training rows. */
 static int load_data(struct ml_model *m, struct trainset *t, const struct ml_train_opts *o,
 		     struct err *err)
@@ -406,19 +440,31 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	int *cls = NULL;
 	double *yall = NULL;
 	uint64_t rng = o->seed;
+	struct test_read tr;
 	int ret = -1;
 
 	memset(&all, 0, sizeof(all));
+	memset(&tr, 0, sizeof(tr));
+	tr.joined = !o->test_path;
+	if (o->test_path) {
+		tr.f = &t->testfile;
+		tr.path = o->test_path;
+		/* Both on stdin: the training file is read first, as without a thread. */
+		if (strcmp(o->test_path, "-") != 0 || strcmp(o->train_path, "-") != 0)
+			tr.started = pthread_create(&tr.th, NULL, test_read_run, &tr) == 0;
+	}
 	sall = o->test_path ? &m->schema : &all;
 	if (ml_frame_read_csv(&t->full, o->train_path, err) < 0)
-		return -1;
+		goto out;
 	t->target_col = o->target ? ml_frame_col(&t->full, o->target) : (int)t->full.ncols - 1;
-	if (t->target_col < 0)
-		return err_set(err, ERR_INVALID, "%s: unknown target column '%s'", o->train_path,
-			       o->target);
+	if (t->target_col < 0) {
+		err_set(err, ERR_INVALID, "%s: unknown target column '%s'", o->train_path,
+			o->target);
+		goto out;
+	}
 	/* With --test the training rows are the whole file: one inference serves. */
 	if (ml_schema_infer(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
-		return -1;
+		goto out;
 	if (sall->task == ML_TASK_CLASSIFICATION && sall->nclasses > ML_MAX_CLASSES) {
 		err_set(err, ERR_INVALID, "%s: target '%s' has %zu classes (at most %d)",
 			o->train_path, t->full.names[t->target_col], sall->nclasses,
@@ -434,7 +480,7 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	for (i = 0; i < n; i++)
 		rows[i] = i;
 	if (o->test_path) {
-		if (ml_frame_read_csv(&t->testfile, o->test_path, err) < 0)
+		if (test_read_join(&tr, err) < 0)
 			goto out;
 		t->te = &t->testfile;
 		t->tr = &t->full;
@@ -483,6 +529,8 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	m->task = m->schema.task;
 	ret = 0;
 out:
+	if (tr.started && !tr.joined)
+		(void)pthread_join(tr.th, NULL); /* failing already: its result is not needed */
 	ml_schema_release(&all);
 	mem_free(rows);
 	mem_free(cls);
@@ -495,37 +543,26 @@ static int fit_features(struct ml_model *m, struct trainset *t, const struct ml_
 {
 	size_t *rows = NULL, i, n = t->tr->nrows;
 	int *map = frame_map(&m->schema, t->tr, err);
-	struct ml_cell *cells = mem_calloc(m->schema.ncols + 1, sizeof(*cells));
 	int ret = -1;
 
 	rows = mem_calloc(n + 1, sizeof(*rows));
 	t->rows = mem_calloc(n + 1, sizeof(*t->rows));
-	if (!map || !cells || !rows || !t->rows) {
+	if (!map || !rows || !t->rows) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		rows[i] = i;
-	if (ml__pipeline_fit(&m->pipe, &m->schema, t->tr, map, rows, n, o->ngram_min, o->ngram_max,
-			     o->hash_bits, o->algo == ML_ALGO_GBDT, err) < 0)
-		goto out;
 	for (i = 0; i < n; i++) {
-		size_t c;
-		for (c = 0; c < m->schema.ncols; c++) {
-			const char *s = t->tr->cells[map[c]][i];
-			cells[c].kind = s ? ML_CELL_STR : ML_CELL_MISSING;
-			cells[c].str = s;
-			cells[c].len = s ? strlen(s) : 0;
-		}
+		rows[i] = i;
 		ml__row_init(&t->rows[i], NULL, NULL, 0);
-		if (ml__pipeline_transform(&m->pipe, cells, &t->rows[i], err) < 0)
-			goto out;
 	}
+	if (ml__pipeline_fit_transform(&m->pipe, &m->schema, t->tr, map, rows, n, o->ngram_min,
+				       o->ngram_max, o->hash_bits, o->algo == ML_ALGO_GBDT, t->rows,
+				       err) < 0)
+		goto out;
 	ret = 0;
 out:
 	mem_free(rows);
 	mem_free(map);
-	mem_free(cells);
 	return ret;
 }
 
