@@ -270,7 +270,7 @@ static int text_keys(const struct ml__pipeline *p, const char *s, size_t len, st
  * doubles, and IEEE division rounds their quotient correctly, which is what
  * strtod returns (Clinger's fast path). 0: not that form, use strtod.
  */
-static int parse_plain_decimal(const char *s, size_t len, double *v)
+int ml__parse_decimal(const char *s, size_t len, double *v)
 {
 	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
 				       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
@@ -314,7 +314,7 @@ static int parse_num(const char *s, size_t len, double *v)
 		return 0;
 	if (len >= sizeof(tmp))
 		return -1;
-	if (parse_plain_decimal(s, len, v))
+	if (ml__parse_decimal(s, len, v))
 		return 1;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';

@@ -29,6 +29,12 @@ uint64_t ml__rand_next(uint64_t *state);
 size_t ml__rand_below(uint64_t *state, size_t n);
 /* Fisher-Yates shuffle of idx[0..n). */
 void ml__shuffle(size_t *idx, size_t n, uint64_t *state);
+/*
+ * [+-]digits[.digits] with at most 15 digits, the common form of a number
+ * in a CSV file, into *v exactly as strtod would (Clinger's fast path):
+ * 1, or 0 when s[0..len) has another form (then use strtod).
+ */
+int ml__parse_decimal(const char *s, size_t len, double *v);
 /* murmur3_x86_32 of len bytes with seed (the feature hash; docs/model-format.md). */
 uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed);
 
