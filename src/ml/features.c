@@ -817,7 +817,9 @@ int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s
 			       size_t nrows, int ngram_min, int ngram_max, unsigned hash_bits,
 			       int for_trees, struct ml__row *out, struct err *err)
 {
-	struct text_doc **docs = mem_calloc(s->ncols + 1, sizeof(*docs));
+	/* one array of kept texts per column: */
+	struct text_doc **docs =
+		mem_calloc(s->ncols + 1, sizeof(*docs)); /* NOLINT(bugprone-sizeof-expression) */
 	struct ml_cell *cells = mem_calloc(s->ncols + 1, sizeof(*cells));
 	size_t i, r;
 	int ret = -1;
