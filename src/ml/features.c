@@ -399,7 +399,8 @@ static int text_values(const struct ml__feat_col *c, const uint64_t *keys, size_
 		for (; i < n && (uint32_t)(keys[i] >> 1) == b; i++)
 			cnt += (keys[i] & 1) ? -1 : 1;
 		if (cnt != 0) {
-			double tf = 1.0 + log((double)labs(cnt));
+			/* ln 1 is exactly 0: most n-grams occur once in a text */
+			double tf = labs(cnt) == 1 ? 1.0 : 1.0 + log((double)labs(cnt));
 			double v = (cnt < 0 ? -tf : tf) * c->idf[b];
 			if (ml__row_push(out, c->offset + b, v, err) < 0)
 				return -1;
@@ -621,6 +622,7 @@ static int fit_text(const struct ml__pipeline *p, struct ml__feat_col *c, const 
 {
 	size_t nb = (size_t)1 << p->hash_bits, i, j;
 	uint32_t *df = mem_calloc(nb, sizeof(*df));
+	double dflt;
 	uint64_t stack[KEYS_ON_STACK];
 	struct keys k = {stack, 0, KEYS_ON_STACK, 0};
 	int ret = -1;
@@ -652,8 +654,10 @@ static int fit_text(const struct ml__pipeline *p, struct ml__feat_col *c, const 
 		}
 	}
 	c->ndocs = (uint32_t)nrows;
+	/* Most buckets have df 0: one log for all of them. */
+	dflt = smooth_idf(c->ndocs, 0);
 	for (j = 0; j < nb; j++)
-		c->idf[j] = smooth_idf(c->ndocs, df[j]);
+		c->idf[j] = df[j] ? smooth_idf(c->ndocs, df[j]) : dflt;
 	c->width = (uint32_t)nb;
 	ret = 0;
 out:
