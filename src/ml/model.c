@@ -869,6 +869,10 @@ static void *lineage_collect(void *arg)
 	const struct ml_train_opts *o = l->o;
 	struct err xerr = ERR_INIT;
 
+	/* First what training needs soonest; a failure is reported again, and in
+	 * place, by the trainer's own call. */
+	if (o->algo == ML_ALGO_GBDT)
+		(void)ml__xgb_load(&xerr);
 	if (strcmp(o->train_path, "-") != 0) {
 		if (lineage_hash(o->train_path, l->data_sha, &l->has_data, &l->defer_data,
 				 &l->err) < 0)
@@ -878,9 +882,6 @@ static void *lineage_collect(void *arg)
 	if (o->test_path && strcmp(o->test_path, "-") != 0 &&
 	    lineage_hash(o->test_path, l->test_sha, &l->has_test, &l->defer_test, &l->err) < 0)
 		goto fail;
-	/* A failure is reported again, and in place, by the trainer's own call. */
-	if (o->algo == ML_ALGO_GBDT)
-		(void)ml__xgb_load(&xerr);
 	l->rc = 0;
 	return NULL;
 fail:
