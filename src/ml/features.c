@@ -182,6 +182,25 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * A text has a few dozen keys: insertion sort, inlined, beats qsort's calls
+ * through a comparison pointer several times over; long texts use qsort.
+ */
+static void sort_keys(uint64_t *v, size_t n)
+{
+	size_t i, j;
+	if (n > 64) {
+		qsort(v, n, sizeof(*v), cmp_u64);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 static int is_token_byte(unsigned char c)
 {
 	/* ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence. */
@@ -239,7 +258,7 @@ static int text_keys(const struct ml__pipeline *p, const char *s, size_t len, st
 		/* Keep pos bounded but congruent, so the ring index stays right. */
 		pos = pos + 1 >= 1000 * ML__NGRAM_MAX ? pos + 1 - 999 * ML__NGRAM_MAX : pos + 1;
 	}
-	qsort(k->v, k->n, sizeof(*k->v), cmp_u64);
+	sort_keys(k->v, k->n);
 	return 0;
 }
 
@@ -251,7 +270,7 @@ static int text_keys(const struct ml__pipeline *p, const char *s, size_t len, st
  * doubles, and IEEE division rounds their quotient correctly, which is what
  * strtod returns (Clinger's fast path). 0: not that form, use strtod.
  */
-static int parse_plain_decimal(const char *s, size_t len, double *v)
+int ml__parse_decimal(const char *s, size_t len, double *v)
 {
 	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
 				       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
@@ -295,7 +314,7 @@ static int parse_num(const char *s, size_t len, double *v)
 		return 0;
 	if (len >= sizeof(tmp))
 		return -1;
-	if (parse_plain_decimal(s, len, v))
+	if (ml__parse_decimal(s, len, v))
 		return 1;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
@@ -365,13 +384,42 @@ static long cat_index(const struct ml__feat_col *c, const char *s, size_t len)
 	return -1;
 }
 
+/*
+ * Appends a text's features to out from its sorted keys (text_keys): per
+ * bucket the signed count c, sign(c) (1 + ln |c|) idf, then L2-normalised.
+ */
+static int text_values(const struct ml__feat_col *c, const uint64_t *keys, size_t n,
+		       struct ml__row *out, struct err *err)
+{
+	size_t i = 0, start = out->n, j;
+	double norm = 0;
+	while (i < n) {
+		uint32_t b = (uint32_t)(keys[i] >> 1);
+		long cnt = 0;
+		for (; i < n && (uint32_t)(keys[i] >> 1) == b; i++)
+			cnt += (keys[i] & 1) ? -1 : 1;
+		if (cnt != 0) {
+			/* ln 1 is exactly 0: most n-grams occur once in a text */
+			double tf = labs(cnt) == 1 ? 1.0 : 1.0 + log((double)labs(cnt));
+			double v = (cnt < 0 ? -tf : tf) * c->idf[b];
+			if (ml__row_push(out, c->offset + b, v, err) < 0)
+				return -1;
+			norm += v * v;
+		}
+	}
+	if (norm > 0) {
+		norm = sqrt(norm);
+		for (j = start; j < out->n; j++)
+			out->val[j] /= norm;
+	}
+	return 0;
+}
+
 static int transform_text(const struct ml__pipeline *p, const struct ml__feat_col *c,
 			  const struct ml_cell *cell, struct ml__row *out, struct err *err)
 {
 	uint64_t stack[KEYS_ON_STACK];
 	struct keys k = {stack, 0, KEYS_ON_STACK, 0};
-	size_t i = 0, start = out->n, j;
-	double norm = 0;
 	int ret = -1;
 
 	if (cell->kind == ML_CELL_MISSING)
@@ -384,25 +432,7 @@ static int transform_text(const struct ml__pipeline *p, const struct ml__feat_co
 	} else if (text_keys(p, cell->str, cell->len, &k, err) < 0) {
 		goto out;
 	}
-	while (i < k.n) {
-		uint32_t b = (uint32_t)(k.v[i] >> 1);
-		long cnt = 0;
-		for (; i < k.n && (uint32_t)(k.v[i] >> 1) == b; i++)
-			cnt += (k.v[i] & 1) ? -1 : 1;
-		if (cnt != 0) {
-			double tf = 1.0 + log((double)labs(cnt));
-			double v = (cnt < 0 ? -tf : tf) * c->idf[b];
-			if (ml__row_push(out, c->offset + b, v, err) < 0)
-				goto out;
-			norm += v * v;
-		}
-	}
-	if (norm > 0) {
-		norm = sqrt(norm);
-		for (j = start; j < out->n; j++)
-			out->val[j] /= norm;
-	}
-	ret = 0;
+	ret = text_values(c, k.v, k.n, out, err);
 out:
 	if (k.heap)
 		mem_free(k.v);
@@ -478,12 +508,16 @@ static struct ml_cell frame_cell(const struct ml_frame *f, int col, size_t row)
 static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col,
 		       const size_t *rows, size_t nrows, int for_trees, struct err *err)
 {
-	double sum = 0, sq = 0, v = 0;
+	double sum = 0, sq = 0, *x = mem_calloc(nrows ? nrows : 1, sizeof(*x));
 	size_t i, cnt = 0, missing = 0;
+	if (!x)
+		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+	/* Each value parsed once; the variance from the kept values. */
 	for (i = 0; i < nrows; i++) {
 		struct ml_cell cell = frame_cell(f, col, rows[i]);
-		int r = cell_num(c, &cell, &v, err);
+		int r = cell_num(c, &cell, &x[cnt], err);
 		if (r < 0) {
+			mem_free(x);
 			err_clear(err);
 			return err_set(
 				err, ERR_INVALID, "%s:%zu: column '%s': '%s' is not a number",
@@ -493,20 +527,44 @@ static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col
 			missing++;
 			continue;
 		}
-		sum += v;
-		cnt++;
+		sum += x[cnt++];
 	}
 	c->mean = cnt ? sum / (double)cnt : 0;
-	for (i = 0; i < nrows; i++) {
-		struct ml_cell cell = frame_cell(f, col, rows[i]);
-		if (cell_num(c, &cell, &v, err) > 0)
-			sq += (v - c->mean) * (v - c->mean);
-	}
+	for (i = 0; i < cnt; i++)
+		sq += (x[i] - c->mean) * (x[i] - c->mean);
+	mem_free(x);
 	c->std = cnt ? sqrt(sq / (double)cnt) : 0;
 	if (!(c->std > 1e-12))
 		c->std = 1.0;
 	c->missing_ind = !for_trees && missing > 0;
 	c->width = c->missing_ind ? 2 : 1;
+	return 0;
+}
+
+/*
+ * The distinct strings of v[0..n) into v[0..*nd), in first-seen order: an
+ * open-addressing set on murmur3, so sorting the categories afterwards costs
+ * a handful of comparisons instead of a sort of every row's value.
+ */
+static int distinct_strings(char **v, size_t n, size_t *nd, struct err *err)
+{
+	size_t cap = 16, i, d = 0;
+	char **slot;
+	while (cap < 2 * n)
+		cap *= 2;
+	slot = mem_calloc(cap, sizeof(*slot));
+	if (!slot)
+		return err_set(err, ERR_NOMEM, "out of memory fitting a categorical column");
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(v[i]);
+		size_t h = ml__murmur3(v[i], len, 0) & (cap - 1);
+		while (slot[h] && strcmp(slot[h], v[i]) != 0)
+			h = (h + 1) & (cap - 1);
+		if (!slot[h])
+			slot[h] = v[d++] = v[i];
+	}
+	mem_free(slot);
+	*nd = d;
 	return 0;
 }
 
@@ -522,6 +580,10 @@ static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int
 		if (s)
 			v[n++] = s;
 	}
+	if (distinct_strings(v, n, &n, err) < 0) {
+		mem_free(v);
+		return -1;
+	}
 	qsort(v, n, sizeof(*v), cmp_str);
 	c->cats = mem_calloc(n ? n : 1, sizeof(*c->cats));
 	if (!c->cats) {
@@ -529,8 +591,6 @@ static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int
 		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
 	}
 	for (i = 0; i < n; i++) {
-		if (c->ncats && strcmp(c->cats[c->ncats - 1], v[i]) == 0)
-			continue;
 		c->cats[c->ncats] = mem_strdup(v[i]);
 		if (!c->cats[c->ncats]) {
 			mem_free(v);
@@ -549,11 +609,20 @@ static double smooth_idf(uint32_t ndocs, uint32_t df)
 	return log((1.0 + ndocs) / (1.0 + df)) + 1.0;
 }
 
+/* The sorted keys of one training text, kept by fit for the transform. */
+struct text_doc {
+	uint64_t *v;
+	size_t n;
+};
+
+/* docs: NULL, or nrows entries to keep each text's keys in (caller frees). */
 static int fit_text(const struct ml__pipeline *p, struct ml__feat_col *c, const struct ml_frame *f,
-		    int col, const size_t *rows, size_t nrows, struct err *err)
+		    int col, const size_t *rows, size_t nrows, struct text_doc *docs,
+		    struct err *err)
 {
 	size_t nb = (size_t)1 << p->hash_bits, i, j;
 	uint32_t *df = mem_calloc(nb, sizeof(*df));
+	double dflt;
 	uint64_t stack[KEYS_ON_STACK];
 	struct keys k = {stack, 0, KEYS_ON_STACK, 0};
 	int ret = -1;
@@ -573,10 +642,22 @@ static int fit_text(const struct ml__pipeline *p, struct ml__feat_col *c, const 
 		for (j = 0; j < k.n; j++)
 			if (j == 0 || (k.v[j] >> 1) != (k.v[j - 1] >> 1))
 				df[k.v[j] >> 1]++;
+		if (docs && k.n) {
+			docs[i].v = mem_calloc(k.n, sizeof(*docs[i].v));
+			if (!docs[i].v) {
+				err_set(err, ERR_NOMEM, "out of memory fitting column '%s'",
+					c->name);
+				goto out;
+			}
+			memcpy(docs[i].v, k.v, k.n * sizeof(*k.v));
+			docs[i].n = k.n;
+		}
 	}
 	c->ndocs = (uint32_t)nrows;
+	/* Most buckets have df 0: one log for all of them. */
+	dflt = smooth_idf(c->ndocs, 0);
 	for (j = 0; j < nb; j++)
-		c->idf[j] = smooth_idf(c->ndocs, df[j]);
+		c->idf[j] = df[j] ? smooth_idf(c->ndocs, df[j]) : dflt;
 	c->width = (uint32_t)nb;
 	ret = 0;
 out:
@@ -618,9 +699,11 @@ static int assign_offsets(struct ml__pipeline *p, struct err *err)
 	return 0;
 }
 
-int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
-		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
-		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err)
+/* ml__pipeline_fit; docs[i]: NULL, or nrows entries for text column i's keys. */
+static int pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
+			const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
+			int ngram_max, unsigned hash_bits, int for_trees, struct text_doc **docs,
+			struct err *err)
 {
 	size_t i;
 	memset(p, 0, sizeof(*p));
@@ -648,7 +731,7 @@ int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const st
 		else if (c->kind == ML_CATEGORICAL)
 			r = fit_categorical(c, f, colmap[i], rows, nrows, err);
 		else
-			r = fit_text(p, c, f, colmap[i], rows, nrows, err);
+			r = fit_text(p, c, f, colmap[i], rows, nrows, docs ? docs[i] : NULL, err);
 		if (r < 0)
 			goto fail;
 	}
@@ -658,6 +741,116 @@ int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const st
 fail:
 	ml__pipeline_release(p);
 	return -1;
+}
+
+int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
+		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
+		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err)
+{
+	return pipeline_fit(p, s, f, colmap, rows, nrows, ngram_min, ngram_max, hash_bits,
+			    for_trees, NULL, err);
+}
+
+/* Reverses v[a..b) of both arrays of r. */
+static void row_reverse(struct ml__row *r, size_t a, size_t b)
+{
+	while (a + 1 < b) {
+		uint32_t ti = r->idx[a];
+		double tv = r->val[a];
+		b--;
+		r->idx[a] = r->idx[b];
+		r->val[a] = r->val[b];
+		r->idx[b] = ti;
+		r->val[b] = tv;
+		a++;
+	}
+}
+
+/*
+ * Appends text column c's features from its kept keys, then rotates them to
+ * their place: before the first entry of a later column, so idx stays sorted.
+ */
+static int row_add_text(struct ml__row *r, const struct ml__feat_col *c, const struct text_doc *d,
+			struct err *err)
+{
+	size_t start = r->n, pos = 0;
+	if (text_values(c, d->v, d->n, r, err) < 0)
+		return -1;
+	while (pos < start && r->idx[pos] < c->offset)
+		pos++;
+	if (pos < start) {
+		row_reverse(r, pos, start);
+		row_reverse(r, start, r->n);
+		row_reverse(r, pos, r->n);
+	}
+	return 0;
+}
+
+static void docs_free(struct text_doc **docs, size_t ncols, size_t nrows)
+{
+	size_t i, r;
+	for (i = 0; docs && i < ncols; i++) {
+		for (r = 0; docs[i] && r < nrows; r++)
+			mem_free(docs[i][r].v);
+		mem_free(docs[i]);
+	}
+	mem_free(docs);
+}
+
+/* Transforms row rows[r] of f with text columns taken from their kept keys. */
+static int transform_kept(const struct ml__pipeline *p, const struct ml_frame *f, const int *colmap,
+			  size_t row, size_t r, struct text_doc **docs, struct ml_cell *cells,
+			  struct ml__row *out, struct err *err)
+{
+	size_t i;
+	for (i = 0; i < p->ncols; i++)
+		cells[i] = p->cols[i].kind == ML_TEXT
+				   ? (struct ml_cell){ML_CELL_MISSING, NULL, 0, 0}
+				   : frame_cell(f, colmap[i], row);
+	if (ml__pipeline_transform(p, cells, out, err) < 0)
+		return -1;
+	for (i = 0; i < p->ncols; i++)
+		if (p->cols[i].kind == ML_TEXT &&
+		    row_add_text(out, &p->cols[i], &docs[i][r], err) < 0)
+			return -1;
+	return 0;
+}
+
+int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s,
+			       const struct ml_frame *f, const int *colmap, const size_t *rows,
+			       size_t nrows, int ngram_min, int ngram_max, unsigned hash_bits,
+			       int for_trees, struct ml__row *out, struct err *err)
+{
+	/* one array of kept texts per column: */
+	struct text_doc **docs =
+		mem_calloc(s->ncols + 1, sizeof(*docs)); /* NOLINT(bugprone-sizeof-expression) */
+	struct ml_cell *cells = mem_calloc(s->ncols + 1, sizeof(*cells));
+	size_t i, r;
+	int ret = -1;
+
+	if (!docs || !cells) {
+		err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+		goto out;
+	}
+	for (i = 0; i < s->ncols; i++)
+		if (s->cols[i].kind == ML_TEXT &&
+		    !(docs[i] = mem_calloc(nrows + 1, sizeof(**docs)))) {
+			err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+			goto out;
+		}
+	if (pipeline_fit(p, s, f, colmap, rows, nrows, ngram_min, ngram_max, hash_bits, for_trees,
+			 docs, err) < 0)
+		goto out;
+	for (r = 0; r < nrows; r++)
+		if (transform_kept(p, f, colmap, rows[r], r, docs, cells, &out[r], err) < 0) {
+			ml__pipeline_release(p);
+			goto out;
+		}
+	ret = 0;
+out:
+	docs_free(docs, s->ncols, nrows);
+	mem_free(cells);
+	return ret;
 }
 
 void ml__pipeline_release(struct ml__pipeline *p)
@@ -683,12 +876,84 @@ static const char *kind_name(enum ml_kind k)
 	return k == ML_NUMERIC ? "numeric" : k == ML_CATEGORICAL ? "categorical" : "text";
 }
 
+/*
+ * The index of v in the descending array levels[0..*n), inserted there when
+ * absent (levels has room for one more). Few distinct values: cheap.
+ */
+static size_t level_add(double *levels, size_t *n, double v)
+{
+	size_t lo = 0, hi = *n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (levels[mid] == v)
+			return mid;
+		if (levels[mid] > v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(levels + lo + 1, levels + lo, (*n - lo) * sizeof(*levels));
+	levels[lo] = v;
+	(*n)++;
+	return lo;
+}
+
+/*
+ * A text column's idf as the buckets some document has, the distinct idf
+ * values (one per document frequency: a few hundred) and, per bucket, the
+ * index of its value. Exact like a list of one double per bucket, but tens
+ * of thousands of small integers print, hash and parse several times faster
+ * than as many 17-digit doubles (model_format 2).
+ */
+static int text_to_json(const struct ml__pipeline *p, const struct ml__feat_col *c, json_t *j)
+{
+	double dflt = smooth_idf(c->ndocs, 0), *levels = NULL;
+	size_t nb = (size_t)1 << p->hash_bits, i, n = 0, nl = 0, last = 0;
+	json_t *buckets = json_array(), *index = json_array(), *values = json_array();
+	int bad = 0;
+
+	for (i = 0; i < nb; i++)
+		n += c->idf[i] != dflt;
+	levels = mem_calloc(n + 1, sizeof(*levels));
+	if (!buckets || !index || !values || !levels)
+		goto out;
+	/* The distinct values first, so the indices below are final. */
+	for (i = 0; i < nb; i++)
+		if (c->idf[i] != dflt && (nl == 0 || c->idf[i] != levels[last]))
+			last = level_add(levels, &nl, c->idf[i]);
+	for (i = 0; i < nl; i++)
+		if (json_array_append_new(values, json_real(levels[i])) < 0)
+			goto out;
+	for (i = 0; i < nb; i++) {
+		if (c->idf[i] == dflt)
+			continue;
+		if (json_array_append_new(buckets, json_integer((json_int_t)i)) < 0 ||
+		    json_array_append_new(
+			    index, json_integer((json_int_t)level_add(levels, &nl, c->idf[i]))) < 0)
+			goto out;
+	}
+	/* json_object_set_new takes the value even when it fails: all five run. */
+	bad |= json_object_set_new(j, "n_docs", json_integer(c->ndocs)) < 0;
+	bad |= json_object_set_new(j, "idf_default", json_real(dflt)) < 0;
+	bad |= json_object_set_new(j, "idf_buckets", buckets) < 0;
+	bad |= json_object_set_new(j, "idf_values", values) < 0;
+	bad |= json_object_set_new(j, "idf_index", index) < 0;
+	mem_free(levels);
+	return bad ? -1 : 0;
+out:
+	json_decref(buckets);
+	json_decref(index);
+	json_decref(values);
+	mem_free(levels);
+	return -1;
+}
+
 static json_t *col_to_json(const struct ml__pipeline *p, const struct ml__feat_col *c)
 {
 	json_t *j = json_pack("{s:s, s:s, s:I, s:I}", "name", c->name, "kind", kind_name(c->kind),
 			      "offset", (json_int_t)c->offset, "width", (json_int_t)c->width);
-	json_t *a = NULL, *b = NULL;
-	size_t i, nb;
+	json_t *a = NULL;
+	size_t i;
 	if (!j)
 		return NULL;
 	if (c->kind == ML_NUMERIC) {
@@ -704,31 +969,12 @@ static json_t *col_to_json(const struct ml__pipeline *p, const struct ml__feat_c
 		if (!a || json_object_set_new(j, "categories", a) < 0)
 			goto fail;
 		a = NULL;
-	} else {
-		double dflt = smooth_idf(c->ndocs, 0);
-		a = json_array();
-		b = json_array();
-		nb = (size_t)1 << p->hash_bits;
-		for (i = 0; a && b && i < nb; i++) {
-			if (c->idf[i] == dflt)
-				continue;
-			if (json_array_append_new(a, json_integer((json_int_t)i)) < 0 ||
-			    json_array_append_new(b, json_real(c->idf[i])) < 0)
-				goto fail;
-		}
-		if (!a || !b || json_object_set_new(j, "n_docs", json_integer(c->ndocs)) < 0 ||
-		    json_object_set_new(j, "idf_default", json_real(dflt)) < 0 ||
-		    json_object_set_new(j, "idf_buckets", a) < 0)
-			goto fail;
-		a = NULL;
-		if (json_object_set_new(j, "idf", b) < 0)
-			goto fail;
-		b = NULL;
+	} else if (text_to_json(p, c, j) < 0) {
+		goto fail;
 	}
 	return j;
 fail:
 	json_decref(a);
-	json_decref(b);
 	json_decref(j);
 	return NULL;
 }
@@ -776,26 +1022,14 @@ static int kind_from_name(const char *s, enum ml_kind *k)
 	return 0;
 }
 
-static int text_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, const json_t *jc,
-			  size_t i, struct err *err)
+/* Format 1: "idf", one double per listed bucket. */
+static int idf_from_list(struct ml__feat_col *c, const json_t *b, const json_t *v, size_t nb,
+			 size_t i, struct err *err)
 {
-	const json_t *b = json_object_get(jc, "idf_buckets"), *v = json_object_get(jc, "idf");
-	const json_t *nd = json_object_get(jc, "n_docs");
-	size_t nb = (size_t)1 << p->hash_bits, k;
-	double dflt;
-	if (!json_is_integer(nd) || json_integer_value(nd) < 0 ||
-	    json_integer_value(nd) > UINT32_MAX || !json_is_array(b) || !json_is_array(v) ||
-	    json_array_size(b) != json_array_size(v))
+	size_t k;
+	if (!json_is_array(v) || json_array_size(b) != json_array_size(v))
 		return err_set(err, ERR_FORMAT,
-			       "manifest: features.columns[%zu]: bad n_docs, idf_buckets or idf",
-			       i);
-	c->ndocs = (uint32_t)json_integer_value(nd);
-	c->idf = mem_calloc(nb, sizeof(*c->idf));
-	if (!c->idf)
-		return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");
-	dflt = smooth_idf(c->ndocs, 0);
-	for (k = 0; k < nb; k++)
-		c->idf[k] = dflt;
+			       "manifest: features.columns[%zu]: bad idf_buckets or idf", i);
 	for (k = 0; k < json_array_size(b); k++) {
 		const json_t *bk = json_array_get(b, k), *vk = json_array_get(v, k);
 		json_int_t bi = json_is_integer(bk) ? json_integer_value(bk) : -1;
@@ -807,6 +1041,63 @@ static int text_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, 
 				k);
 		c->idf[bi] = json_number_value(vk);
 	}
+	return 0;
+}
+
+/* Format 2: "idf_values", and per listed bucket its index there in "idf_index". */
+static int idf_from_levels(struct ml__feat_col *c, const json_t *b, const json_t *values,
+			   const json_t *index, size_t nb, size_t i, struct err *err)
+{
+	size_t k, nv = json_array_size(values);
+	if (!json_is_array(values) || !json_is_array(index) ||
+	    json_array_size(b) != json_array_size(index))
+		return err_set(err, ERR_FORMAT,
+			       "manifest: features.columns[%zu]: bad idf_buckets, idf_values or "
+			       "idf_index",
+			       i);
+	for (k = 0; k < nv; k++)
+		if (!json_is_number(json_array_get(values, k)) ||
+		    !isfinite(json_number_value(json_array_get(values, k))))
+			return err_set(err, ERR_FORMAT,
+				       "manifest: features.columns[%zu].idf_values[%zu]: not a "
+				       "number",
+				       i, k);
+	for (k = 0; k < json_array_size(b); k++) {
+		const json_t *bk = json_array_get(b, k), *xk = json_array_get(index, k);
+		json_int_t bi = json_is_integer(bk) ? json_integer_value(bk) : -1;
+		json_int_t xi = json_is_integer(xk) ? json_integer_value(xk) : -1;
+		if (bi < 0 || (size_t)bi >= nb || xi < 0 || (size_t)xi >= nv)
+			return err_set(err, ERR_FORMAT,
+				       "manifest: features.columns[%zu].idf_index[%zu]: bad bucket "
+				       "or index",
+				       i, k);
+		c->idf[bi] = json_number_value(json_array_get(values, (size_t)xi));
+	}
+	return 0;
+}
+
+static int text_from_json(const struct ml__pipeline *p, struct ml__feat_col *c, const json_t *jc,
+			  size_t i, struct err *err)
+{
+	const json_t *b = json_object_get(jc, "idf_buckets"), *v = json_object_get(jc, "idf");
+	const json_t *nd = json_object_get(jc, "n_docs");
+	size_t nb = (size_t)1 << p->hash_bits, k;
+	double dflt;
+	if (!json_is_integer(nd) || json_integer_value(nd) < 0 ||
+	    json_integer_value(nd) > UINT32_MAX || !json_is_array(b))
+		return err_set(err, ERR_FORMAT,
+			       "manifest: features.columns[%zu]: bad n_docs or idf_buckets", i);
+	c->ndocs = (uint32_t)json_integer_value(nd);
+	c->idf = mem_calloc(nb, sizeof(*c->idf));
+	if (!c->idf)
+		return err_set(err, ERR_NOMEM, "out of memory loading the feature pipeline");
+	dflt = smooth_idf(c->ndocs, 0);
+	for (k = 0; k < nb; k++)
+		c->idf[k] = dflt;
+	if (v ? idf_from_list(c, b, v, nb, i, err) < 0
+	      : idf_from_levels(c, b, json_object_get(jc, "idf_values"),
+				json_object_get(jc, "idf_index"), nb, i, err) < 0)
+		return -1;
 	c->width = (uint32_t)nb;
 	return 0;
 }

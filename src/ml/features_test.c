@@ -345,6 +345,17 @@ static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 		"{\"ngram\":[1,1],\"hash_bits\":2,\"for_trees\":false,\"n_features\":4,\"columns\":"
 		"[{\"name\":\"a\",\"kind\":\"text\",\"n_docs\":3,\"idf_buckets\":[7],\"idf\":[1.5]}"
 		"]}",
+		"{\"ngram\":[1,1],\"hash_bits\":2,\"for_trees\":false,\"n_features\":4,\"columns\":"
+		"[{\"name\":\"a\",\"kind\":\"text\",\"n_docs\":3,\"idf_buckets\":[1],"
+		"\"idf_values\":[1.5],\"idf_index\":[1]}]}",
+		"{\"ngram\":[1,1],\"hash_bits\":2,\"for_trees\":false,\"n_features\":4,\"columns\":"
+		"[{\"name\":\"a\",\"kind\":\"text\",\"n_docs\":3,\"idf_buckets\":[1],"
+		"\"idf_values\":[\"x\"],\"idf_index\":[0]}]}",
+		"{\"ngram\":[1,1],\"hash_bits\":2,\"for_trees\":false,\"n_features\":4,\"columns\":"
+		"[{\"name\":\"a\",\"kind\":\"text\",\"n_docs\":3,\"idf_buckets\":[1,2],"
+		"\"idf_values\":[1.5],\"idf_index\":[0]}]}",
+		"{\"ngram\":[1,1],\"hash_bits\":2,\"for_trees\":false,\"n_features\":4,\"columns\":"
+		"[{\"name\":\"a\",\"kind\":\"text\",\"n_docs\":3,\"idf_buckets\":[1]}]}",
 	};
 	size_t i;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -355,6 +366,85 @@ static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 		assert_int_equal(ml__pipeline_from_json(&p, j, &err), -1);
 		assert_int_equal(err.code, ERR_FORMAT);
 		assert_non_null(strstr(err.msg, "manifest: features"));
+		json_decref(j);
+	}
+}
+
+/* Fit-and-transform in one pass gives the rows of fit, then transform, with
+ * the text column first, in the middle and last (features stay sorted). */
+static void test_pipeline_fit_transform_equals_fit_then_transform(void **state)
+{
+	static const int orders[3][3] = {{2, 0, 1}, {0, 2, 1}, {0, 1, 2}};
+	size_t o, r, i;
+	(void)state;
+	for (o = 0; o < 3; o++) {
+		struct fixture x;
+		struct ml_column cols[3];
+		struct ml__pipeline p, q;
+		struct ml__row a[NROWS], b;
+		struct err err = ERR_INIT;
+		struct ml_cell cells[3];
+		fixture_init(&x);
+		for (i = 0; i < 3; i++) {
+			cols[i] = x.cols[orders[o][i]];
+			x.colmap[i] = orders[o][i];
+		}
+		x.s.cols = cols;
+		for (r = 0; r < NROWS; r++)
+			ml__row_init(&a[r], NULL, NULL, 0);
+		assert_int_equal(ml__pipeline_fit_transform(&p, &x.s, &x.f, x.colmap, x.rows, NROWS,
+							    1, 2, 10, 0, a, &err),
+				 0);
+		assert_int_equal(ml__pipeline_fit(&q, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 2, 10,
+						  0, &err),
+				 0);
+		for (r = 0; r < NROWS; r++) {
+			for (i = 0; i < 3; i++)
+				cells[i] = str_cell(x.cells[x.colmap[i]][x.rows[r]]);
+			ml__row_init(&b, NULL, NULL, 0);
+			assert_int_equal(ml__pipeline_transform(&q, cells, &b, &err), 0);
+			assert_int_equal(a[r].n, b.n);
+			assert_memory_equal(a[r].idx, b.idx, b.n * sizeof(*b.idx));
+			assert_memory_equal(a[r].val, b.val, b.n * sizeof(*b.val));
+			for (i = 1; i < b.n; i++)
+				assert_true(a[r].idx[i - 1] < a[r].idx[i]);
+			ml__row_release(&b);
+			ml__row_release(&a[r]);
+		}
+		ml__pipeline_release(&p);
+		ml__pipeline_release(&q);
+	}
+}
+
+/* Both ways of storing a text column's idf load to the same values. */
+static void test_pipeline_reads_idf_list_and_idf_levels(void **state)
+{
+	const char *forms[] = {
+		"{\"ngram\":[1,1],\"hash_bits\":2,\"for_trees\":false,\"n_features\":4,\"columns\":"
+		"[{\"name\":\"a\",\"kind\":\"text\",\"n_docs\":3,\"idf_buckets\":[0,2,3],"
+		"\"idf\":[1.5,2.25,1.5]}]}",
+		"{\"ngram\":[1,1],\"hash_bits\":2,\"for_trees\":false,\"n_features\":4,\"columns\":"
+		"[{\"name\":\"a\",\"kind\":\"text\",\"n_docs\":3,\"idf_buckets\":[0,2,3],"
+		"\"idf_values\":[2.25,1.5],\"idf_index\":[1,0,1]}]}",
+	};
+	const double want[4] = {1.5, log(4.0 / 1.0) + 1.0, 2.25, 1.5};
+	size_t i, k;
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct ml__pipeline p;
+		struct err err = ERR_INIT;
+		json_t *j = json_loads(forms[i], 0, NULL), *back;
+		assert_non_null(j);
+		assert_int_equal(ml__pipeline_from_json(&p, j, &err), 0);
+		for (k = 0; k < 4; k++)
+			assert_true(p.cols[0].idf[k] == want[k]);
+		/* Written back, it is the levels form with the same values. */
+		back = ml__pipeline_to_json(&p);
+		assert_non_null(back);
+		assert_non_null(json_object_get(json_array_get(json_object_get(back, "columns"), 0),
+						"idf_values"));
+		json_decref(back);
+		ml__pipeline_release(&p);
 		json_decref(j);
 	}
 }
@@ -547,6 +637,8 @@ int main(void)
 		cmocka_unit_test(test_pipeline_numbers_parse_as_strtod),
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
+		cmocka_unit_test(test_pipeline_reads_idf_list_and_idf_levels),
+		cmocka_unit_test(test_pipeline_fit_transform_equals_fit_then_transform),
 		cmocka_unit_test(test_pipeline_from_json_survives_allocation_failure),
 		cmocka_unit_test(test_linear_learns_and_payload_roundtrips),
 		cmocka_unit_test(test_linear_regression_recovers_a_line),

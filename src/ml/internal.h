@@ -29,6 +29,12 @@ uint64_t ml__rand_next(uint64_t *state);
 size_t ml__rand_below(uint64_t *state, size_t n);
 /* Fisher-Yates shuffle of idx[0..n). */
 void ml__shuffle(size_t *idx, size_t n, uint64_t *state);
+/*
+ * [+-]digits[.digits] with at most 15 digits, the common form of a number
+ * in a CSV file, into *v exactly as strtod would (Clinger's fast path):
+ * 1, or 0 when s[0..len) has another form (then use strtod).
+ */
+int ml__parse_decimal(const char *s, size_t len, double *v);
 /* murmur3_x86_32 of len bytes with seed (the feature hash; docs/model-format.md). */
 uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed);
 
@@ -88,6 +94,16 @@ struct ml__pipeline {
 int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
 		     const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
 		     int ngram_max, unsigned hash_bits, int for_trees, struct err *err);
+/*
+ * ml__pipeline_fit, then the same rows transformed into out[r] for rows[r]
+ * (each ml__row_init'ed by the caller), equal to ml__pipeline_transform of
+ * each row: each training text is tokenised once, for both. On failure the
+ * pipeline is released; rows already filled stay the caller's to release.
+ */
+int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s,
+			       const struct ml_frame *f, const int *colmap, const size_t *rows,
+			       size_t nrows, int ngram_min, int ngram_max, unsigned hash_bits,
+			       int for_trees, struct ml__row *out, struct err *err);
 void ml__pipeline_release(struct ml__pipeline *p);
 
 /*

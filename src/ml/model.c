@@ -17,18 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/hash.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "ml/bundle.h"
 #include "ml/internal.h"
 #include "ml/metrics.h"
 
-#define MODEL_FORMAT	 1 /* manifest "model_format": what this kiln reads */
+#define MODEL_FORMAT	 2 /* manifest "model_format": the newest this kiln reads */
 #define MODEL_CHECKS	 5 /* sample rows re-predicted on load */
 #define ROW_ON_STACK	 1024
 #define FRAME_THREAD_MIN 512 /* rows before ml_model_predict_frame uses 2 threads */
@@ -395,6 +397,40 @@ static int read_targets(const struct ml_schema *s, const struct ml_frame *f, int
 	return 0;
 }
 
+/*
+ * The --test file, read on its own thread while the main one reads the
+ * training file and infers its schema (the reader keeps no global state).
+ */
+struct test_read {
+	struct ml_frame *f;
+	const char *path;
+	struct err err;
+	int rc, started, joined;
+	pthread_t th;
+};
+
+static void *test_read_run(void *arg)
+{
+	struct test_read *tr = arg;
+	tr->rc = ml_frame_read_csv(tr->f, tr->path, &tr->err);
+	return NULL;
+}
+
+/* Waits for the reader (or, when no thread could start, reads now). */
+static int test_read_join(struct test_read *tr, struct err *err)
+{
+	if (!tr->joined) {
+		tr->joined = 1;
+		if (!tr->started)
+			test_read_run(tr);
+		else if (pthread_join(tr->th, NULL) != 0)
+			return err_set(err, ERR_INTERNAL, "cannot join the test reader");
+	}
+	if (tr->rc < 0)
+		return err_set(err, tr->err.code, "%s", tr->err.msg);
+	return 0;
+}
+
 /* Reads the data, splits it, and infers the schema on the training rows. */
 static int load_data(struct ml_model *m, struct trainset *t, const struct ml_train_opts *o,
 		     struct err *err)
@@ -404,19 +440,31 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	int *cls = NULL;
 	double *yall = NULL;
 	uint64_t rng = o->seed;
+	struct test_read tr;
 	int ret = -1;
 
 	memset(&all, 0, sizeof(all));
+	memset(&tr, 0, sizeof(tr));
+	tr.joined = !o->test_path;
+	if (o->test_path) {
+		tr.f = &t->testfile;
+		tr.path = o->test_path;
+		/* Both on stdin: the training file is read first, as without a thread. */
+		if (strcmp(o->test_path, "-") != 0 || strcmp(o->train_path, "-") != 0)
+			tr.started = pthread_create(&tr.th, NULL, test_read_run, &tr) == 0;
+	}
 	sall = o->test_path ? &m->schema : &all;
 	if (ml_frame_read_csv(&t->full, o->train_path, err) < 0)
-		return -1;
+		goto out;
 	t->target_col = o->target ? ml_frame_col(&t->full, o->target) : (int)t->full.ncols - 1;
-	if (t->target_col < 0)
-		return err_set(err, ERR_INVALID, "%s: unknown target column '%s'", o->train_path,
-			       o->target);
+	if (t->target_col < 0) {
+		err_set(err, ERR_INVALID, "%s: unknown target column '%s'", o->train_path,
+			o->target);
+		goto out;
+	}
 	/* With --test the training rows are the whole file: one inference serves. */
 	if (ml_schema_infer(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
-		return -1;
+		goto out;
 	if (sall->task == ML_TASK_CLASSIFICATION && sall->nclasses > ML_MAX_CLASSES) {
 		err_set(err, ERR_INVALID, "%s: target '%s' has %zu classes (at most %d)",
 			o->train_path, t->full.names[t->target_col], sall->nclasses,
@@ -432,7 +480,7 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	for (i = 0; i < n; i++)
 		rows[i] = i;
 	if (o->test_path) {
-		if (ml_frame_read_csv(&t->testfile, o->test_path, err) < 0)
+		if (test_read_join(&tr, err) < 0)
 			goto out;
 		t->te = &t->testfile;
 		t->tr = &t->full;
@@ -481,6 +529,8 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 	m->task = m->schema.task;
 	ret = 0;
 out:
+	if (tr.started && !tr.joined)
+		(void)pthread_join(tr.th, NULL); /* failing already: its result is not needed */
 	ml_schema_release(&all);
 	mem_free(rows);
 	mem_free(cls);
@@ -493,37 +543,26 @@ static int fit_features(struct ml_model *m, struct trainset *t, const struct ml_
 {
 	size_t *rows = NULL, i, n = t->tr->nrows;
 	int *map = frame_map(&m->schema, t->tr, err);
-	struct ml_cell *cells = mem_calloc(m->schema.ncols + 1, sizeof(*cells));
 	int ret = -1;
 
 	rows = mem_calloc(n + 1, sizeof(*rows));
 	t->rows = mem_calloc(n + 1, sizeof(*t->rows));
-	if (!map || !cells || !rows || !t->rows) {
+	if (!map || !rows || !t->rows) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		rows[i] = i;
-	if (ml__pipeline_fit(&m->pipe, &m->schema, t->tr, map, rows, n, o->ngram_min, o->ngram_max,
-			     o->hash_bits, o->algo == ML_ALGO_GBDT, err) < 0)
-		goto out;
 	for (i = 0; i < n; i++) {
-		size_t c;
-		for (c = 0; c < m->schema.ncols; c++) {
-			const char *s = t->tr->cells[map[c]][i];
-			cells[c].kind = s ? ML_CELL_STR : ML_CELL_MISSING;
-			cells[c].str = s;
-			cells[c].len = s ? strlen(s) : 0;
-		}
+		rows[i] = i;
 		ml__row_init(&t->rows[i], NULL, NULL, 0);
-		if (ml__pipeline_transform(&m->pipe, cells, &t->rows[i], err) < 0)
-			goto out;
 	}
+	if (ml__pipeline_fit_transform(&m->pipe, &m->schema, t->tr, map, rows, n, o->ngram_min,
+				       o->ngram_max, o->hash_bits, o->algo == ML_ALGO_GBDT, t->rows,
+				       err) < 0)
+		goto out;
 	ret = 0;
 out:
 	mem_free(rows);
 	mem_free(map);
-	mem_free(cells);
 	return ret;
 }
 
@@ -768,48 +807,138 @@ static int maybe_in_repo(const char *dir)
 	return found;
 }
 
-static int lineage_git(json_t *lin, const char *path)
+/*
+ * Lineage facts, gathered on a second thread while the main one reads the
+ * data and fits the model: the inputs' sha256 (one more read of each file)
+ * and git's view of the training file (two process spawns). For gbdt the
+ * same thread loads XGBoost (a few milliseconds of dynamic linking), so that
+ * is done by the time the booster is created.
+ */
+struct lineage {
+	const struct ml_train_opts *o;
+	char data_sha[HASH_SHA256_HEX], test_sha[HASH_SHA256_HEX];
+	char git_commit[41];
+	int has_data, has_test, has_git, git_dirty;
+	int defer_data, defer_test; /* not regular files: hash them after reading */
+	int rc;			    /* -1: err says why */
+	struct err err;
+	pthread_t th;
+	int threaded;
+};
+
+static void lineage_git(struct lineage *l, const char *path)
 {
 	char *copy = mem_strdup(path), *dir;
 	struct buf head = BUF_INIT, st = BUF_INIT;
-	int ret = 0;
 	if (!copy)
-		return -1;
+		return; /* lineage without git beats no model: git is best effort */
 	dir = dirname(copy);
 	if (maybe_in_repo(dir) && run_git(dir, "rev-parse", "HEAD", &head) == 0 && head.len >= 40 &&
 	    run_git(dir, "status", "--porcelain", &st) == 0) {
-		buf_setlen(&head, 40);
-		if (json_object_set_new(lin, "git_commit", json_string(head.ptr)) < 0 ||
-		    json_object_set_new(lin, "git_dirty", json_boolean(st.len > 0)) < 0)
-			ret = -1;
+		memcpy(l->git_commit, head.ptr, 40);
+		l->git_commit[40] = '\0';
+		l->has_git = 1;
+		l->git_dirty = st.len > 0;
 	}
 	buf_release(&head);
 	buf_release(&st);
 	mem_free(copy);
-	return ret;
 }
 
-static json_t *lineage_json(const struct ml_train_opts *o, const char *created, struct err *err)
+/*
+ * Hashes path into hex now when it is a regular file. A pipe (`--test
+ * <(...)`) can be read once, by the CSV reader: it is hashed after that, as
+ * the main thread builds the manifest (*deferred set).
+ */
+static int lineage_hash(const char *path, char *hex, int *done, int *deferred, struct err *err)
 {
-	json_t *lin = json_pack("{s:s, s:s}", "created_at", created, "kiln_version", KILN_VERSION);
-	char hex[HASH_SHA256_HEX];
-	if (!lin)
-		return NULL;
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*deferred = 1;
+		return 0;
+	}
+	if (hash_sha256_file(path, hex, err) < 0)
+		return -1;
+	*done = 1;
+	return 0;
+}
+
+static void *lineage_collect(void *arg)
+{
+	struct lineage *l = arg;
+	const struct ml_train_opts *o = l->o;
+	struct err xerr = ERR_INIT;
+
+	/* First what training needs soonest; a failure is reported again, and in
+	 * place, by the trainer's own call. */
+	if (o->algo == ML_ALGO_GBDT)
+		(void)ml__xgb_load(&xerr);
 	if (strcmp(o->train_path, "-") != 0) {
-		if (hash_sha256_file(o->train_path, hex, err) < 0 ||
-		    json_object_set_new(lin, "data_sha256", json_string(hex)) < 0 ||
-		    json_object_set_new(lin, "data_path", json_string(o->train_path)) < 0)
+		if (lineage_hash(o->train_path, l->data_sha, &l->has_data, &l->defer_data,
+				 &l->err) < 0)
 			goto fail;
-		if (lineage_git(lin, o->train_path) < 0)
-			goto fail;
+		lineage_git(l, o->train_path);
 	}
 	if (o->test_path && strcmp(o->test_path, "-") != 0 &&
-	    (hash_sha256_file(o->test_path, hex, err) < 0 ||
-	     json_object_set_new(lin, "test_sha256", json_string(hex)) < 0))
+	    lineage_hash(o->test_path, l->test_sha, &l->has_test, &l->defer_test, &l->err) < 0)
 		goto fail;
-	return lin;
+	l->rc = 0;
+	return NULL;
 fail:
+	l->rc = -1;
+	return NULL;
+}
+
+/* Starts collecting; without a thread, collects now. */
+static void lineage_start(struct lineage *l, const struct ml_train_opts *o)
+{
+	memset(l, 0, sizeof(*l));
+	l->o = o;
+	if (pthread_create(&l->th, NULL, lineage_collect, l) == 0)
+		l->threaded = 1;
+	else
+		lineage_collect(l);
+}
+
+/* Waits for the collector; 0, or -1 with its error in err. Idempotent. */
+static int lineage_finish(struct lineage *l, struct err *err)
+{
+	if (l->threaded) {
+		l->threaded = 0;
+		if (pthread_join(l->th, NULL) != 0)
+			return err_set(err, ERR_INTERNAL, "cannot join the lineage thread");
+	}
+	if (l->rc < 0)
+		return err_set(err, l->err.code, "%s", l->err.msg);
+	return 0;
+}
+
+static json_t *lineage_json(struct lineage *l, const char *created, struct err *err)
+{
+	const struct ml_train_opts *o = l->o;
+	json_t *lin;
+	if (lineage_finish(l, err) < 0)
+		return NULL;
+	if ((l->defer_data && hash_sha256_file(o->train_path, l->data_sha, err) < 0) ||
+	    (l->defer_test && hash_sha256_file(o->test_path, l->test_sha, err) < 0))
+		return NULL;
+	l->has_data |= l->defer_data;
+	l->has_test |= l->defer_test;
+	lin = json_pack("{s:s, s:s}", "created_at", created, "kiln_version", KILN_VERSION);
+	if (!lin)
+		goto nomem;
+	if (l->has_data && (json_object_set_new(lin, "data_sha256", json_string(l->data_sha)) < 0 ||
+			    json_object_set_new(lin, "data_path", json_string(o->train_path)) < 0))
+		goto nomem;
+	if (l->has_git && (json_object_set_new(lin, "git_commit", json_string(l->git_commit)) < 0 ||
+			   json_object_set_new(lin, "git_dirty", json_boolean(l->git_dirty)) < 0))
+		goto nomem;
+	if (l->has_test && json_object_set_new(lin, "test_sha256", json_string(l->test_sha)) < 0)
+		goto nomem;
+	return lin;
+nomem:
 	json_decref(lin);
+	err_set(err, ERR_NOMEM, "out of memory building the manifest");
 	return NULL;
 }
 
@@ -822,8 +951,22 @@ static json_t *metrics_json(const struct ml_model *m, const struct trainset *t,
 	return ml_metrics_regression(t->yte, p, t->te->nrows);
 }
 
+/*
+ * The oldest model_format that reads this manifest, so older kilns keep
+ * loading what they understand: 2 only for text idf as idf_values/idf_index.
+ */
+static int manifest_format(const struct ml_model *m)
+{
+	size_t i;
+	for (i = 0; i < m->pipe.ncols; i++)
+		if (m->pipe.cols[i].kind == ML_TEXT)
+			return 2;
+	return 1;
+}
+
 static int build_manifest(struct ml_model *m, const struct trainset *t,
-			  const struct ml_train_opts *o, const struct ml_pred *p, struct err *err)
+			  const struct ml_train_opts *o, const struct ml_pred *p, struct lineage *l,
+			  struct err *err)
 {
 	char created[32];
 	time_t now = o->created_at > 0 ? (time_t)o->created_at : time(NULL);
@@ -833,15 +976,15 @@ static int build_manifest(struct ml_model *m, const struct trainset *t,
 	if (!gmtime_r(&now, &tm) ||
 	    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return err_set(err, ERR_INTERNAL, "cannot format the creation time");
-	lin = lineage_json(o, created, err);
+	lin = lineage_json(l, created, err);
 	if (!lin)
-		return err_set(err, ERR_NOMEM, "out of memory building the manifest");
+		return -1;
 	m->manifest = json_pack(
 		"{s:i, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
 		"s:{s:I, s:I, s:s, s:f}}",
-		"model_format", MODEL_FORMAT, "kiln_version", KILN_VERSION, "created_at", created,
-		"task", task_name(m->task), "algorithm", algo_name(m->algo), "hyperparameters",
-		hyper_json(m, o, t), "label_name", m->label_name, "target",
+		"model_format", manifest_format(m), "kiln_version", KILN_VERSION, "created_at",
+		created, "task", task_name(m->task), "algorithm", algo_name(m->algo),
+		"hyperparameters", hyper_json(m, o, t), "label_name", m->label_name, "target",
 		t->full.names[t->target_col], "classes", classes_json(&m->schema), "features",
 		ml__pipeline_to_json(&m->pipe), "schema", ml_schema_to_json(&m->schema), "metrics",
 		metrics_json(m, t, p), "reference", reference_json(m, p, t->te->nrows), "checks",
@@ -872,21 +1015,41 @@ static int check_opts(const struct ml_train_opts *o, struct err *err)
 	return 0;
 }
 
+/* Logs (debug level) the wall time since *t0 for one stage, and restarts it. */
+static void stage_done(struct timespec *t0, const char *stage)
+{
+	struct timespec t1;
+	if (LOG_DEBUG > log_level_current || clock_gettime(CLOCK_MONOTONIC, &t1) != 0)
+		return;
+	log_debug("train: %s %.2f ms", stage,
+		  (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+			  (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
+	*t0 = t1;
+}
+
 struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *err)
 {
 	struct ml_model *m = mem_calloc(1, sizeof(*m));
 	struct trainset t;
 	struct ml_pred *preds = NULL;
+	struct lineage lin;
+	struct timespec t0 = {0, 0};
 	int ok = 0;
 
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0); /* for debug timings only */
 	memset(&t, 0, sizeof(t));
+	memset(&lin, 0, sizeof(lin));
 	if (!m) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	m->algo = opts->algo;
-	if (check_opts(opts, err) < 0 || load_data(m, &t, opts, err) < 0)
+	if (check_opts(opts, err) < 0)
 		goto out;
+	lineage_start(&lin, opts);
+	if (load_data(m, &t, opts, err) < 0)
+		goto out;
+	stage_done(&t0, "read and infer the schema");
 	m->label_name =
 		mem_strdup(opts->label_name ? opts->label_name : t.full.names[t.target_col]);
 	if (!m->label_name) {
@@ -895,6 +1058,7 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 	}
 	if (fit_features(m, &t, opts, err) < 0)
 		goto out;
+	stage_done(&t0, "fit and transform the features");
 	if (m->algo == ML_ALGO_GBDT) {
 		if (train_gbdt(m, &t, opts, err) < 0)
 			goto out;
@@ -905,16 +1069,21 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 		    ml__linear_save(&m->lin, &m->payload, &m->payload_len, err) < 0)
 			goto out;
 	}
+	stage_done(&t0, "train the learner");
 	preds = mem_calloc(t.te->nrows + 1, sizeof(*preds));
 	if (!preds) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (ml_model_predict_frame(m, t.te, preds, err) < 0 ||
-	    build_manifest(m, &t, opts, preds, err) < 0)
+	if (ml_model_predict_frame(m, t.te, preds, err) < 0)
 		goto out;
+	stage_done(&t0, "predict the test rows");
+	if (build_manifest(m, &t, opts, preds, &lin, err) < 0)
+		goto out;
+	stage_done(&t0, "build the manifest");
 	ok = 1;
 out:
+	(void)lineage_finish(&lin, err); /* joins; an earlier error wins */
 	mem_free(preds);
 	trainset_release(&t);
 	if (!ok) {
@@ -926,13 +1095,16 @@ out:
 
 int ml_model_save(const struct ml_model *m, const char *path, struct err *err)
 {
+	struct timespec t0 = {0, 0};
 	struct ml_bundle b;
 	memset(&b, 0, sizeof(b));
 	b.manifest = m->manifest; /* borrowed: not released here */
 	b.payload = m->payload;
 	b.payload_len = m->payload_len;
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0); /* for debug timings only */
 	if (ml_bundle_write(&b, path, err) < 0)
 		return -1;
+	stage_done(&t0, "write the bundle");
 	/* The model is immutable to its users; its identity is set once saved. */
 	memcpy(((struct ml_model *)m)->sha256, b.sha256, sizeof(m->sha256));
 	return 0;

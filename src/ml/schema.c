@@ -4,6 +4,7 @@
  * data against it (schema.h). Pure computation on frames: no file I/O.
  */
 #include "ml/schema.h"
+#include "ml/internal.h"
 #include "base/buf.h"
 #include "base/mem.h"
 
@@ -134,7 +135,7 @@ static struct sset_slot **sset_sorted(const struct sset *t)
 
 int ml_parse_number(const char *s, double *v)
 {
-	const char *p = s, *start;
+	const char *p = s, *start, *stop;
 	char *end;
 	double d;
 	int digits = 0;
@@ -159,10 +160,13 @@ int ml_parse_number(const char *s, double *v)
 		while (isdigit((unsigned char)*p))
 			p++;
 	}
+	stop = p; /* the number's end, before trailing blanks */
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (*p)
 		return -1;
+	if (ml__parse_decimal(start, (size_t)(stop - start), v))
+		return 0;
 	errno = 0;
 	d = strtod(start, &end);
 	if (!isfinite(d))

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -172,6 +174,26 @@ static void test_schema_infer_refuses_an_empty_frame(void **state)
 	ml_schema_release(&s);
 	f.nrows = n;
 	ml_frame_release(&f);
+}
+
+/* The fast path for plain decimals gives strtod's double, bit for bit. */
+static void test_parse_number_matches_strtod(void **state)
+{
+	uint64_t x = 88172645463325252ULL;
+	char buf[64];
+	int i;
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		double a, b;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		(void)snprintf(buf, sizeof(buf), "%s%.*f", (x >> 60) & 1 ? "-" : "",
+			       (int)((x >> 56) % 8), (double)(x % 100000000000ULL) / 1000.0);
+		assert_int_equal(ml_parse_number(buf, &a), 0);
+		b = strtod(buf, NULL);
+		assert_memory_equal(&a, &b, sizeof(a));
+	}
 }
 
 static void test_parse_number(void **state)
@@ -360,6 +382,7 @@ static void test_schema_survives_allocation_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_number_matches_strtod),
 		cmocka_unit_test(test_schema_infers_kinds_and_stats),
 		cmocka_unit_test(test_schema_quantiles_of_mixed_values),
 		cmocka_unit_test(test_schema_task_from_target),
