@@ -826,13 +826,13 @@ struct lineage {
 	int threaded;
 };
 
-static void lineage_git(struct lineage *l, const char *path)
+/*
+ * The commit of the git work tree holding dir, if any, with its dirty flag.
+ * Returns 1 when found.
+ */
+static int lineage_git_dir(struct lineage *l, const char *dir)
 {
-	char *copy = mem_strdup(path), *dir;
 	struct buf head = BUF_INIT, st = BUF_INIT;
-	if (!copy)
-		return; /* lineage without git beats no model: git is best effort */
-	dir = dirname(copy);
 	if (maybe_in_repo(dir) && run_git(dir, "rev-parse", "HEAD", &head) == 0 && head.len >= 40 &&
 	    run_git(dir, "status", "--porcelain", &st) == 0) {
 		memcpy(l->git_commit, head.ptr, 40);
@@ -842,6 +842,20 @@ static void lineage_git(struct lineage *l, const char *path)
 	}
 	buf_release(&head);
 	buf_release(&st);
+	return l->has_git;
+}
+
+/*
+ * The training file's work tree, else the working directory's (data kept
+ * outside the project, as in a workflow job whose data is on the machine).
+ */
+static void lineage_git(struct lineage *l, const char *path)
+{
+	char *copy = mem_strdup(path);
+	if (!copy)
+		return; /* lineage without git beats no model: git is best effort */
+	if (!lineage_git_dir(l, dirname(copy)))
+		(void)lineage_git_dir(l, ".");
 	mem_free(copy);
 }
 

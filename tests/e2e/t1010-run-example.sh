@@ -26,3 +26,7 @@ grep -q 'promote the registered version' main.out && { cat main.out; fail "promo
 echo '{"text": "I loved this movie"}' >in.jsonl
 expect_ok "$KILN" predict "$TMP/deploy/sentiment.kiln" in.jsonl >pred.out
 expect_contains pred.out '"sentiment": "positive"'
+# The data lives outside the project: the lineage names the project's commit
+# (the job's checkout), not none.
+grep -q "\"git_commit\": *\"$(git rev-parse HEAD)\"" "$TMP/deploy/sentiment.kiln" ||
+	fail "the bundle's lineage lacks the commit $(git rev-parse HEAD)"
