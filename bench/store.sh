@@ -66,29 +66,31 @@ http() {
 	server_pid=
 }
 
-# add WHO MODE BIN [FLAGS]: `kiln data add` of a data set of its own (one
-# reused after deleting pointers would make the next run pay for ext4's
-# search past recently deleted inodes).
-add() {
-	local who=$1 mode=$2 bin=$3 dir=$work/data-$1-$2 t0 t1
-	shift 3
-	mkdir -p "$dir"
-	say "data add ($who, $mode): making $STORE_FILES files of $STORE_KB KB"
+# make_data NAME: a data set of its own for each measured add, all made
+# before any is timed: deleting files right before a run would make it pay
+# for ext4's search past recently freed inodes (docs/store.md).
+make_data() {
+	mkdir -p "$work/data-$1"
+	say "data add: making $STORE_FILES files of $STORE_KB KB in data-$1"
 	$PY -c '
 import os, sys
 d, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(n):
     with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
         f.write(os.urandom(kb * 1024))
-' "$dir" "$STORE_FILES" "$STORE_KB"
-	sync # the data set's own dirty pages are not the command's to write
+' "$work/data-$1" "$STORE_FILES" "$STORE_KB"
+}
+
+# add WHO MODE BIN [FLAGS]: times `kiln data add` on data-WHO-MODE.
+add() {
+	local who=$1 mode=$2 bin=$3 dir=$work/data-$1-$2 t0 t1
+	shift 3
 	say "data add ($who, $mode): kiln data add $* f*.bin"
 	t0=$(date +%s.%N)
 	(cd "$dir" && KILN_HOME=$work/home-add-$who-$mode "$bin" data add "$@" f*.bin 2>"$dir.err") ||
 		{ cat "$dir.err" >&2; exit 1; }
 	t1=$(date +%s.%N)
 	echo "$who BENCH add.$mode $(echo "$t1 - $t0" | bc -l) s" >>"$lines"
-	rm -rf "$dir" "$work/home-add-$who-$mode"
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -98,11 +100,15 @@ if ! skip http; then
 	[ -z "$BASE_KILN" ] || http base "$BASE_KILN"
 fi
 if ! skip add; then
-	add kiln copy "$KILN"
+	link=
+	"$KILN" data add --help 2>/dev/null | grep -q -- '--link' && link=1
+	make_data kiln-copy
+	[ -z "$BASE_KILN" ] || make_data base-copy
+	[ -z "$link" ] || make_data kiln-hardlink
+	sync # the data sets' own dirty pages are not the command's to write
 	[ -z "$BASE_KILN" ] || add base copy "$BASE_KILN"
-	if "$KILN" data add --help 2>/dev/null | grep -q -- '--link'; then
-		add kiln hardlink "$KILN" --link hardlink
-	fi
+	add kiln copy "$KILN"
+	[ -z "$link" ] || add kiln hardlink "$KILN" --link hardlink
 fi
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -159,7 +165,7 @@ for prefix, target, what in targets:
                                                     "yes" if k <= target else "**no**"))
 rev = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(out)), "log", "-1", "--format=%h %s"],
                      capture_output=True, text=True).stdout.strip()
-with open(out, "w") as f:
+with open(out + ".tmp", "w") as f:
     f.write("# store benchmark, %s\n\n" % stamp)
     f.write("kiln: `%s` (commit %s)%s  \n" % (kiln, rev, ("; baseline: `%s`" % base) if base else ""))
     f.write("machine: %d cores, load average %s before, %s after; scratch on %s\n\n" % (
@@ -171,7 +177,9 @@ with open(out, "w") as f:
     f.write("- over HTTP: `kiln server --port 0` with a fresh KILN_HOME (SQLite), then "
             "`/usr/bin/python3 bench/store_http.py http://127.0.0.1:PORT --runs %s --clients %s`\n" % (runs, clients))
     f.write("- data add: %s files of %s KB of random bytes, `sync`, then "
-            "`kiln data add [FLAGS] f*.bin` with a fresh KILN_HOME on the same filesystem; "
-            "wall time of the command, which ends with syncfs\n" % (files, kb))
+            "`kiln data add [FLAGS] f*.bin` with a fresh KILN_HOME on the same filesystem "
+            "(every data set made before the first add); wall time of the command, which ends with syncfs. "
+            "The files are in the page cache (just written), as after a download or a preprocessing step.\n" % (files, kb))
+os.rename(out + ".tmp", out)
 print(out)
 EOF
