@@ -24,22 +24,30 @@ class Client:
         u = urllib.parse.urlsplit(url)
         self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
 
-    def call(self, method, path, body=None, query=None):
+    def raw(self, method, path, data, query):
         if query:
             path += "?" + urllib.parse.urlencode(query)
-        data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else {}
         self.conn.request(method, path, body=data, headers=headers)
         r = self.conn.getresponse()
         text = r.read()
         if r.status != 200:
             sys.exit("store_http: %s %s: %d %s" % (method, path, r.status, text[:300]))
+        return text
+
+    def call(self, method, path, body=None, query=None):
+        data = None if body is None else json.dumps(body).encode()
+        text = self.raw(method, path, data, query)
         return json.loads(text) if text else {}
 
     def timed(self, method, path, body=None, query=None):
+        """The time from sending the encoded request to the last byte of
+        the reply: the client's own JSON work is left out."""
+        data = None if body is None else json.dumps(body).encode()
         t0 = time.perf_counter()
-        out = self.call(method, path, body, query)
-        return (time.perf_counter() - t0) * 1e3, out
+        text = self.raw(method, path, data, query)
+        ms = (time.perf_counter() - t0) * 1e3
+        return ms, (json.loads(text) if text else {})
 
 
 API = "/api/2.0/mlflow/"

@@ -45,7 +45,7 @@ static void pool_free(struct ctl__pool *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; p->slots && i < p->n; i++) {
 		db_close(p->slots[i].db);
 		blob_close(p->slots[i].bs);
 	}

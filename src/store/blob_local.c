@@ -463,7 +463,7 @@ int blob__local_put_path(struct blob_store *bs, const char *path, int mode,
 			 char sha[HASH_SHA256_HEX], uint64_t *size, struct err *err)
 {
 	uint64_t n = 0;
-	int fd, rc, linked = 0;
+	int fd, rc = 0, linked = 0;
 	if (bs->ops != &local_ops)
 		return 1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);

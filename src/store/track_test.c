@@ -378,7 +378,8 @@ static void test_add_parallel_errors_keep_the_order(void **state)
 			free(paths[i]);
 		}
 		assert_int_equal(count_names(sub, ".tmp."), 0);
-		read_file(strcat(sub, "/.gitignore"), &gi);
+		snprintf(ptr, sizeof(ptr), "%s/.gitignore", sub);
+		read_file(ptr, &gi);
 		assert_string_equal(gi.ptr, want.ptr);
 	}
 	for (i = 0; i < 4; i++)
