@@ -2,10 +2,12 @@
 """store_http.py - times the store targets of issue 5 over HTTP against a
 running `kiln server` (MLflow REST subset, kiln's resolve route), with the
 standard library only. Prints one machine-readable line per measure:
-    BENCH <name> <value> <unit>
+    <label> BENCH <name> <value> <unit>
 Not a load generator for production sizing: one machine, loopback.
 
-usage: store_http.py URL [--runs N] [--batches N] [--clients N] [--repeat N]
+usage: store_http.py [LABEL=]URL... [--runs N] [--batches N] [--clients N] [--repeat N]
+Several servers are measured side by side: every measure alternates
+between them call by call, so a change in the machine's load hits all.
 """
 import argparse
 import http.client
@@ -53,10 +55,6 @@ class Client:
 API = "/api/2.0/mlflow/"
 
 
-def emit(name, value, unit="ms"):
-    print("BENCH %s %.3f %s" % (name, value, unit), flush=True)
-
-
 def parallel(n, fn):
     """Runs fn(i) on n threads at once; returns their results in order."""
     out = [None] * n
@@ -97,85 +95,136 @@ def setup_runs(url, exp, runs, clients):
     return runs * 2 / (time.perf_counter() - t0)
 
 
+class Server:
+    """One server under test: its URL, label, client and fixtures."""
+
+    def __init__(self, label, url, a):
+        self.label, self.url, self.c = label, url, Client(url)
+        self.tag = "bench-%d" % int(time.time() * 1000)
+        self.exp = self.c.call("POST", API + "experiments/create",
+                               {"name": self.tag})["experiment_id"]
+        self.writes = setup_runs(url, self.exp, a.runs, a.clients)
+        self.search = {"experiment_ids": [self.exp], "max_results": 100}
+        self.run = self.c.call("POST", API + "runs/create",
+                               {"experiment_id": self.exp})["run"]["info"]["run_id"]
+        self.hist = {"run_id": self.run, "metric_key": "loss"}
+        self.ref = {"ref": self.tag + "@production"}
+        self.times = {}
+
+    def emit(self, name, value, unit="ms"):
+        print("%s BENCH %s %.3f %s" % (self.label, name, value, unit), flush=True)
+
+    def add(self, name, ms):
+        self.times.setdefault(name, []).append(ms)
+
+
+def interleaved(servers, n, fn):
+    """Calls fn(server, i) n times per server, alternating which goes first."""
+    for i in range(n):
+        for s in (servers if i % 2 == 0 else servers[::-1]):
+            fn(s, i)
+
+
+def log_batch(s, b):
+    metrics = [{"key": "loss", "value": 1.0 / (i + 1), "timestamp": 1700000000000 + b,
+                "step": b * 1000 + i} for i in range(1000)]
+    s.add("http.log_batch_1000",
+          s.c.timed("POST", API + "runs/log-batch", {"run_id": s.run, "metrics": metrics})[0])
+
+
+def search(s, _):
+    ms, out = s.c.timed("POST", API + "runs/search", s.search)
+    if len(out.get("runs", [])) != min(100, s.runs):
+        sys.exit("store_http: search returned %d runs" % len(out.get("runs", [])))
+    s.add("http.search_first_page_%d_runs" % s.runs, ms)
+
+
+def history(s, _):
+    ms, out = s.c.timed("GET", API + "metrics/get-history", query=s.hist)
+    if len(out.get("metrics", [])) != s.points:
+        sys.exit("store_http: history has %d points" % len(out.get("metrics", [])))
+    s.add("http.history_%d_points" % s.points, ms)
+
+
+def resolve(s, _):
+    s.add("http.alias_resolve", s.c.timed("GET", "/api/2.0/kiln/resolve", query=s.ref)[0])
+
+
+def concurrency(s, a):
+    """Searches per second with 1 and with a.clients clients; resolution
+    beside a.clients - 1 clients reading histories."""
+    def searches(_):
+        cc = Client(s.url)
+        for _ in range(a.repeat):
+            cc.call("POST", API + "runs/search", s.search)
+    for n in (1, a.clients):
+        t0 = time.perf_counter()
+        parallel(n, searches)
+        s.add("http.search_per_s_%d_clients" % n, n * a.repeat / (time.perf_counter() - t0))
+    stop = threading.Event()
+
+    done = []
+
+    def heavy(_):
+        cc = Client(s.url)
+        while not stop.is_set():
+            cc.call("GET", API + "metrics/get-history", query=s.hist)
+            done.append(1)
+    hs = [threading.Thread(target=heavy, args=(i,)) for i in range(a.clients - 1)]
+    for t in hs:
+        t.start()
+    time.sleep(0.2)
+    # For 2 s, so that calls land during every phase of the readers' requests.
+    name = "http.alias_resolve_mean_beside_%d_history_readers" % (a.clients - 1)
+    end = time.perf_counter() + 2
+    while time.perf_counter() < end:
+        s.add(name, s.c.timed("GET", "/api/2.0/kiln/resolve", query=s.ref)[0])
+    stop.set()
+    for t in hs:
+        t.join()
+    if len(done) < a.clients - 1:
+        sys.exit("store_http: the history readers failed")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("url")
+    ap.add_argument("servers", nargs="+", metavar="LABEL=URL")
     ap.add_argument("--runs", type=int, default=10000)
     ap.add_argument("--batches", type=int, default=100)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=20)
     a = ap.parse_args()
-    c = Client(a.url)
-    tag = "bench-%d" % int(time.time() * 1000)
-
-    exp = c.call("POST", API + "experiments/create", {"name": tag})["experiment_id"]
-    emit("http.setup_writes_per_s", setup_runs(a.url, exp, a.runs, a.clients), "req/s")
-
-    search = {"experiment_ids": [exp], "max_results": 100}
-    c.call("POST", API + "runs/search", search)  # warm-up
-    times = []
-    for _ in range(a.repeat):
-        ms, out = c.timed("POST", API + "runs/search", search)
-        if len(out.get("runs", [])) != min(100, a.runs):
-            sys.exit("store_http: search returned %d runs" % len(out.get("runs", [])))
-        times.append(ms)
-    emit("http.search_first_page_%d_runs" % a.runs, statistics.median(times))
-
-    rid = c.call("POST", API + "runs/create", {"experiment_id": exp})["run"]["info"]["run_id"]
-    times = []
-    for b in range(a.batches):
-        metrics = [{"key": "loss", "value": 1.0 / (i + 1), "timestamp": 1700000000000 + b,
-                    "step": b * 1000 + i} for i in range(1000)]
-        ms, _ = c.timed("POST", API + "runs/log-batch", {"run_id": rid, "metrics": metrics})
-        times.append(ms)
-    emit("http.log_batch_1000", statistics.median(times))
-
-    hist = {"run_id": rid, "metric_key": "loss"}
-    times = []
-    for _ in range(max(3, a.repeat // 4)):
-        ms, out = c.timed("GET", API + "metrics/get-history", query=hist)
-        if len(out.get("metrics", [])) != a.batches * 1000:
-            sys.exit("store_http: history has %d points" % len(out.get("metrics", [])))
-        times.append(ms)
-    emit("http.history_%d_points" % (a.batches * 1000), statistics.median(times))
-
-    c.call("POST", API + "registered-models/create", {"name": tag})
-    v = c.call("POST", API + "model-versions/create",
-               {"name": tag, "source": "runs:/%s/model" % rid, "run_id": rid})
-    c.call("POST", API + "registered-models/alias",
-           {"name": tag, "alias": "production", "version": v["model_version"]["version"]})
-    ref = {"ref": tag + "@production"}
-    times = [c.timed("GET", "/api/2.0/kiln/resolve", query=ref)[0] for _ in range(a.repeat * 10)]
-    emit("http.alias_resolve", statistics.median(times))
-
-    # Concurrency: reads side by side, then a cheap read beside heavy ones.
-    def searches(_):
-        cc = Client(a.url)
-        for _ in range(a.repeat):
-            cc.call("POST", API + "runs/search", search)
-    for n in (1, a.clients):
-        t0 = time.perf_counter()
-        parallel(n, searches)
-        emit("http.search_per_s_%d_clients" % n, n * a.repeat / (time.perf_counter() - t0),
-             "req/s")
-
-    stop = threading.Event()
-
-    def heavy(_):
-        cc = Client(a.url)
-        while not stop.is_set():
-            cc.call("GET", API + "metrics/get-history", query=hist)
-
-    hs = [threading.Thread(target=heavy, args=(i,)) for i in range(a.clients - 1)]
-    for t in hs:
-        t.start()
-    time.sleep(0.2)
-    times = [c.timed("GET", "/api/2.0/kiln/resolve", query=ref)[0] for _ in range(a.repeat * 2)]
-    stop.set()
-    for t in hs:
-        t.join()
-    emit("http.alias_resolve_beside_%d_history_readers" % (a.clients - 1),
-         statistics.median(times))
+    servers = []
+    for arg in a.servers:
+        label, _, url = arg.rpartition("=")
+        servers.append(Server(label or "kiln", url, a))
+    for s in servers:
+        s.runs, s.points = a.runs, a.batches * 1000
+        s.c.call("POST", API + "runs/search", s.search)  # warm-up
+    # Every measure alternates between the servers, call by call.
+    interleaved(servers, a.repeat, search)
+    interleaved(servers, a.batches, log_batch)
+    interleaved(servers, max(3, a.repeat // 4), history)
+    for s in servers:
+        s.c.call("POST", API + "registered-models/create", {"name": s.tag})
+        v = s.c.call("POST", API + "model-versions/create",
+                     {"name": s.tag, "source": "runs:/%s/model" % s.run, "run_id": s.run})
+        s.c.call("POST", API + "registered-models/alias",
+                 {"name": s.tag, "alias": "production",
+                  "version": v["model_version"]["version"]})
+    interleaved(servers, a.repeat * 10, resolve)
+    # Whole rounds, in the order A B B A, so drift in the load evens out.
+    for s in servers + servers[::-1]:
+        concurrency(s, a)
+    for s in servers:
+        s.emit("http.setup_writes_per_s", s.writes, "req/s")
+        for name, v in s.times.items():
+            if "_per_s_" in name:
+                s.emit(name, statistics.mean(v), "req/s")
+            elif "_mean_" in name:
+                s.emit(name, statistics.mean(v))
+            else:
+                s.emit(name, statistics.median(v))
 
 
 if __name__ == "__main__":

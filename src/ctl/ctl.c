@@ -37,8 +37,13 @@ static unsigned pool_size(unsigned want)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (want == 0)
-		want = cores > 2 ? (unsigned)cores : 2;
+		want = cores > 2 ? 2 * (unsigned)cores : 4;
 	return want > CTL_POOL_MAX ? CTL_POOL_MAX : want;
+}
+
+size_t ctl__pool_size(const struct ctl *c)
+{
+	return c->pool->n;
 }
 
 static void pool_free(struct ctl__pool *p)

@@ -40,7 +40,7 @@ struct ctl_config {
 	const char *home;	  /* KILN_HOME */
 	const char *token;	  /* NULL: no auth; else writes need "Bearer TOKEN" */
 	struct blob_config blobs; /* where blobs live (store/blob.h) */
-	unsigned pool;		  /* store connections; 0: one per core (the HTTP threads), >= 2 */
+	unsigned pool;		  /* store connections; 0: two per core, at least 4 */
 };
 
 struct ctl; /* opaque */
@@ -92,7 +92,8 @@ void ctl_reply_error(struct http_resp *resp, int status, const char *code, const
 void ctl_http_error(struct http_resp *resp, int status, const char *msg);
 
 /*
- * Serves c over HTTP with cfg (its error_fn is set to ctl_http_error).
+ * Serves c over HTTP with cfg (its error_fn is set to ctl_http_error; 0
+ * threads become one per pooled connection).
  * Returns the server (stop and free it with http_drain and http_free; c
  * must outlive it), or NULL with err set when the address cannot be bound.
  */

@@ -38,6 +38,9 @@ struct ctl__call {
 	int raw;     /* the handler wrote resp->body itself (bytes, not JSON) */
 };
 
+/* How many connections the server's pool has (ctl_listen: one HTTP thread each). */
+size_t ctl__pool_size(const struct ctl *c);
+
 typedef int (*ctl__fn)(struct ctl__call *call, struct err *err);
 
 /* A REST endpoint: "experiments/create" under /api/2.0/mlflow/. */
