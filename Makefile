@@ -92,6 +92,7 @@ demo: deps
 bench: kiln
 	@scripts/deps.sh --bench
 	@bench/ml.sh
+bench-store: kiln $(BUILD)/test/store/db_test ; @bench/store.sh
 
 FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

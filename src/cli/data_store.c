@@ -18,9 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#define DATA_MAX_JOBS 16
 
 const char cmd_data_add_usage[] =
-	"usage: kiln data add [--blobs URL] FILE...\n"
+	"usage: kiln data add [--blobs URL] [--link copy|hardlink] [--jobs N] FILE...\n"
 	"\n"
 	"Tracks data files the way DVC does: stores each FILE's bytes in the blob\n"
 	"store under their sha256, writes a small pointer FILE.kiln (sha256, size,\n"
@@ -28,7 +31,11 @@ const char cmd_data_add_usage[] =
 	"  --blobs URL   the blob store: a directory, file:PATH or s3://BUCKET/PREFIX\n"
 	"                (default: $KILN_BLOBS, else $KILN_HOME/blobs, KILN_HOME\n"
 	"                defaulting to ~/.kiln). S3 takes AWS_ENDPOINT_URL, AWS_REGION,\n"
-	"                AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.\n";
+	"                AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.\n"
+	"  --link MODE   copy (default; a reflink where the filesystem can) or\n"
+	"                hardlink: no copy, FILE becomes the stored blob and is made\n"
+	"                read-only (do not edit it in place; see docs/store.md)\n"
+	"  --jobs N      files stored at once (default: one per core)\n";
 
 const char cmd_data_status_usage[] =
 	"usage: kiln data status [--blobs URL] [FILE|FILE.kiln...]\n"
@@ -63,27 +70,64 @@ static int blob_config_from_env(struct blob_config *cfg, const char *flag, struc
 	return 0;
 }
 
+/* The flags of data add and data status (status takes only --blobs). */
+struct data_flags {
+	const char *blobs;
+	int link;      /* enum blob_track_link */
+	unsigned jobs; /* 0: one per core */
+};
+
+/* Parses --link and --jobs; -1 after printing a usage error. */
+static int parse_add_flag(int c, const char *arg, struct data_flags *f)
+{
+	char *end = NULL;
+	unsigned long v;
+	if (c == 'l') {
+		if (strcmp(arg, "copy") == 0 || strcmp(arg, "hardlink") == 0) {
+			f->link = arg[0] == 'h' ? BLOB_TRACK_HARDLINK : BLOB_TRACK_COPY;
+			return 0;
+		}
+		cli_usage_error("data add", "--link: '%s' is not copy or hardlink", arg);
+		return -1;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || !*arg || *end || v < 1 || v > DATA_MAX_JOBS) {
+		cli_usage_error("data add", "--jobs: '%s' is not a number from 1 to %d", arg,
+				DATA_MAX_JOBS);
+		return -1;
+	}
+	f->jobs = (unsigned)v;
+	return 0;
+}
+
 /*
- * Parses [--blobs URL]; returns the index of the first operand, 0 when help
+ * Parses the flags; returns the index of the first operand, 0 when help
  * was asked for and printed, or -1 (usage error printed).
  */
-static int parse_blobs_flag(const char *cmd, int argc, char **argv, const char **blobs)
+static int parse_flags(const char *cmd, int argc, char **argv, struct data_flags *f)
 {
 	static const struct option opts[] = {
 		{"blobs", required_argument, NULL, 'b'},
+		{"link", required_argument, NULL, 'l'},
+		{"jobs", required_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, add = strcmp(cmd, "data add") == 0;
 	if (cli_wants_help(argc, argv)) {
-		fputs(strcmp(cmd, "data add") == 0 ? cmd_data_add_usage : cmd_data_status_usage,
-		      stdout);
+		fputs(add ? cmd_data_add_usage : cmd_data_status_usage, stdout);
 		return 0;
 	}
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c == 'b') {
-			*blobs = optarg;
+			f->blobs = optarg;
+			continue;
+		}
+		if (add && (c == 'l' || c == 'j')) {
+			if (parse_add_flag(c, optarg, f) < 0)
+				return -1;
 			continue;
 		}
 		cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -92,26 +136,42 @@ static int parse_blobs_flag(const char *cmd, int argc, char **argv, const char *
 	return optind;
 }
 
+/* One store per job: a blob store is one thread's (blob.h). */
+static int open_stores(const struct blob_config *cfg, unsigned jobs, struct blob_store **bs,
+		       size_t *n, struct err *err)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs == 0)
+		jobs = cores < 1 ? 1 : cores > DATA_MAX_JOBS ? DATA_MAX_JOBS : (unsigned)cores;
+	for (*n = 0; *n < jobs; (*n)++)
+		if (blob_open(&bs[*n], cfg, err) < 0)
+			return -1;
+	return 0;
+}
+
 int cmd_data_add(int argc, char **argv)
 {
 	struct blob_config cfg;
-	struct blob_store *bs = NULL;
+	struct blob_store *bs[DATA_MAX_JOBS] = {NULL};
+	struct blob_track_opts o = {bs, 0, BLOB_TRACK_COPY};
+	struct data_flags f = {NULL, BLOB_TRACK_COPY, 0};
 	struct buf home = BUF_INIT;
 	struct err err = ERR_INIT;
-	const char *blobs = NULL;
-	size_t done = 0;
+	size_t done = 0, i;
 	int first, rc = EXIT_FAILED;
-	first = parse_blobs_flag("data add", argc, argv, &blobs);
+	first = parse_flags("data add", argc, argv, &f);
 	if (first <= 0)
 		return first < 0 ? EXIT_USAGE : EXIT_OK;
 	if (first >= argc)
 		return cli_usage_error("data add", "missing FILE");
-	if (blob_config_from_env(&cfg, blobs, &home, &err) < 0 || blob_open(&bs, &cfg, &err) < 0) {
+	o.link = f.link;
+	if (blob_config_from_env(&cfg, f.blobs, &home, &err) < 0 ||
+	    open_stores(&cfg, f.jobs, bs, &o.nstores, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (blob_track_add(bs, (const char *const *)argv + first, (size_t)(argc - first), &done,
-			   &err) < 0) {
+	if (blob_track_add_opts(&o, (const char *const *)argv + first, (size_t)(argc - first),
+				&done, &err) < 0) {
 		rc = cli_fail(&err);
 		if (done)
 			fprintf(stderr, "kiln: %zu of %d files were added before the error\n", done,
@@ -119,10 +179,11 @@ int cmd_data_add(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "kiln: added %zu file%s to the %s blob store\n", done, done == 1 ? "" : "s",
-		blob_backend(bs));
+		blob_backend(bs[0]));
 	rc = EXIT_OK;
 out:
-	blob_close(bs);
+	for (i = 0; i < DATA_MAX_JOBS; i++)
+		blob_close(bs[i]);
 	buf_release(&home);
 	return rc;
 }
@@ -221,13 +282,14 @@ int cmd_data_status(int argc, char **argv)
 	struct found found = {NULL, 0};
 	struct buf home = BUF_INIT;
 	struct err err = ERR_INIT;
-	const char *blobs = NULL;
+	struct data_flags f = {NULL, BLOB_TRACK_COPY, 0};
 	size_t i;
 	int first, rc = EXIT_FAILED, dirty = 0;
-	first = parse_blobs_flag("data status", argc, argv, &blobs);
+	first = parse_flags("data status", argc, argv, &f);
 	if (first <= 0)
 		return first < 0 ? EXIT_USAGE : EXIT_OK;
-	if (blob_config_from_env(&cfg, blobs, &home, &err) < 0 || blob_open(&bs, &cfg, &err) < 0) {
+	if (blob_config_from_env(&cfg, f.blobs, &home, &err) < 0 ||
+	    blob_open(&bs, &cfg, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}

@@ -15,11 +15,91 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define API_PREFIX	 "/api/2.0/mlflow/"
 #define AJAX_PREFIX	 "/ajax-api/2.0/mlflow/"
 #define ARTIFACTS_PREFIX "/api/2.0/mlflow-artifacts/"
 #define KILN_PREFIX	 "/api/2.0/kiln/"
+
+/* The connection pool of a server: slots handed out one per request. */
+struct ctl__pool {
+	pthread_mutex_t lock;  /* guards free */
+	pthread_cond_t freed;  /* signalled when a slot goes back */
+	pthread_mutex_t write; /* held by the one write running */
+	struct ctl *slots;
+	size_t n;
+	struct ctl *free; /* a stack through next_free */
+	int sync_ok;	  /* lock, freed and write were created */
+};
+
+static unsigned pool_size(unsigned want)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (want == 0)
+		want = cores > 2 ? 2 * (unsigned)cores : 4;
+	return want > CTL_POOL_MAX ? CTL_POOL_MAX : want;
+}
+
+size_t ctl__pool_size(const struct ctl *c)
+{
+	return c->pool->n;
+}
+
+static void pool_free(struct ctl__pool *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->slots && i < p->n; i++) {
+		db_close(p->slots[i].db);
+		blob_close(p->slots[i].bs);
+	}
+	mem_free(p->slots);
+	if (p->sync_ok) {
+		pthread_cond_destroy(&p->freed);
+		pthread_mutex_destroy(&p->write);
+		pthread_mutex_destroy(&p->lock);
+	}
+	mem_free(p);
+}
+
+/* Opens the slots' connections and blob stores: all or none. */
+static struct ctl__pool *pool_new(const struct ctl_config *cfg, struct err *err)
+{
+	struct ctl__pool *p = mem_calloc(1, sizeof(*p));
+	size_t i, n = pool_size(cfg->pool);
+	if (!p) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (pthread_mutex_init(&p->lock, NULL) != 0 || pthread_mutex_init(&p->write, NULL) != 0 ||
+	    pthread_cond_init(&p->freed, NULL) != 0) {
+		/* Only fails on resource exhaustion, where leaking one mutex is moot. */
+		mem_free(p);
+		err_set(err, ERR_INTERNAL, "cannot create a mutex");
+		return NULL;
+	}
+	p->sync_ok = 1;
+	p->slots = mem_calloc(n, sizeof(*p->slots));
+	if (!p->slots) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		struct ctl *s = &p->slots[i];
+		/* Opening runs the migrations, one connection after the other. */
+		p->n++;
+		if (db_open(&s->db, cfg->db_url, cfg->home, err) < 0 ||
+		    blob_open(&s->bs, &cfg->blobs, err) < 0)
+			goto fail;
+		s->next_free = p->free;
+		p->free = s;
+	}
+	return p;
+fail:
+	pool_free(p);
+	return NULL;
+}
 
 struct ctl *ctl_new(const struct ctl_config *cfg, struct err *err)
 {
@@ -28,17 +108,12 @@ struct ctl *ctl_new(const struct ctl_config *cfg, struct err *err)
 		err_set(err, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (pthread_mutex_init(&c->lock, NULL) != 0) {
-		mem_free(c);
-		err_set(err, ERR_INTERNAL, "cannot create a mutex");
-		return NULL;
-	}
 	if (cfg->token && !(c->token = mem_strdup(cfg->token))) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (db_open(&c->db, cfg->db_url, cfg->home, err) < 0 ||
-	    blob_open(&c->bs, &cfg->blobs, err) < 0)
+	c->pool = pool_new(cfg, err);
+	if (!c->pool)
 		goto fail;
 	return c;
 fail:
@@ -50,10 +125,8 @@ void ctl_free(struct ctl *c)
 {
 	if (!c)
 		return;
-	db_close(c->db);
-	blob_close(c->bs);
+	pool_free(c->pool);
 	mem_free(c->token);
-	pthread_mutex_destroy(&c->lock);
 	mem_free(c);
 }
 
@@ -399,18 +472,51 @@ static const struct ctl__endpoint *endpoint_for(const char *name, int method, in
 	return NULL;
 }
 
-/* Runs fn under the store lock; the one place handlers are called from. */
-static int call_locked(struct ctl__call *call,
+/* Waits for a free slot of the pool and takes it. */
+static struct ctl *slot_take(struct ctl__pool *p)
+{
+	struct ctl *s;
+	pthread_mutex_lock(&p->lock);
+	while (!p->free)
+		pthread_cond_wait(&p->freed, &p->lock);
+	s = p->free;
+	p->free = s->next_free;
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+static void slot_give(struct ctl__pool *p, struct ctl *s)
+{
+	pthread_mutex_lock(&p->lock);
+	s->next_free = p->free;
+	p->free = s;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Runs fn on a slot of the pool (call->c is the slot meanwhile); writes
+ * also under the write lock (ctl.h). The one place handlers are called from.
+ */
+static int call_pooled(struct ctl__call *call,
 		       int (*fn)(struct ctl__call *, const char *, struct err *), ctl__fn efn,
 		       const char *path, struct err *err)
 {
-	int rc = -1;
-	pthread_mutex_lock(&call->c->lock);
+	struct ctl *server = call->c;
+	struct ctl__pool *p = server->pool;
+	int rc = -1, write = call->req->method != HTTP_GET && call->req->method != HTTP_HEAD;
+	/* The write lock first: a waiting writer holds no connection meanwhile. */
+	if (write)
+		pthread_mutex_lock(&p->write);
+	call->c = slot_take(p);
 	if (efn)
 		rc = efn(call, err);
 	else if (fn)
 		rc = fn(call, path, err);
-	pthread_mutex_unlock(&call->c->lock);
+	slot_give(p, call->c);
+	call->c = server;
+	if (write)
+		pthread_mutex_unlock(&p->write);
 	return rc;
 }
 
@@ -480,11 +586,11 @@ void ctl_handle(struct ctl *c, const struct ctl_req *req, struct http_resp *resp
 		if (req->method != HTTP_GET && req->method != HTTP_HEAD &&
 		    decode_body(&call, &err) < 0)
 			goto done;
-		rc = call_locked(&call, NULL, e->fn, NULL, &err);
+		rc = call_pooled(&call, NULL, e->fn, NULL, &err);
 	} else if (strncmp(p, ARTIFACTS_PREFIX, strlen(ARTIFACTS_PREFIX)) == 0) {
-		rc = call_locked(&call, ctl__artifacts, NULL, p + strlen(ARTIFACTS_PREFIX), &err);
+		rc = call_pooled(&call, ctl__artifacts, NULL, p + strlen(ARTIFACTS_PREFIX), &err);
 	} else if (strncmp(p, KILN_PREFIX, strlen(KILN_PREFIX)) == 0) {
-		rc = call_locked(&call, ctl__kiln, NULL, p + strlen(KILN_PREFIX), &err);
+		rc = call_pooled(&call, ctl__kiln, NULL, p + strlen(KILN_PREFIX), &err);
 	} else {
 		ctl_reply_error(resp, 404, "ENDPOINT_NOT_FOUND", "no such endpoint");
 		goto out;

@@ -9,8 +9,13 @@
  * an error has MLflow's shape {"error_code": CODE, "message": TEXT}, with
  * the status of ctl_err_status.
  *
- * Threads: one struct ctl may be used from any number of threads; it
- * serializes access to its store connection and blob store.
+ * Threads: one struct ctl may be used from any number of threads. It
+ * keeps a pool of store connections, each with its own blob store; a
+ * request holds one for its duration, so reads run side by side. Writes
+ * (any method but GET and HEAD) take one lock as well and run one at a
+ * time: SQLite has a single writer anyway (a mutex hands over at once
+ * where its busy handler sleeps), and PostgreSQL keeps the serial order
+ * the registry's version numbering relies on.
  */
 #ifndef KILN_CTL_H
 #define KILN_CTL_H
@@ -28,17 +33,22 @@
 #define CTL_MAX_TOKEN	  4096		       /* bytes of --token-file */
 #define CTL_MAX_CONDS	  16		       /* conditions of one filter */
 #define CTL_MAX_LIST	  64		       /* order_by, stages, experiment_ids items */
+#define CTL_POOL_MAX	  64		       /* store connections of one server */
 
 struct ctl_config {
 	const char *db_url;	  /* NULL: sqlite at $home/kiln.db */
 	const char *home;	  /* KILN_HOME */
 	const char *token;	  /* NULL: no auth; else writes need "Bearer TOKEN" */
 	struct blob_config blobs; /* where blobs live (store/blob.h) */
+	unsigned pool;		  /* store connections; 0: two per core, at least 4 */
 };
 
 struct ctl; /* opaque */
 
-/* Opens the store and the blob store. NULL with err set on failure. */
+/*
+ * Opens cfg->pool connections to the store and as many blob stores (all at
+ * once, so a bad URL fails here). NULL with err set on failure.
+ */
 struct ctl *ctl_new(const struct ctl_config *cfg, struct err *err);
 /* NULL is fine. */
 void ctl_free(struct ctl *c);
@@ -82,7 +92,8 @@ void ctl_reply_error(struct http_resp *resp, int status, const char *code, const
 void ctl_http_error(struct http_resp *resp, int status, const char *msg);
 
 /*
- * Serves c over HTTP with cfg (its error_fn is set to ctl_http_error).
+ * Serves c over HTTP with cfg (its error_fn is set to ctl_http_error; 0
+ * threads become one per pooled connection).
  * Returns the server (stop and free it with http_drain and http_free; c
  * must outlive it), or NULL with err set when the address cannot be bound.
  */

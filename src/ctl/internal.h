@@ -13,11 +13,19 @@
 #include "ctl/ctl.h"
 #include "store/db.h"
 
+/*
+ * The server (what ctl_new returns) and each slot of its connection pool
+ * are both a struct ctl. A request holds one slot while its handler runs
+ * and the handler sees that slot as call->c: call->c->db and call->c->bs
+ * are then a connection and a blob store no other thread uses (ctl.c).
+ */
+struct ctl__pool;
 struct ctl {
-	pthread_mutex_t lock; /* guards db and bs: each is one connection */
-	struct db *db;
-	struct blob_store *bs;
-	char *token; /* NULL: no auth */
+	struct db *db;		/* a slot's connection; NULL in the server */
+	struct blob_store *bs;	/* a slot's blob store; NULL in the server */
+	struct ctl *next_free;	/* a slot: the next free one */
+	struct ctl__pool *pool; /* the server: its slots; NULL in a slot */
+	char *token;		/* the server: NULL, no auth */
 };
 
 /* One request being handled. */
@@ -29,6 +37,9 @@ struct ctl__call {
 	json_t *out; /* the reply object; handlers add to it */
 	int raw;     /* the handler wrote resp->body itself (bytes, not JSON) */
 };
+
+/* How many connections the server's pool has (ctl_listen: one HTTP thread each). */
+size_t ctl__pool_size(const struct ctl *c);
 
 typedef int (*ctl__fn)(struct ctl__call *call, struct err *err);
 

@@ -46,5 +46,12 @@ struct http_server *ctl_listen(struct ctl *c, const struct http_config *cfg, str
 {
 	struct http_config hc = *cfg;
 	hc.error_fn = ctl_http_error;
+	/*
+	 * One HTTP thread per pooled connection (twice the cores by default):
+	 * a cheap request then gets a thread of its own while heavy ones
+	 * (a 100,000-point history) run, instead of queueing behind them.
+	 */
+	if (hc.threads == 0)
+		hc.threads = (unsigned)ctl__pool_size(c);
 	return http_start(&hc, routes, sizeof(routes) / sizeof(routes[0]), c, err);
 }

@@ -96,6 +96,20 @@ int blob__remote_remove(struct blob_store *bs, const char *sha, struct err *err)
 	}
 
 int blob__local_open(struct blob_store *bs, const char *root, int defer_sync, struct err *err);
+/*
+ * How blob__local_put_path stores a file: a copy (a reflink when the
+ * filesystem can, which shares blocks copy-on-write), or a hard link to the
+ * file itself, which is made read-only (others' write bits cleared) first.
+ */
+enum blob__put_mode { BLOB__PUT_COPY = 0, BLOB__PUT_HARDLINK };
+/*
+ * Stores the regular file at path like blob_put_file, faster for a local
+ * store (one read for the hash, reflink or link where possible). Falls
+ * back to a copy where a link cannot be made (another filesystem). Returns
+ * 1 when bs is not a local store (nothing done), else 0 or -1 with err.
+ */
+int blob__local_put_path(struct blob_store *bs, const char *path, int mode,
+			 char sha[HASH_SHA256_HEX], uint64_t *size, struct err *err);
 int blob__s3_open(struct blob_store *bs, const struct blob_config *cfg, const char *bucket,
 		  const char *prefix, struct err *err);
 /* cfg->url is http:// or https://: a kiln server's /api/2.0/kiln/blobs/. */

@@ -3,6 +3,7 @@
  * written through <root>/tmp/ (same filesystem, so the rename is atomic)
  * with fsync of the file and of its directory. Readers never see a partial
  * blob; a crash leaves at most a stray temporary file in <root>/tmp/.
+ * Files by path may be reflinked or hard-linked in (blob__local_put_path).
  */
 #include "store/blob_internal.h"
 
@@ -12,19 +13,26 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define READ_CHUNK  65536
+#define PUT_CHUNK   (1u << 20)	/* a whole 100 KB file in one read */
 #define TMP_MAX_AGE (24 * 3600) /* seconds */
 
 struct local {
 	char *root;
 	int defer_sync;
+	int no_reflink;		     /* FICLONE failed once: this filesystem cannot */
+	unsigned char made[256 / 8]; /* objects/ab directories known to exist */
+	unsigned char *chunk;	     /* PUT_CHUNK bytes, for puts; NULL until the first */
 };
 
 static int mkdir_ok(const char *path, struct err *err)
@@ -57,23 +65,90 @@ static int object_path(struct local *l, const char *sha, struct buf *dir, struct
 	return 0;
 }
 
+/* Creates the objects/ab directory of sha once per store. */
+static int fanout_dir(struct local *l, const char *sha, const char *dir, struct err *err)
+{
+	unsigned v = (unsigned)strtoul((char[3]){sha[0], sha[1], '\0'}, NULL, 16);
+	if (l->made[v / 8] & (1u << (v % 8)))
+		return 0;
+	if (mkdir_ok(dir, err) < 0)
+		return -1;
+	l->made[v / 8] |= (unsigned char)(1u << (v % 8));
+	return 0;
+}
+
 static void local_close(struct blob_store *bs)
 {
 	struct local *l = bs->impl;
 	if (!l)
 		return;
+	mem_free(l->chunk);
 	mem_free(l->root);
 	mem_free(l);
 	bs->impl = NULL;
 }
 
-static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX], uint64_t *size,
-			struct err *err)
+/*
+ * Reads fd to its end, hashing, and writes the same bytes to out (-1: only
+ * hash). What is stored is what was hashed, even if the file changes.
+ */
+static int hash_copy(struct local *l, int fd, int out, const char *what, char sha[HASH_SHA256_HEX],
+		     uint64_t *size, struct err *err)
 {
-	struct local *l = bs->impl;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char digest[HASH_SHA256_LEN];
+	unsigned int dlen = 0;
+	int ret = -1;
+	*size = 0;
+	if (!l->chunk)
+		l->chunk = mem_malloc(PUT_CHUNK);
+	if (!md || !l->chunk || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, l->chunk, PUT_CHUNK), w;
+		size_t done = 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err_set(err, ERR_IO, "cannot read blob input: %s", strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		EVP_DigestUpdate(md, l->chunk, (size_t)r);
+		*size += (uint64_t)r;
+		while (out >= 0 && done < (size_t)r) {
+			w = write(out, l->chunk + done, (size_t)r - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				err_set(err, ERR_IO, "cannot write '%s': %s", what,
+					strerror(errno));
+				goto out;
+			}
+			done += (size_t)w;
+		}
+	}
+	EVP_DigestFinal_ex(md, digest, &dlen);
+	hash_hex(digest, HASH_SHA256_LEN, sha);
+	ret = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+/*
+ * Stores fd's bytes through a temporary file: a reflink of fd when clone
+ * is set and the filesystem shares blocks (then the clone is hashed), else
+ * a copy.
+ */
+static int put_copy(struct local *l, int fd, int clone, char sha[HASH_SHA256_HEX], uint64_t *size,
+		    struct err *err)
+{
 	struct buf tmp = BUF_INIT, dir = BUF_INIT, file = BUF_INIT;
-	FILE *f = NULL;
-	int tfd = -1, ret = -1;
+	int tfd = -1, ret = -1, cloned = 0;
 	uint64_t n = 0;
 	struct stat st;
 	if (buf_addf(&tmp, "%s/tmp/put.XXXXXX", l->root) < 0) {
@@ -83,29 +158,32 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 	tfd = mkostemp(tmp.ptr, O_CLOEXEC);
 	if (tfd < 0) {
 		err_set(err, ERR_IO, "cannot create '%s': %s", tmp.ptr, strerror(errno));
+		buf_reset(&tmp);
 		goto out;
 	}
-	f = fdopen(tfd, "wb");
-	if (!f) {
-		err_set(err, ERR_IO, "cannot open '%s': %s", tmp.ptr, strerror(errno));
-		close(tfd);
-		goto out;
+	if (clone && !l->no_reflink) {
+		if (ioctl(tfd, FICLONE, fd) == 0)
+			cloned = 1;
+		else if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL ||
+			 errno == ENOTTY || errno == EPERM)
+			l->no_reflink = 1; /* ext4, tmpfs, another filesystem: copy from now on */
 	}
-	if (blob__copy_hash(fd, f, sha, &n, err) < 0)
+	if (cloned ? hash_copy(l, tfd, -1, tmp.ptr, sha, &n, err)
+		   : hash_copy(l, fd, tfd, tmp.ptr, sha, &n, err))
 		goto out;
 	if (size)
 		*size = n;
-	if (!l->defer_sync && fsync(fileno(f)) < 0) {
+	if (!l->defer_sync && fsync(tfd) < 0) {
 		err_set(err, ERR_IO, "cannot sync '%s': %s", tmp.ptr, strerror(errno));
 		goto out;
 	}
-	if (fclose(f) != 0) {
-		f = NULL;
+	if (close(tfd) < 0) {
+		tfd = -1;
 		err_set(err, ERR_IO, "cannot write '%s': %s", tmp.ptr, strerror(errno));
 		goto out;
 	}
-	f = NULL;
-	if (object_path(l, sha, &dir, &file, err) < 0 || mkdir_ok(dir.ptr, err) < 0)
+	tfd = -1;
+	if (object_path(l, sha, &dir, &file, err) < 0 || fanout_dir(l, sha, dir.ptr, err) < 0)
 		goto out;
 	/*
 	 * Already stored: content addressing makes it the same bytes. A stored
@@ -125,11 +203,67 @@ static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX]
 		goto out;
 	ret = 0;
 out:
-	if (f)
-		fclose(f);
+	if (tfd >= 0)
+		close(tfd);
 	if (tmp.len)
 		unlink(tmp.ptr);
 	buf_release(&tmp);
+	buf_release(&dir);
+	buf_release(&file);
+	return ret;
+}
+
+static int local_put_fd(struct blob_store *bs, int fd, char sha[HASH_SHA256_HEX], uint64_t *size,
+			struct err *err)
+{
+	return put_copy(bs->impl, fd, 0, sha, size, err);
+}
+
+/*
+ * Hard-links path in as the blob of its bytes: read-only first, so the
+ * store's copy is not edited through the workspace by accident; then
+ * hashed. *linked is 0 when the caller must copy instead (another
+ * filesystem, no links there).
+ */
+static int put_link(struct local *l, const char *path, int fd, char sha[HASH_SHA256_HEX],
+		    uint64_t *size, int *linked, struct err *err)
+{
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	struct stat st;
+	int ret = -1;
+	*linked = 0;
+	if (fstat(fd, &st) < 0) {
+		err_set(err, ERR_IO, "cannot stat '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & 0222) && fchmod(fd, st.st_mode & 07555) < 0) {
+		err_set(err, ERR_IO, "cannot make '%s' read-only: %s", path, strerror(errno));
+		goto out;
+	}
+	if (hash_copy(l, fd, -1, path, sha, size, err) < 0 ||
+	    object_path(l, sha, &dir, &file, err) < 0 || fanout_dir(l, sha, dir.ptr, err) < 0)
+		goto out;
+	*linked = 1;
+	if (stat(file.ptr, &st) == 0 && (uint64_t)st.st_size == *size) {
+		ret = 0; /* already stored */
+		goto out;
+	}
+	if (link(path, file.ptr) < 0) {
+		*linked = 0;
+		if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == EEXIST) {
+			ret = 0; /* a damaged object (EEXIST) is replaced by the copy */
+			goto out;
+		}
+		err_set(err, ERR_IO, "cannot link '%s' to '%s': %s", path, file.ptr,
+			strerror(errno));
+		goto out;
+	}
+	if (!l->defer_sync && (fsync(fd) < 0 || fsync_dir(dir.ptr, err) < 0)) {
+		err_set(err, ERR_IO, "cannot sync '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
 	buf_release(&dir);
 	buf_release(&file);
 	return ret;
@@ -323,4 +457,27 @@ out:
 		bs->ops = NULL;
 	}
 	return ret;
+}
+
+int blob__local_put_path(struct blob_store *bs, const char *path, int mode,
+			 char sha[HASH_SHA256_HEX], uint64_t *size, struct err *err)
+{
+	uint64_t n = 0;
+	int fd, rc = 0, linked = 0;
+	if (bs->ops != &local_ops)
+		return 1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	if (mode == BLOB__PUT_HARDLINK) {
+		rc = put_link(bs->impl, path, fd, sha, &n, &linked, err);
+		if (rc == 0 && !linked && lseek(fd, 0, SEEK_SET) < 0)
+			rc = err_set(err, ERR_IO, "cannot rewind '%s': %s", path, strerror(errno));
+	}
+	if (mode != BLOB__PUT_HARDLINK || (rc == 0 && !linked))
+		rc = put_copy(bs->impl, fd, 1, sha, &n, err);
+	close(fd);
+	if (rc == 0 && size)
+		*size = n;
+	return rc;
 }

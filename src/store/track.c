@@ -6,9 +6,11 @@
 #include "store/track.h"
 
 #include "base/mem.h"
+#include "store/blob_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,20 +145,24 @@ int blob_pointer_format(const struct blob_pointer *p, struct buf *out, struct er
 	return 0;
 }
 
-/* Writes data to path through a temporary file and a rename, without fsync. */
-static int write_replace(const char *path, const char *data, size_t len, struct err *err)
+/*
+ * Writes data to a new temporary file next to path, without fsync; its
+ * name goes to tmp. On error nothing is left behind and tmp is empty.
+ */
+static int write_tmp(const char *path, const char *data, size_t len, struct buf *tmp,
+		     struct err *err)
 {
-	struct buf tmp = BUF_INIT;
 	int fd = -1, ret = -1;
 	size_t done = 0;
-	if (buf_addf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+	buf_reset(tmp);
+	if (buf_addf(tmp, "%s.tmp.XXXXXX", path) < 0) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	fd = mkostemp(tmp.ptr, O_CLOEXEC);
+	fd = mkostemp(tmp->ptr, O_CLOEXEC);
 	if (fd < 0) {
-		err_set(err, ERR_IO, "cannot create '%s': %s", tmp.ptr, strerror(errno));
-		buf_reset(&tmp);
+		err_set(err, ERR_IO, "cannot create '%s': %s", tmp->ptr, strerror(errno));
+		buf_reset(tmp);
 		goto out;
 	}
 	while (done < len) {
@@ -164,7 +170,7 @@ static int write_replace(const char *path, const char *data, size_t len, struct 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			err_set(err, ERR_IO, "cannot write '%s': %s", tmp.ptr, strerror(errno));
+			err_set(err, ERR_IO, "cannot write '%s': %s", tmp->ptr, strerror(errno));
 			goto out;
 		}
 		done += (size_t)w;
@@ -172,22 +178,42 @@ static int write_replace(const char *path, const char *data, size_t len, struct 
 	(void)fchmod(fd, 0644); /* mkostemp's 0600 is not what a checked-in file wants */
 	if (close(fd) < 0) {
 		fd = -1;
-		err_set(err, ERR_IO, "cannot write '%s': %s", tmp.ptr, strerror(errno));
+		err_set(err, ERR_IO, "cannot write '%s': %s", tmp->ptr, strerror(errno));
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp.ptr, path) < 0) {
-		err_set(err, ERR_IO, "cannot rename '%s' to '%s': %s", tmp.ptr, path,
-			strerror(errno));
-		goto out;
-	}
-	buf_reset(&tmp);
 	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (tmp.len)
+	if (ret < 0 && tmp->len) {
+		unlink(tmp->ptr);
+		buf_reset(tmp);
+	}
+	return ret;
+}
+
+static int rename_tmp(const char *tmp, const char *path, struct err *err)
+{
+	if (rename(tmp, path) < 0)
+		return err_set(err, ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
+			       strerror(errno));
+	return 0;
+}
+
+/* Writes data to path through a temporary file and a rename, without fsync. */
+static int write_replace(const char *path, const char *data, size_t len, struct err *err)
+{
+	struct buf tmp = BUF_INIT;
+	int ret = -1;
+	if (write_tmp(path, data, len, &tmp, err) < 0)
+		goto out;
+	if (rename_tmp(tmp.ptr, path, err) < 0) {
 		unlink(tmp.ptr);
+		goto out;
+	}
+	ret = 0;
+out:
 	buf_release(&tmp);
 	return ret;
 }
@@ -274,11 +300,19 @@ out:
 	return ret;
 }
 
-/* A tracked file's directory and name, for the .gitignore pass. */
+/*
+ * One file of an add: its directory and name (for the .gitignore pass) and,
+ * once its bytes are stored, its pointer in a temporary file that the
+ * in-order commit renames into place.
+ */
 struct tracked {
 	char *dir;
 	char *name;
+	struct buf tmp; /* the pointer's temporary file; empty: none */
+	int state;	/* TRACK_TODO, TRACK_READY, TRACK_FAILED */
 };
+
+enum { TRACK_TODO = 0, TRACK_READY, TRACK_FAILED };
 
 static int cmp_tracked(const void *a, const void *b)
 {
@@ -302,14 +336,15 @@ static int split_path(const char *path, struct tracked *t, struct err *err)
 	return 0;
 }
 
-/* Stores one file and writes its pointer. */
-static int track_one(struct blob_store *bs, const char *path, struct tracked *t, struct err *err)
+/* Stores one file and writes its pointer to t->tmp (not yet in place). */
+static int track_one(struct blob_store *bs, int mode, const char *path, struct tracked *t,
+		     struct err *err)
 {
 	struct blob_pointer p = {{0}, 0, NULL};
 	struct buf text = BUF_INIT, ptr_path = BUF_INIT;
 	size_t n = strlen(path), k = strlen(BLOB_POINTER_SUFFIX);
 	struct stat st;
-	int ret = -1;
+	int ret = -1, rc;
 	if (stat(path, &st) < 0)
 		return err_set(err, ERR_IO, "cannot add '%s': %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
@@ -323,7 +358,10 @@ static int track_one(struct blob_store *bs, const char *path, struct tracked *t,
 		return -1;
 	if (!name_ok(t->name, strlen(t->name)))
 		return err_set(err, ERR_INVALID, "cannot add '%s': unsupported file name", path);
-	if (blob_put_file(bs, path, p.sha256, &p.size, err) < 0)
+	rc = blob__local_put_path(bs, path, mode, p.sha256, &p.size, err);
+	if (rc == 1) /* not a local store: the plain, streaming put */
+		rc = blob_put_file(bs, path, p.sha256, &p.size, err);
+	if (rc < 0)
 		return -1;
 	p.path = t->name;
 	if (blob_pointer_format(&p, &text, err) < 0)
@@ -332,7 +370,7 @@ static int track_one(struct blob_store *bs, const char *path, struct tracked *t,
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	ret = write_replace(ptr_path.ptr, text.ptr, text.len, err);
+	ret = write_tmp(ptr_path.ptr, text.ptr, text.len, &t->tmp, err);
 out:
 	buf_release(&text);
 	buf_release(&ptr_path);
@@ -360,47 +398,171 @@ static int sync_dirs(const struct tracked *t, size_t n, struct err *err)
 	return 0;
 }
 
+/*
+ * The shared state of one add. Workers claim files in order (next), store
+ * them and write their pointers to temporary files; whoever finishes a
+ * file commits, in order, every ready file from committed on: a rename
+ * each, so a pointer appears only when all files before it have theirs.
+ * The first failure in file order stops the claims and the commits.
+ */
+struct add_job {
+	pthread_mutex_t lock; /* guards everything below */
+	const char *const *paths;
+	struct tracked *t;
+	size_t n, next, committed;
+	size_t failed_at; /* the lowest failed index; n: none */
+	int mode;
+	struct err err; /* the error of failed_at */
+};
+
+/* Under the lock: renames the ready pointers that have all before them in place. */
+static void commit_ready(struct add_job *j)
+{
+	struct buf ptr_path = BUF_INIT;
+	while (j->committed < j->n && j->committed < j->failed_at &&
+	       j->t[j->committed].state == TRACK_READY) {
+		struct tracked *t = &j->t[j->committed];
+		struct err e = ERR_INIT;
+		buf_reset(&ptr_path);
+		if (buf_addf(&ptr_path, "%s%s", j->paths[j->committed], BLOB_POINTER_SUFFIX) < 0)
+			err_set(&e, ERR_NOMEM, "out of memory");
+		else if (rename_tmp(t->tmp.ptr, ptr_path.ptr, &e) == 0)
+			buf_reset(&t->tmp); /* in place: nothing left to remove */
+		if (e.code != ERR_OK) {
+			j->failed_at = j->committed;
+			j->err = e;
+			break;
+		}
+		j->committed++;
+	}
+	buf_release(&ptr_path);
+}
+
+struct add_worker {
+	struct add_job *job;
+	struct blob_store *bs;
+	pthread_t thread;
+	int started;
+};
+
+static void *add_work(void *arg)
+{
+	struct add_worker *w = arg;
+	struct add_job *j = w->job;
+	for (;;) {
+		struct err e = ERR_INIT;
+		size_t i;
+		int rc;
+		pthread_mutex_lock(&j->lock);
+		if (j->next >= j->n || j->failed_at < j->n) {
+			pthread_mutex_unlock(&j->lock);
+			return NULL;
+		}
+		i = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		rc = track_one(w->bs, j->mode, j->paths[i], &j->t[i], &e);
+		pthread_mutex_lock(&j->lock);
+		j->t[i].state = rc < 0 ? TRACK_FAILED : TRACK_READY;
+		if (rc < 0 && i < j->failed_at) {
+			j->failed_at = i;
+			j->err = e;
+		}
+		commit_ready(j);
+		pthread_mutex_unlock(&j->lock);
+	}
+}
+
+/* Runs the workers, one per store (the caller's thread is the first). */
+static int run_workers(struct add_job *j, const struct blob_track_opts *o, struct err *err)
+{
+	struct add_worker *w = mem_calloc(o->nstores, sizeof(*w));
+	size_t i, nw = o->nstores < j->n ? o->nstores : j->n;
+	if (!w)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (i = 0; i < nw; i++) {
+		w[i].job = j;
+		w[i].bs = o->stores[i];
+	}
+	/* A thread that cannot start leaves its share to the others. */
+	for (i = 1; i < nw; i++)
+		w[i].started = pthread_create(&w[i].thread, NULL, add_work, &w[i]) == 0;
+	if (nw > 0)
+		add_work(&w[0]);
+	for (i = 1; i < nw; i++)
+		if (w[i].started)
+			pthread_join(w[i].thread, NULL);
+	mem_free(w);
+	return 0;
+}
+
 int blob_track_add(struct blob_store *bs, const char *const *paths, size_t n, size_t *done,
 		   struct err *err)
 {
-	struct tracked *t = mem_calloc(n ? n : 1, sizeof(*t));
+	const struct blob_track_opts o = {&bs, 1, BLOB_TRACK_COPY};
+	return blob_track_add_opts(&o, paths, n, done, err);
+}
+
+int blob_track_add_opts(const struct blob_track_opts *o, const char *const *paths, size_t n,
+			size_t *done, struct err *err)
+{
+	struct add_job j = {.paths = paths, .n = n, .failed_at = n, .err = ERR_INIT};
 	char **names = NULL;
-	size_t i, j, k, count = 0;
-	int ret = -1;
+	size_t i, k, m, count = 0;
+	int ret = -1, locked = 0;
 	if (done)
 		*done = 0;
-	if (!t)
+	if (o->nstores == 0)
+		return err_set(err, ERR_USAGE, "no blob store");
+	j.mode = o->link == BLOB_TRACK_HARDLINK ? BLOB__PUT_HARDLINK : BLOB__PUT_COPY;
+	j.t = mem_calloc(n ? n : 1, sizeof(*j.t));
+	if (!j.t)
 		return err_set(err, ERR_NOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		if (track_one(bs, paths[i], &t[i], err) < 0)
-			break;
-		count++;
+	for (i = 0; i < n; i++)
+		buf_init(&j.t[i].tmp, 0);
+	if (pthread_mutex_init(&j.lock, NULL) != 0) {
+		err_set(err, ERR_INTERNAL, "cannot create a mutex");
+		goto out;
 	}
+	locked = 1;
+	if (run_workers(&j, o, err) < 0)
+		goto out;
+	count = j.committed;
+	if (count < n)
+		err_set(err, j.err.code, "%s", j.err.msg);
 	/* Whatever was tracked keeps its .gitignore line, even after a failure. */
-	qsort(t, count, sizeof(*t), cmp_tracked);
+	qsort(j.t, count, sizeof(*j.t), cmp_tracked);
 	names = mem_calloc(count ? count : 1, sizeof(*names));
 	if (!names) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < count; i = j) {
-		for (j = i, k = 0; j < count && strcmp(t[j].dir, t[i].dir) == 0; j++)
-			if (k == 0 || strcmp(names[k - 1], t[j].name) != 0)
-				names[k++] = t[j].name;
-		if (gitignore_add(t[i].dir, names, k, err) < 0)
+	for (i = 0; i < count; i = m) {
+		for (m = i, k = 0; m < count && strcmp(j.t[m].dir, j.t[i].dir) == 0; m++)
+			if (k == 0 || strcmp(names[k - 1], j.t[m].name) != 0)
+				names[k++] = j.t[m].name;
+		if (gitignore_add(j.t[i].dir, names, k, err) < 0)
 			goto out;
 	}
-	if (blob_sync(bs, err) < 0 || sync_dirs(t, count, err) < 0)
+	for (i = 0; i < o->nstores; i++)
+		if (blob_sync(o->stores[i], err) < 0)
+			goto out;
+	if (sync_dirs(j.t, count, err) < 0)
 		goto out;
 	if (done)
 		*done = count;
 	ret = count == n ? 0 : -1;
 out:
 	for (i = 0; i < n; i++) {
-		mem_free(t[i].dir);
-		mem_free(t[i].name);
+		/* Pointers written past a failure never go in place. */
+		if (j.t[i].tmp.len)
+			unlink(j.t[i].tmp.ptr);
+		buf_release(&j.t[i].tmp);
+		mem_free(j.t[i].dir);
+		mem_free(j.t[i].name);
 	}
-	mem_free(t);
+	if (locked)
+		pthread_mutex_destroy(&j.lock);
+	mem_free(j.t);
 	mem_free(names);
 	return ret;
 }
@@ -418,7 +580,7 @@ int blob_track_status(struct blob_store *bs, const char *pointer_path, int *stat
 {
 	struct blob_pointer p = {{0}, 0, NULL};
 	struct buf text = BUF_INIT, data = BUF_INIT;
-	struct tracked where = {NULL, NULL};
+	struct tracked where = {NULL, NULL, BUF_INIT, 0};
 	char sha[HASH_SHA256_HEX];
 	struct stat st;
 	int exists = 0, ret = -1;

@@ -54,6 +54,35 @@ int blob_pointer_format(const struct blob_pointer *p, struct buf *out, struct er
 int blob_track_add(struct blob_store *bs, const char *const *paths, size_t n, size_t *done,
 		   struct err *err);
 
+enum blob_track_link {
+	BLOB_TRACK_COPY = 0, /* copy the bytes (reflink them where the filesystem can) */
+	/*
+	 * Hard-link the file into a local store (no copy; a copy where a link
+	 * cannot be made). The file is made read-only, as DVC does, because
+	 * it and the stored blob are then one file: editing it in place would
+	 * change the blob (reads verify, so that shows as a checksum error,
+	 * and the old bytes are lost). Editors that save through a new file
+	 * and a rename break the link instead, which is safe.
+	 */
+	BLOB_TRACK_HARDLINK,
+};
+
+struct blob_track_opts {
+	struct blob_store *const *stores; /* one per worker thread (a store is one thread's) */
+	size_t nstores;			  /* >= 1 */
+	int link;			  /* enum blob_track_link */
+};
+
+/*
+ * blob_track_add with options: the files are hashed and stored on nstores
+ * threads at once, each with its own store, while pointers go in place in
+ * the order of paths. Errors are those of the sequential add: the first
+ * failing file in path order is reported, every file before it is tracked
+ * and none after it gets a pointer (their bytes may be in the store).
+ */
+int blob_track_add_opts(const struct blob_track_opts *o, const char *const *paths, size_t n,
+			size_t *done, struct err *err);
+
 enum blob_track_state {
 	BLOB_TRACK_OK = 0,     /* the file matches its pointer and the store has its bytes */
 	BLOB_TRACK_MODIFIED,   /* the file's bytes differ from the pointer */

@@ -2,6 +2,7 @@
  * track_test.c - pointer files and `kiln data add|status` logic against a
  * local blob store in a temporary directory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -309,6 +310,159 @@ static void test_add_many_files_timing(void **state)
 	free(data);
 }
 
+/* Opens n more stores on the fixture's root, as `kiln data add --jobs` does. */
+static void open_stores(struct fixture *f, struct blob_store **bs, size_t n)
+{
+	struct blob_config cfg = {0};
+	struct err err = ERR_INIT;
+	char root[128];
+	snprintf(root, sizeof(root), "%s/home/blobs", f->dir);
+	cfg.url = root;
+	cfg.defer_sync = 1;
+	for (size_t i = 0; i < n; i++)
+		if (blob_open(&bs[i], &cfg, &err) < 0)
+			fail_msg("blob_open: %s", err.msg);
+}
+
+/* Counts the entries of dir whose name contains part. */
+static size_t count_names(const char *dir, const char *part)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += strstr(e->d_name, part) != NULL;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Four threads, two bad files: the error is the first bad file's in path
+ * order, every file before it is tracked, none after it has a pointer, and
+ * no temporary pointer is left. Repeated, since threads race differently.
+ */
+static void test_add_parallel_errors_keep_the_order(void **state)
+{
+	struct fixture *f = *state;
+	struct blob_store *bs[4] = {NULL};
+	const struct blob_track_opts o = {bs, 4, BLOB_TRACK_COPY};
+	enum { N = 120, BAD1 = 70, BAD2 = 100 };
+	char *paths[N], sub[96], ptr[200], text[32];
+	struct buf gi = BUF_INIT, want = BUF_INIT;
+	size_t i, done = 99, round;
+	open_stores(f, bs, 4);
+	for (round = 0; round < 3; round++) {
+		snprintf(sub, sizeof(sub), "%s/par%zu", f->dir, round);
+		assert_int_equal(mkdir(sub, 0755), 0);
+		buf_reset(&want);
+		for (i = 0; i < N; i++) {
+			paths[i] = malloc(160);
+			assert_non_null(paths[i]);
+			snprintf(paths[i], 160, "%s/f%03zu", sub, i);
+			snprintf(text, sizeof(text), "file %zu round %zu\n", i, round);
+			if (i == BAD1)
+				assert_int_equal(mkdir(paths[i], 0755), 0);
+			else if (i != BAD2)
+				write_file(paths[i], text);
+			if (i < BAD1)
+				assert_int_equal(buf_addf(&want, "/f%03zu\n", i), 0);
+		}
+		FAILS(ERR_INVALID, "f070': is a directory",
+		      blob_track_add_opts(&o, (const char *const *)paths, N, &done, err));
+		assert_int_equal(done, BAD1);
+		for (i = 0; i < N; i++) {
+			struct stat st;
+			snprintf(ptr, sizeof(ptr), "%s.kiln", paths[i]);
+			assert_int_equal(stat(ptr, &st) == 0, i < BAD1);
+			free(paths[i]);
+		}
+		assert_int_equal(count_names(sub, ".tmp."), 0);
+		snprintf(ptr, sizeof(ptr), "%s/.gitignore", sub);
+		read_file(ptr, &gi);
+		assert_string_equal(gi.ptr, want.ptr);
+	}
+	for (i = 0; i < 4; i++)
+		blob_close(bs[i]);
+	buf_release(&gi);
+	buf_release(&want);
+}
+
+/* Many files on two threads: every pointer names the right bytes. */
+static void test_add_parallel_stores_everything(void **state)
+{
+	struct fixture *f = *state;
+	struct blob_store *bs[2] = {NULL};
+	const struct blob_track_opts o = {bs, 2, BLOB_TRACK_COPY};
+	enum { N = 300 };
+	char *paths[N], text[64];
+	struct buf b = BUF_INIT, got = BUF_INIT;
+	size_t i, done = 0;
+	open_stores(f, bs, 2);
+	for (i = 0; i < N; i++) {
+		paths[i] = malloc(160);
+		assert_non_null(paths[i]);
+		snprintf(paths[i], 160, "%s/p%03zu.txt", f->dir, i);
+		snprintf(text, sizeof(text), "bytes of file %zu\n", i);
+		write_file(paths[i], text);
+	}
+	OK(blob_track_add_opts(&o, (const char *const *)paths, N, &done, err));
+	assert_int_equal(done, N);
+	for (i = 0; i < N; i++) {
+		struct blob_pointer p = {{0}, 0, NULL};
+		char ptr[200];
+		snprintf(ptr, sizeof(ptr), "%s.kiln", paths[i]);
+		read_file(ptr, &b);
+		OK(blob_pointer_parse(b.ptr, b.len, ptr, &p, err));
+		buf_reset(&got);
+		OK(blob_get_buf(bs[i % 2], p.sha256, &got, 0, err));
+		snprintf(text, sizeof(text), "bytes of file %zu\n", i);
+		assert_string_equal(got.ptr, text);
+		blob_pointer_release(&p);
+		free(paths[i]);
+	}
+	assert_int_equal(count_names(f->dir, ".tmp."), 0);
+	for (i = 0; i < 2; i++)
+		blob_close(bs[i]);
+	buf_release(&b);
+	buf_release(&got);
+}
+
+/*
+ * --link hardlink: the file becomes the stored blob (one inode, two names)
+ * and read-only; the same bytes again are not linked twice.
+ */
+static void test_add_hardlink_shares_the_file_read_only(void **state)
+{
+	struct fixture *f = *state;
+	struct blob_store *bs = f->bs;
+	const struct blob_track_opts o = {&bs, 1, BLOB_TRACK_HARDLINK};
+	char a[128], b[128], obj[200];
+	const char *paths[2];
+	struct stat sa, sb, so;
+	struct buf got = BUF_INIT;
+	size_t done = 0;
+	snprintf(a, sizeof(a), "%s/linked.txt", f->dir);
+	snprintf(b, sizeof(b), "%s/same.txt", f->dir);
+	snprintf(obj, sizeof(obj), "%s/home/blobs/objects/%.2s/%s", f->dir, SHA_A, SHA_A + 2);
+	write_file(a, "hello kiln\n");
+	write_file(b, "hello kiln\n");
+	paths[0] = a;
+	paths[1] = b;
+	OK(blob_track_add_opts(&o, paths, 2, &done, err));
+	assert_int_equal(done, 2);
+	assert_int_equal(stat(a, &sa), 0);
+	assert_int_equal(stat(b, &sb), 0);
+	assert_int_equal(stat(obj, &so), 0);
+	assert_true(sa.st_ino == so.st_ino && sa.st_nlink == 2);
+	assert_int_equal(sa.st_mode & 0222, 0);
+	assert_int_equal(sb.st_nlink, 1); /* already stored: left alone, but read-only */
+	assert_int_equal(sb.st_mode & 0222, 0);
+	OK(blob_get_buf(bs, SHA_A, &got, 0, err));
+	assert_string_equal(got.ptr, "hello kiln\n");
+	buf_release(&got);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -319,6 +473,9 @@ int main(void)
 		T(test_add_writes_pointer_blob_and_gitignore),
 		T(test_add_refuses_what_it_cannot_track),
 		T(test_status_reports_each_state),
+		T(test_add_parallel_errors_keep_the_order),
+		T(test_add_parallel_stores_everything),
+		T(test_add_hardlink_shares_the_file_read_only),
 		T(test_add_many_files_timing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
