@@ -518,23 +518,108 @@ out:
 	return rc;
 }
 
+/* Appends n in decimal (printf's %lld without printf: histories have 100,000 points). */
+static int add_i64(struct buf *b, int64_t n)
+{
+	char d[24], *p = d + sizeof(d);
+	uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (n < 0)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(d + sizeof(d) - p));
+}
+
+/*
+ * Appends one metric value as jansson prints a real ("%.17g"; ".0" when that
+ * reads as an integer; the exponent without '+' or leading zeros), or
+ * MLflow's strings for NaN and the infinities (as num_json).
+ */
+static int add_num(struct buf *b, double v)
+{
+	char s[40], *e;
+	int n;
+	if (v == (double)(int64_t)v && fabs(v) < 1e15 && !(v == 0 && signbit(v)))
+		return add_i64(b, (int64_t)v) < 0 ? -1 : buf_add(b, ".0", 2);
+	if (isnan(v))
+		return buf_adds(b, "\"NaN\"");
+	if (isinf(v))
+		return buf_adds(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+	n = snprintf(s, sizeof(s), "%.17g", v);
+	if (n <= 0 || (size_t)n >= sizeof(s) - 2)
+		return -1;
+	e = strchr(s, 'e');
+	if (!e && !strchr(s, '.'))
+		memcpy(s + n, ".0", 3);
+	if (e) {
+		char *digits = e + 1 + (e[1] == '-' || e[1] == '+'), *to = e + 1 + (e[1] == '-');
+		while (*digits == '0' && digits[1])
+			digits++;
+		memmove(to, digits, strlen(digits) + 1);
+	}
+	return buf_adds(b, s);
+}
+
+/*
+ * metrics/get-history. A history can hold 100,000 points: the reply is
+ * written straight into the body (the key, the same for every point, is
+ * escaped once) rather than built as that many jansson objects, which took
+ * 2.5x the store's own time. The bytes are those json_dumps(JSON_COMPACT)
+ * gives for the same object (t4106 compares them).
+ */
 static int metric_history(struct ctl__call *call, struct err *err)
 {
 	struct db_metric_list l = {0};
 	struct db_page page;
+	struct buf *b = &call->resp->body;
 	const char *id, *key;
-	int rc = -1;
+	char *qkey = NULL, *qtok = NULL;
+	json_t *jk = NULL;
+	int rc = -1, bad = 0;
 	if (ctl__run_id(call, &id, err) < 0 || ctl__need(call, "metric_key", &key, err) < 0 ||
 	    ctl__page(call, SIZE_MAX / 2, &page, err) < 0 ||
 	    db_metric_history(call->c->db, id, key, &page, &l, err) < 0)
 		goto out;
-	if (ctl__set(call->out, "metrics", json_array(), err) < 0)
+	jk = json_string(key);
+	qkey = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
+	json_decref(jk);
+	jk = l.next_token ? json_string(l.next_token) : NULL;
+	qtok = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
+	if (!qkey || (l.next_token && !qtok)) {
+		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
-	for (size_t i = 0; i < l.n; i++)
-		if (push(call->out, "metrics", metric_json(&l.v[i]), err) < 0)
-			goto out;
-	rc = set_token(call->out, l.next_token, err);
+	}
+	buf_reset(b);
+	bad |= buf_grow(b, l.n * (strlen(qkey) + 72) + 64); /* ~ one point's text each */
+	bad |= buf_adds(b, "{\"metrics\":[");
+	for (size_t i = 0; i < l.n && !bad; i++) {
+		const struct db_metric *m = &l.v[i];
+		bad |= buf_adds(b, i ? ",{\"key\":" : "{\"key\":");
+		bad |= buf_adds(b, qkey);
+		bad |= buf_adds(b, ",\"value\":");
+		bad |= add_num(b, m->value);
+		bad |= buf_adds(b, ",\"timestamp\":");
+		bad |= add_i64(b, m->timestamp);
+		bad |= buf_adds(b, ",\"step\":");
+		bad |= add_i64(b, m->step);
+		bad |= buf_addch(b, '}');
+	}
+	bad |= buf_adds(b, "]");
+	if (qtok)
+		bad |= buf_addf(b, ",\"next_page_token\":%s", qtok);
+	bad |= buf_adds(b, "}");
+	if (bad) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	call->raw = 1;
+	rc = 0;
 out:
+	json_decref(jk);
+	free(qkey); /* jansson's allocator */
+	free(qtok);
 	db_metric_list_release(&l);
 	return rc;
 }
