@@ -214,27 +214,6 @@ static int blob(struct ctl__call *call, const char *key, struct err *err)
 		       : 0;
 }
 
-/* The JSON body of a POST under /api/2.0/kiln/ (ctl_handle leaves those raw) into call->in. */
-static int kiln_body(struct ctl__call *call, struct err *err)
-{
-	const struct ctl_req *req = call->req;
-	json_error_t je;
-	if (req->body_len > CTL_MAX_JSON_BODY)
-		return err_set(err, ERR_INVALID, "request body of %zu bytes over the limit of %d",
-			       req->body_len, CTL_MAX_JSON_BODY);
-	if (req->body_len == 0) {
-		call->in = json_object();
-		return call->in ? 0 : err_set(err, ERR_NOMEM, "out of memory");
-	}
-	call->in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (!call->in)
-		return err_set(err, ERR_INVALID, "Malformed JSON body: %d:%d: %s", je.line,
-			       je.column, je.text);
-	if (!json_is_object(call->in))
-		return err_set(err, ERR_INVALID, "Malformed JSON body: not an object");
-	return 0;
-}
-
 /* A version number as JSON: null for 0 (no version). */
 static json_t *version_json(int64_t v)
 {
@@ -248,7 +227,7 @@ static int alias_rollback(struct ctl__call *call, struct err *err)
 	int64_t from = 0, to = 0;
 	if (call->req->method != HTTP_POST)
 		return err_set(err, ERR_INVALID, "aliases/rollback is POST only");
-	if (kiln_body(call, err) < 0 || ctl__need(call, "name", &name, err) < 0 ||
+	if (ctl__decode_body(call, 0, err) < 0 || ctl__need(call, "name", &name, err) < 0 ||
 	    ctl__need(call, "alias", &alias, err) < 0 ||
 	    db_alias_rollback(call->c->db, name, alias, &from, &to, err) < 0)
 		return -1;

@@ -425,8 +425,8 @@ static int authorized(const struct ctl *c, const struct ctl_req *req)
 	return token_equal(h + 7, c->token);
 }
 
-/* Decodes a JSON body into call->in (an object; an empty body is {}). */
-static int decode_body(struct ctl__call *call, struct err *err)
+/* (internal.h) */
+int ctl__decode_body(struct ctl__call *call, int check_type, struct err *err)
 {
 	const struct ctl_req *req = call->req;
 	const char *ct = req->content_type;
@@ -438,8 +438,8 @@ static int decode_body(struct ctl__call *call, struct err *err)
 		return call->in ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	}
 	n = strcspn(ct ? ct : "", ";");
-	if (!ct || n < 16 || strncasecmp(ct, "application/json", 16) != 0 ||
-	    strspn(ct + 16, " \t") != n - 16)
+	if (check_type && (!ct || n < 16 || strncasecmp(ct, "application/json", 16) != 0 ||
+			   strspn(ct + 16, " \t") != n - 16))
 		return err_set(err, ERR_INVALID,
 			       "Bad Request. Content-Type must be one of [application/json]. "
 			       "Got '%.64s'",
@@ -584,7 +584,7 @@ void ctl_handle(struct ctl *c, const struct ctl_req *req, struct http_resp *resp
 			goto out;
 		}
 		if (req->method != HTTP_GET && req->method != HTTP_HEAD &&
-		    decode_body(&call, &err) < 0)
+		    ctl__decode_body(&call, 1, &err) < 0)
 			goto done;
 		rc = call_pooled(&call, NULL, e->fn, NULL, &err);
 	} else if (strncmp(p, ARTIFACTS_PREFIX, strlen(ARTIFACTS_PREFIX)) == 0) {

@@ -56,6 +56,13 @@ extern const struct ctl__endpoint ctl__registry_endpoints[];
 /* mlflow-artifacts and kiln's own routes (path is what follows the prefix). */
 int ctl__artifacts(struct ctl__call *call, const char *path, struct err *err);
 int ctl__kiln(struct ctl__call *call, const char *path, struct err *err);
+/*
+ * Decodes the JSON object in the request body into call->in (an empty body
+ * is {}): over CTL_MAX_JSON_BODY, malformed or not an object is
+ * ERR_INVALID with MLflow's wording; check_type also demands a Content-Type
+ * of application/json, as MLflow's endpoints do.
+ */
+int ctl__decode_body(struct ctl__call *call, int check_type, struct err *err);
 
 /*
  * Arguments: from the query string for GET, from the JSON body otherwise.
