@@ -346,6 +346,81 @@ static int assign_slots(struct ml__gbdt *g, size_t nnodes, uint32_t nfeatures, s
 	return 0;
 }
 
+/*
+ * The perfect layout (internal.h): trees of depth up to GBDT_PERFECT_DEPTH,
+ * at most GBDT_PERFECT_CELLS leaves in all, walked on the dense row.
+ */
+#define GBDT_PERFECT_DEPTH 8
+#define GBDT_PERFECT_CELLS (1u << 22)
+
+/* Depth of the subtree at node i (0: a leaf); stops counting past max. */
+static int tree_depth(const struct ml__tree_node *nodes, int32_t i, int max)
+{
+	int l, r;
+	if (nodes[i].left < 0)
+		return 0;
+	if (max <= 0)
+		return 1;
+	l = tree_depth(nodes, nodes[i].left, max - 1);
+	r = tree_depth(nodes, nodes[i].right, max - 1);
+	return 1 + (l > r ? l : r);
+}
+
+/*
+ * Copies the subtree at node i to heap position pos (level d) of a perfect
+ * tree of depth g->pdepth. Under a leaf met early, every split is a dummy
+ * and every leaf holds that leaf's value, so any path gives the same value.
+ */
+static void fill_perfect(const struct ml__gbdt *g, const struct ml__tree_node *nodes, int32_t i,
+			 size_t pos, int d, struct ml__pnode *pn, float *leaf)
+{
+	size_t ninner = ((size_t)1 << g->pdepth) - 1;
+	int32_t l = nodes[i].left, r = nodes[i].right;
+	if (d == g->pdepth) {
+		leaf[pos - ninner] = nodes[i].split;
+		return;
+	}
+	pn[pos].split = 0;
+	pn[pos].slot = 0;
+	pn[pos].dl = 0;
+	if (l < 0) {
+		l = r = i;
+	} else {
+		pn[pos].split = nodes[i].split;
+		pn[pos].slot = (uint16_t)nodes[i].slot;
+		pn[pos].dl = nodes[i].default_left != 0;
+	}
+	fill_perfect(g, nodes, l, 2 * pos + 1, d + 1, pn, leaf);
+	fill_perfect(g, nodes, r, 2 * pos + 2, d + 1, pn, leaf);
+}
+
+/* Builds g->pnodes and g->pleaf when the trees allow it (else leaves them NULL). */
+static int build_perfect(struct ml__gbdt *g, struct err *err)
+{
+	size_t t, ninner;
+	int depth = 0;
+	if (g->nslots > ML__GBDT_DENSE_MAX || g->ntrees == 0)
+		return 0;
+	for (t = 0; t < g->ntrees; t++) {
+		int d = tree_depth(g->nodes + g->tree_start[t], 0, GBDT_PERFECT_DEPTH);
+		if (d > GBDT_PERFECT_DEPTH)
+			return 0;
+		depth = d > depth ? d : depth;
+	}
+	if (g->ntrees > GBDT_PERFECT_CELLS >> depth)
+		return 0;
+	g->pdepth = depth;
+	ninner = ((size_t)1 << depth) - 1;
+	g->pnodes = mem_calloc(g->ntrees * ninner + 1, sizeof(*g->pnodes));
+	g->pleaf = mem_calloc(g->ntrees * (ninner + 1), sizeof(*g->pleaf));
+	if (!g->pnodes || !g->pleaf)
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
+	for (t = 0; t < g->ntrees; t++)
+		fill_perfect(g, g->nodes + g->tree_start[t], 0, 0, 0, g->pnodes + t * ninner,
+			     g->pleaf + t * (ninner + 1));
+	return 0;
+}
+
 static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *info,
 		      uint32_t nfeatures, struct err *err)
 {
@@ -388,7 +463,9 @@ static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *inf
 		total += json_array_size(json_object_get(t, "left_children"));
 	}
 	g->tree_start[g->ntrees] = total;
-	return assign_slots(g, total, nfeatures, err);
+	if (assign_slots(g, total, nfeatures, err) < 0)
+		return -1;
+	return build_perfect(g, err);
 }
 
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
@@ -493,13 +570,14 @@ static void walk_sparse(const struct ml__gbdt *g, const struct ml__row *x, float
 }
 
 /*
- * The usual walk: the row scattered once into dense[slot] (NaN = missing),
- * the same float comparisons as walk_sparse, so the same leaves.
+ * The row scattered once into dense[slot] (NaN = missing; dense[0] exists
+ * even when no split uses a feature, for the dummy splits of the perfect
+ * layout).
  */
-static void walk_dense(const struct ml__gbdt *g, const struct ml__row *x, float *margin)
+static void scatter_dense(const struct ml__gbdt *g, const struct ml__row *x, float *dense)
 {
-	float dense[ML__GBDT_DENSE_MAX];
-	size_t t, j;
+	size_t j;
+	dense[0] = NAN;
 	for (j = 0; j < g->nslots; j++)
 		dense[j] = NAN;
 	for (j = 0; j < x->n; j++) {
@@ -507,6 +585,12 @@ static void walk_dense(const struct ml__gbdt *g, const struct ml__row *x, float 
 		if (f < g->nfeatures && g->slot_of[f] >= 0)
 			dense[g->slot_of[f]] = (float)x->val[j];
 	}
+}
+
+/* The walk of trees too deep for the perfect layout: the same comparisons. */
+static void walk_dense(const struct ml__gbdt *g, const float *dense, float *margin)
+{
+	size_t t;
 	for (t = 0; t < g->ntrees; t++) {
 		const struct ml__tree_node *nodes = g->nodes + g->tree_start[t];
 		int32_t i = 0;
@@ -521,6 +605,48 @@ static void walk_dense(const struct ml__gbdt *g, const struct ml__row *x, float 
 	}
 }
 
+/* One step down a perfect tree: the heap index of the child of node i. */
+static inline size_t perfect_step(const struct ml__pnode *pn, size_t i, const float *dense)
+{
+	float v = dense[pn[i].slot];
+	size_t left = (size_t)(v < pn[i].split) | ((size_t)pn[i].dl & (size_t)isnan(v));
+	return 2 * i + 2 - left;
+}
+
+/*
+ * The usual walk: pdepth steps per tree with no data-dependent branch (the
+ * direction is computed, not branched on, so nothing is mispredicted), four
+ * trees at a time so that the CPU overlaps their chains of loads. The
+ * comparisons, leaves and order of the sums are those of walk_dense.
+ */
+static void walk_perfect(const struct ml__gbdt *g, const float *dense, float *margin)
+{
+	size_t ninner = ((size_t)1 << g->pdepth) - 1, nleaf = ninner + 1, t = 0;
+	const struct ml__pnode *pn = g->pnodes;
+	const float *leaf = g->pleaf;
+	const int *grp = g->tree_group;
+	int d;
+	for (; t + 4 <= g->ntrees; t += 4, pn += 4 * ninner, leaf += 4 * nleaf) {
+		size_t i0 = 0, i1 = 0, i2 = 0, i3 = 0;
+		for (d = 0; d < g->pdepth; d++) {
+			i0 = perfect_step(pn, i0, dense);
+			i1 = perfect_step(pn + ninner, i1, dense);
+			i2 = perfect_step(pn + 2 * ninner, i2, dense);
+			i3 = perfect_step(pn + 3 * ninner, i3, dense);
+		}
+		margin[grp[t]] += leaf[i0 - ninner];
+		margin[grp[t + 1]] += leaf[nleaf + i1 - ninner];
+		margin[grp[t + 2]] += leaf[2 * nleaf + i2 - ninner];
+		margin[grp[t + 3]] += leaf[3 * nleaf + i3 - ninner];
+	}
+	for (; t < g->ntrees; t++, pn += ninner, leaf += nleaf) {
+		size_t i = 0;
+		for (d = 0; d < g->pdepth; d++)
+			i = perfect_step(pn, i, dense);
+		margin[grp[t]] += leaf[i - ninner];
+	}
+}
+
 void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
 {
 	float margin[ML_MAX_CLASSES] = {0};
@@ -530,10 +656,16 @@ void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct 
 	memset(out, 0, sizeof(*out));
 	for (k = 0; k < g->ngroups; k++)
 		margin[k] = 0;
-	if (g->nslots <= ML__GBDT_DENSE_MAX)
-		walk_dense(g, x, margin);
-	else
+	if (g->nslots <= ML__GBDT_DENSE_MAX) {
+		float dense[ML__GBDT_DENSE_MAX];
+		scatter_dense(g, x, dense);
+		if (g->pnodes)
+			walk_perfect(g, dense, margin);
+		else
+			walk_dense(g, dense, margin);
+	} else {
 		walk_sparse(g, x, margin);
+	}
 	if (g->task == ML_TASK_REGRESSION) {
 		out->klass = -1;
 		out->value = (double)(float)(margin[0] + (float)g->base_margin);
@@ -567,5 +699,7 @@ void ml__gbdt_release(struct ml__gbdt *g)
 	mem_free(g->tree_group);
 	mem_free(g->nodes);
 	mem_free(g->slot_of);
+	mem_free(g->pnodes);
+	mem_free(g->pleaf);
 	memset(g, 0, sizeof(*g));
 }

@@ -196,6 +196,21 @@ struct ml__gbdt {
 	/* slot_of[f]: the slot of feature f, or -1 when no split uses it */
 	uint32_t nfeatures, nslots;
 	int32_t *slot_of; /* nfeatures */
+	/*
+	 * The same trees padded to perfect trees of depth pdepth (heap order,
+	 * a leaf above that depth copied into every leaf under it), walked
+	 * without branches; NULL when too deep or too wide (see gbdt.c).
+	 */
+	int pdepth;
+	struct ml__pnode *pnodes; /* ntrees * (2^pdepth - 1) */
+	float *pleaf;		  /* ntrees * 2^pdepth */
+};
+
+/* A split of the perfect layout: go left when v < split, or v is NaN and dl. */
+struct ml__pnode {
+	float split;
+	uint16_t slot;
+	uint16_t dl;
 };
 
 struct ml__gbdt_params {
