@@ -328,15 +328,79 @@ static int cell_num(const struct ml__feat_col *c, const struct ml_cell *cell, do
 
 /* --- transform ------------------------------------------------------------ */
 
-/* Fills cat_len, so a lookup compares lengths before bytes. */
+/*
+ * The key of a category: its length and two words that hold all its bytes
+ * when it is at most 16 bytes long (overlapping loads, never past the end),
+ * so that equal keys of short strings mean equal strings. Longer strings
+ * compare their bytes too.
+ */
+struct cat_key {
+	uint64_t a, b;
+};
+
+static uint64_t load64(const char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+static uint32_t load32(const char *s)
+{
+	uint32_t v;
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+static struct cat_key cat_key(const char *s, size_t len)
+{
+	struct cat_key k = {0, 0};
+	if (len >= 8) {
+		k.a = load64(s);
+		k.b = load64(s + len - 8);
+	} else if (len >= 4) {
+		k.a = load32(s);
+		k.b = load32(s + len - 4);
+	} else if (len > 0) {
+		k.a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
+		      (uint64_t)(unsigned char)s[len - 1] << 16;
+	}
+	return k;
+}
+
+static uint32_t cat_hash(struct cat_key k, size_t len)
+{
+	uint64_t h = (k.a ^ (uint64_t)len) * 0x9e3779b97f4a7c15u;
+	h = (h ^ (h >> 32) ^ k.b) * 0xc2b2ae3d27d4eb4fu;
+	return (uint32_t)(h >> 32);
+}
+
+/*
+ * Fills cat_len and the hash index cat_slot, so that a lookup hashes the
+ * value once and, for categories of up to 16 bytes, compares no bytes.
+ */
 static int cat_lengths(struct ml__feat_col *c, struct err *err)
 {
-	size_t k;
+	size_t k, nslots = 8;
+	while (nslots < 2 * c->ncats)
+		nslots *= 2;
 	c->cat_len = mem_calloc(c->ncats + 1, sizeof(*c->cat_len));
-	if (!c->cat_len)
+	c->cat_slot = mem_calloc(nslots, sizeof(*c->cat_slot));
+	if (!c->cat_len || !c->cat_slot)
 		return err_set(err, ERR_NOMEM, "out of memory for column '%s'", c->name);
-	for (k = 0; k < c->ncats; k++)
-		c->cat_len[k] = strlen(c->cats[k]);
+	c->cat_mask = (uint32_t)(nslots - 1);
+	for (k = 0; k < c->ncats; k++) {
+		size_t len = strlen(c->cats[k]);
+		struct cat_key key = cat_key(c->cats[k], len);
+		uint32_t h = cat_hash(key, len) & c->cat_mask;
+		while (c->cat_slot[h].cat)
+			h = (h + 1) & c->cat_mask;
+		c->cat_len[k] = len;
+		c->cat_slot[h].a = key.a;
+		c->cat_slot[h].b = key.b;
+		c->cat_slot[h].len = len;
+		c->cat_slot[h].cat = k + 1;
+	}
 	return 0;
 }
 
@@ -345,22 +409,17 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The index of the category of s[0..len), or -1 (the categories are distinct). */
 static long cat_index(const struct ml__feat_col *c, const char *s, size_t len)
 {
-	size_t lo = 0, hi = c->ncats;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *m = c->cats[mid];
-		size_t mlen = c->cat_len[mid];
-		int r = memcmp(m, s, mlen < len ? mlen : len);
-		if (r == 0)
-			r = (mlen > len) - (mlen < len);
-		if (r == 0)
-			return (long)mid;
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	struct cat_key key = cat_key(s, len);
+	uint32_t h = cat_hash(key, len) & c->cat_mask;
+	const struct ml__cat_slot *sl;
+	for (sl = &c->cat_slot[h]; sl->cat; sl = &c->cat_slot[h]) {
+		if (sl->len == len && sl->a == key.a && sl->b == key.b &&
+		    (len <= 16 || memcmp(c->cats[sl->cat - 1], s, len) == 0))
+			return (long)sl->cat - 1;
+		h = (h + 1) & c->cat_mask;
 	}
 	return -1;
 }
@@ -670,6 +729,7 @@ void ml__pipeline_release(struct ml__pipeline *p)
 			mem_free(c->cats[j]);
 		mem_free(c->cats);
 		mem_free(c->cat_len);
+		mem_free(c->cat_slot);
 		mem_free(c->idf);
 	}
 	mem_free(p->cols);

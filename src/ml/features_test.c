@@ -327,6 +327,72 @@ static void test_pipeline_json_roundtrip_transforms_identically(void **state)
 	ml__pipeline_release(&q);
 }
 
+/*
+ * Category lookup (a hash of the length and up to 16 bytes): every length
+ * from 0 to 20, prefixes, suffixes and one changed byte in the middle.
+ */
+static void test_pipeline_categories_found_exactly(void **state)
+{
+	static const char *cats[] = {"",
+				     "a",
+				     "ab",
+				     "abc",
+				     "abcd",
+				     "abcde",
+				     "abcdefg",
+				     "abcdefgh",
+				     "abcdefghi",
+				     "abcdefghijXlmnopqrst",
+				     "abcdefghijklmnop",
+				     "abcdefghijklmnopq",
+				     "abcdefghijklmnopqrst",
+				     "b",
+				     "ba",
+				     "\xc3\xa9t\xc3\xa9"};
+	static const char *unseen[] = {"c",
+				       "aa",
+				       "abd",
+				       "abce",
+				       "abcdf",
+				       "abcdeg",
+				       "abcdefh",
+				       "abcdefgi",
+				       "abcdefghj",
+				       "bbcdefghijklmnop",
+				       "abcdefghijklmnopr",
+				       "abcdefghijYlmnopqrst",
+				       "abcdefghijklmnopqrsu",
+				       "bb",
+				       "A"};
+	struct ml__pipeline p;
+	struct err err = ERR_INIT;
+	struct ml__row row;
+	json_t *j = json_pack("{s:[i,i], s:i, s:b, s:i, s:[{s:s, s:s, s:[]}]}", "ngram", 1, 1,
+			      "hash_bits", 4, "for_trees", 1, "n_features", 16, "columns", "name",
+			      "c", "kind", "categorical", "categories");
+	json_t *a = json_object_get(json_array_get(json_object_get(j, "columns"), 0), "categories");
+	size_t k;
+	(void)state;
+	for (k = 0; k < 16; k++)
+		assert_int_equal(json_array_append_new(a, json_string(cats[k])), 0);
+	assert_int_equal(ml__pipeline_from_json(&p, j, &err), 0);
+	json_decref(j);
+	ml__row_init(&row, NULL, NULL, 0);
+	for (k = 0; k < 16; k++) {
+		struct ml_cell cell = {ML_CELL_STR, cats[k], strlen(cats[k]), 0};
+		assert_int_equal(ml__pipeline_transform(&p, &cell, &row, &err), 0);
+		assert_int_equal(row.n, 1);
+		assert_int_equal(row.idx[0], k);
+	}
+	for (k = 0; k < sizeof(unseen) / sizeof(*unseen); k++) {
+		struct ml_cell cell = {ML_CELL_STR, unseen[k], strlen(unseen[k]), 0};
+		assert_int_equal(ml__pipeline_transform(&p, &cell, &row, &err), 0);
+		assert_int_equal(row.n, 0);
+	}
+	ml__row_release(&row);
+	ml__pipeline_release(&p);
+}
+
 static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 {
 	const char *bad[] = {
@@ -546,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_rejects_text_in_numeric_column),
 		cmocka_unit_test(test_pipeline_numbers_parse_as_strtod),
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
+		cmocka_unit_test(test_pipeline_categories_found_exactly),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
 		cmocka_unit_test(test_pipeline_from_json_survives_allocation_failure),
 		cmocka_unit_test(test_linear_learns_and_payload_roundtrips),

@@ -53,6 +53,13 @@ void ml__row_release(struct ml__row *r);
 
 /* --- feature pipeline (features.c) -------------------------------------- */
 
+/* A category's key (length and up to 16 bytes, see features.c) and index + 1 (0: empty). */
+struct ml__cat_slot {
+	uint64_t a, b;
+	size_t len;
+	size_t cat;
+};
+
 struct ml__feat_col {
 	char *name;
 	enum ml_kind kind;
@@ -65,6 +72,9 @@ struct ml__feat_col {
 	size_t ncats;
 	char **cats;
 	size_t *cat_len; /* strlen of each category */
+	/* open-addressing index of cats (features.c), cat_mask + 1 slots */
+	struct ml__cat_slot *cat_slot;
+	uint32_t cat_mask; /* slots - 1 (a power of two, at least 2 * ncats) */
 	/* text: smooth idf per bucket, fitted on ndocs training texts */
 	uint32_t ndocs;
 	double *idf; /* 2^hash_bits */
