@@ -189,10 +189,17 @@ static int flush_buf(struct buf *b, FILE *fp, struct err *err)
 	return 0;
 }
 
-/* Copies the current CSV row's model columns into the chunk. */
+/*
+ * Copies the current CSV row into the chunk in one block (csv.h: a row's
+ * fields are contiguous) and notes where the model's columns are in it.
+ */
 static int chunk_add(struct chunk *c, const struct ml_csv *r, struct err *err)
 {
-	size_t i;
+	const char *base = r->field[0];
+	size_t at = c->data.len, i;
+	size_t rowlen = (size_t)(r->field[r->nfields - 1] - base) + r->len[r->nfields - 1] + 1;
+	if (buf_add(&c->data, base, rowlen) < 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < c->ncols; i++) {
 		struct ml_cell *cell = &c->cells[c->n * c->ncols + i];
 		int col = c->map[i];
@@ -203,9 +210,7 @@ static int chunk_add(struct chunk *c, const struct ml_csv *r, struct err *err)
 			continue;
 		cell->kind = ML_CELL_STR;
 		cell->len = r->len[col];
-		c->off[c->n * c->ncols + i] = c->data.len;
-		if (buf_add(&c->data, r->field[col], r->len[col] + 1) < 0)
-			return err_set(err, ERR_NOMEM, "out of memory");
+		c->off[c->n * c->ncols + i] = at + (size_t)(r->field[col] - base);
 	}
 	c->line[c->n++] = r->row_line;
 	return 0;
