@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "ml/csv.h"
 #include "ml/model.h"
+#include "ml/numfmt.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -56,35 +57,21 @@ static int add_csv_field(struct buf *b, const char *s)
 	return buf_addch(b, '"');
 }
 
-/*
- * ",%.6f" of a probability, without printf in the usual case: the digits of
- * round(p * 1e6). When p * 1e6 is within 1e-6 of a rounding tie the double
- * product may round the other way than printf's exact decimal, so those
- * (and anything outside [0, 1000)) go to printf: the text is always printf's.
- */
+/* Appends "," and printf's "%.6f" of p. */
 static int add_prob(struct buf *b, double p)
 {
-	char tmp[32];
-	double v = p * 1e6, fl, frac;
-	unsigned long long n;
-	int i = (int)sizeof(tmp);
+	char tmp[ML_NUMFMT_MAX + 1];
+	tmp[0] = ',';
+	return buf_add(b, tmp, 1 + ml_fmt_f6(tmp + 1, p));
+}
 
-	if (signbit(p) || !(p < 1000)) /* also NaN; p * 1e6 is then within 1e-7 */
-		return buf_addf(b, ",%.6f", p);
-	fl = floor(v);
-	frac = v - fl;
-	if (fabs(frac - 0.5) < 1e-6)
-		return buf_addf(b, ",%.6f", p);
-	n = (unsigned long long)fl + (frac > 0.5);
-	for (int d = 0; d < 6; d++, n /= 10)
-		tmp[--i] = (char)('0' + n % 10);
-	tmp[--i] = '.';
-	do {
-		tmp[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n);
-	tmp[--i] = ',';
-	return buf_add(b, tmp + i, sizeof(tmp) - (size_t)i);
+/* Appends printf's "%.10g\n" of v. */
+static int add_value(struct buf *b, double v)
+{
+	char tmp[ML_NUMFMT_MAX + 1];
+	size_t n = ml_fmt_g10(tmp, v);
+	tmp[n] = '\n';
+	return buf_add(b, tmp, n + 1);
 }
 
 /* Rows of the input held for one round of prediction (constant memory). */
@@ -105,6 +92,8 @@ struct chunk {
 	size_t line[PREDICT_CHUNK];
 	struct ml_pred *preds; /* PREDICT_CHUNK */
 	struct buf data;
+	/* the output text of each block of PREDICT_BLOCK rows, in order */
+	struct buf out[PREDICT_CHUNK / PREDICT_BLOCK];
 	atomic_size_t next; /* first row no thread has claimed yet */
 };
 
@@ -116,20 +105,43 @@ struct share {
 	struct err err;
 };
 
+/* Appends the predictions of rows [from, to) of chunk c to out; nonzero when out of memory. */
+static int format_rows(const struct ml_model *m, const struct chunk *c, size_t from, size_t to,
+		       struct buf *out)
+{
+	const struct ml_schema *s = ml_model_schema(m);
+	size_t r, k;
+	int fail = 0;
+	for (r = from; r < to; r++) {
+		const struct ml_pred *p = &c->preds[r];
+		if (ml_model_task(m) == ML_TASK_REGRESSION) {
+			fail |= add_value(out, p->value);
+			continue;
+		}
+		fail |= add_csv_field(out, s->classes[p->klass]);
+		for (k = 0; k < s->nclasses; k++)
+			fail |= add_prob(out, p->prob[k]);
+		fail |= buf_addch(out, '\n');
+	}
+	return fail;
+}
+
 /*
- * Predicts blocks of rows claimed from c->next until none are left or a row
- * fails. Any number of threads may run this on one chunk: each row is
- * claimed once and its prediction written to its own slot, so the results
- * are those of row-by-row prediction. A thread stops at its first failure;
- * every row before the earliest failure of all threads was predicted, so
- * that row is the first bad row of the chunk.
+ * Predicts and formats blocks of rows claimed from c->next until none are
+ * left or a row fails. Any number of threads may run this on one chunk:
+ * each row is claimed once, its prediction written to its own slot and its
+ * text to its block's buffer, so the results are those of row-by-row
+ * prediction. A thread stops at its first failure; every row before the
+ * earliest failure of all threads was predicted, so that row is the first
+ * bad row of the chunk. Running out of memory for the text fails the first
+ * row of the block.
  */
 static void *predict_share(void *arg)
 {
 	struct share *sh = arg;
 	struct chunk *c = sh->c;
 	for (;;) {
-		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end;
+		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end, from = r;
 		if (r >= c->n)
 			return NULL;
 		end = r + PREDICT_BLOCK < c->n ? r + PREDICT_BLOCK : c->n;
@@ -139,6 +151,12 @@ static void *predict_share(void *arg)
 				sh->bad = r;
 				return NULL;
 			}
+		buf_reset(&c->out[from / PREDICT_BLOCK]);
+		if (format_rows(sh->m, c, from, end, &c->out[from / PREDICT_BLOCK])) {
+			err_set(&sh->err, ERR_NOMEM, "out of memory for the output");
+			sh->bad = from;
+			return NULL;
+		}
 	}
 }
 
@@ -160,24 +178,14 @@ static int share_fail(const struct share *sh, const char *name, struct err *err)
 		       first->err.msg);
 }
 
-/* Appends the predictions of chunk c to out. */
-static int format_csv(const struct ml_model *m, const struct chunk *c, struct buf *out)
+/* Writes the text of the n rows of a chunk, block by block, in order. */
+static int write_chunk(const struct chunk *c, FILE *fp, struct err *err)
 {
-	const struct ml_schema *s = ml_model_schema(m);
-	size_t r, k;
-	int fail = 0;
-	for (r = 0; r < c->n; r++) {
-		const struct ml_pred *p = &c->preds[r];
-		if (ml_model_task(m) == ML_TASK_REGRESSION) {
-			fail |= buf_addf(out, "%.10g\n", p->value);
-			continue;
-		}
-		fail |= add_csv_field(out, s->classes[p->klass]);
-		for (k = 0; k < s->nclasses; k++)
-			fail |= add_prob(out, p->prob[k]);
-		fail |= buf_addch(out, '\n');
-	}
-	return fail;
+	size_t b;
+	for (b = 0; b * PREDICT_BLOCK < c->n; b++)
+		if (c->out[b].len && fwrite(c->out[b].ptr, 1, c->out[b].len, fp) != c->out[b].len)
+			return err_set(err, ERR_IO, "cannot write the output: %s", strerror(errno));
+	return 0;
 }
 
 /* Writes b to fp and empties it. */
@@ -261,6 +269,8 @@ static struct chunk *chunk_new(size_t ncols, const int *map)
 	c->cells = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->cells));
 	c->off = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->off));
 	c->preds = mem_calloc(PREDICT_CHUNK, sizeof(*c->preds));
+	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
+		buf_init(&c->out[b], 0);
 	return c;
 }
 
@@ -272,6 +282,8 @@ static void chunk_free(struct chunk *c)
 	mem_free(c->off);
 	mem_free(c->preds);
 	buf_release(&c->data);
+	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
+		buf_release(&c->out[b]);
 	mem_free(c);
 }
 
@@ -388,12 +400,11 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 			err_set(err, rerr.code, "%s", rerr.msg);
 			goto out;
 		}
-		fail |= format_csv(m, cur, &o);
 		if (fail) {
 			err_set(err, ERR_NOMEM, "out of memory for the output");
 			goto out;
 		}
-		if (flush_buf(&o, out, err) < 0)
+		if (flush_buf(&o, out, err) < 0 || write_chunk(cur, out, err) < 0)
 			goto out;
 		tmp = cur;
 		cur = next;

@@ -435,7 +435,7 @@ int ml_csv_next(struct ml_csv *r, struct err *err)
 	if (!r->started && csv_skip_bom(r, err) < 0)
 		return -1;
 	r->row_line = r->line;
-	c = csv_fast_row(r, err);
+	c = r->slow_only ? 0 : csv_fast_row(r, err);
 	if (c != 0)
 		return c;
 	for (;;) {

@@ -47,6 +47,7 @@ struct ml_csv {
 	/* private */
 	FILE *fp;
 	int own_fp, eof, started;
+	int slow_only; /* tests: 1 reads every row with the state machine, no fast path */
 	char *name;
 	const unsigned char *in; /* read buffer (rbuf) or the caller's memory */
 	unsigned char *rbuf;
