@@ -76,19 +76,23 @@ static int add_value(struct buf *b, double v)
 
 /* Rows of the input held for one round of prediction (constant memory). */
 #define PREDICT_CHUNK 4096
+/* A chunk also ends once its rows hold this many bytes (wide rows, long texts). */
+#define PREDICT_CHUNK_BYTES (32u << 20)
 /* Rows a thread claims at a time from a chunk being predicted. */
 #define PREDICT_BLOCK 64
 
 /*
- * A chunk of CSV rows: the fields of the model's columns only, copied out of
- * the reader (whose row memory is reused), as offsets into data until the
- * chunk is full, then as cells.
+ * A chunk of CSV rows copied out of the reader (whose row memory is reused)
+ * into data, with where the model's columns are in it; the cells of a row
+ * are made from that when it is predicted. Only offsets and lengths are
+ * kept per cell: data may move while the chunk fills, and the chunk's
+ * memory stays small enough to stay in the caches.
  */
 struct chunk {
 	size_t ncols, n;
-	const int *map;	       /* schema column -> CSV column, or -1 */
-	struct ml_cell *cells; /* PREDICT_CHUNK * ncols */
-	size_t *off;	       /* PREDICT_CHUNK * ncols: where a cell's string is in data */
+	const int *map; /* schema column -> CSV column, or -1 */
+	size_t *off;	/* PREDICT_CHUNK * ncols: where a cell's string is in data */
+	uint32_t *len;	/* PREDICT_CHUNK * ncols: its length, 0 for a missing value */
 	size_t line[PREDICT_CHUNK];
 	struct ml_pred *preds; /* PREDICT_CHUNK */
 	struct buf data;
@@ -101,7 +105,8 @@ struct chunk {
 struct share {
 	const struct ml_model *m;
 	struct chunk *c;
-	size_t bad; /* SIZE_MAX: none */
+	struct ml_cell *cells; /* ncols: the row being predicted */
+	size_t bad;	       /* SIZE_MAX: none */
 	struct err err;
 };
 
@@ -126,6 +131,19 @@ static int format_rows(const struct ml_model *m, const struct chunk *c, size_t f
 	return fail;
 }
 
+/* The cells of row r of chunk c, made in cells (ncols of them). */
+static const struct ml_cell *row_cells(const struct chunk *c, size_t r, struct ml_cell *cells)
+{
+	const size_t *off = c->off + r * c->ncols;
+	const uint32_t *len = c->len + r * c->ncols;
+	for (size_t i = 0; i < c->ncols; i++) {
+		cells[i].kind = len[i] ? ML_CELL_STR : ML_CELL_MISSING;
+		cells[i].str = c->data.ptr + off[i];
+		cells[i].len = len[i];
+	}
+	return cells;
+}
+
 /*
  * Predicts and formats blocks of rows claimed from c->next until none are
  * left or a row fails. Any number of threads may run this on one chunk:
@@ -146,7 +164,7 @@ static void *predict_share(void *arg)
 			return NULL;
 		end = r + PREDICT_BLOCK < c->n ? r + PREDICT_BLOCK : c->n;
 		for (; r < end; r++)
-			if (ml_model_predict(sh->m, c->cells + r * c->ncols, &c->preds[r],
+			if (ml_model_predict(sh->m, row_cells(c, r, sh->cells), &c->preds[r],
 					     &sh->err) < 0) {
 				sh->bad = r;
 				return NULL;
@@ -160,10 +178,12 @@ static void *predict_share(void *arg)
 	}
 }
 
-static void share_init(struct share *sh, const struct ml_model *m, struct chunk *c)
+static void share_init(struct share *sh, const struct ml_model *m, struct chunk *c,
+		       struct ml_cell *cells)
 {
 	sh->m = m;
 	sh->c = c;
+	sh->cells = cells;
 	sh->bad = SIZE_MAX;
 	memset(&sh->err, 0, sizeof(sh->err));
 }
@@ -209,35 +229,29 @@ static int chunk_add(struct chunk *c, const struct ml_csv *r, struct err *err)
 	if (buf_add(&c->data, base, rowlen) < 0)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < c->ncols; i++) {
-		struct ml_cell *cell = &c->cells[c->n * c->ncols + i];
 		int col = c->map[i];
-		cell->kind = ML_CELL_MISSING;
-		cell->str = NULL;
-		cell->len = 0;
-		if (col < 0 || r->len[col] == 0)
-			continue;
-		cell->kind = ML_CELL_STR;
-		cell->len = r->len[col];
-		c->off[c->n * c->ncols + i] = at + (size_t)(r->field[col] - base);
+		size_t k = c->n * c->ncols + i;
+		/* a field is at most ML_CSV_MAX_FIELD bytes: its length fits */
+		c->len[k] = col < 0 ? 0 : (uint32_t)r->len[col];
+		c->off[k] = col < 0 ? at : at + (size_t)(r->field[col] - base);
 	}
 	c->line[c->n++] = r->row_line;
 	return 0;
 }
 
 /*
- * Reads up to PREDICT_CHUNK rows into c (c->n == 0 at the end of the input)
- * and points its cells at their strings. Field counts are checked as the
- * frame reader checks them.
+ * Reads up to PREDICT_CHUNK rows (or PREDICT_CHUNK_BYTES) into c (c->n == 0
+ * at the end of the input). Field counts are checked as the frame reader
+ * checks them.
  */
 static int fill_chunk(struct chunk *c, struct ml_csv *r, size_t ncsv, int *eof, const char *name,
 		      struct err *err)
 {
-	size_t i;
 	int rc;
 	c->n = 0;
 	buf_reset(&c->data);
 	atomic_store(&c->next, 0);
-	while (!*eof && c->n < PREDICT_CHUNK) {
+	while (!*eof && c->n < PREDICT_CHUNK && c->data.len < PREDICT_CHUNK_BYTES) {
 		rc = ml_csv_next(r, err);
 		if (rc < 0)
 			return -1;
@@ -251,9 +265,6 @@ static int fill_chunk(struct chunk *c, struct ml_csv *r, size_t ncsv, int *eof, 
 		if (chunk_add(c, r, err) < 0)
 			return -1;
 	}
-	for (i = 0; i < c->n * c->ncols; i++)
-		if (c->cells[i].kind == ML_CELL_STR)
-			c->cells[i].str = c->data.ptr + c->off[i];
 	return 0;
 }
 
@@ -266,8 +277,8 @@ static struct chunk *chunk_new(size_t ncols, const int *map)
 	atomic_init(&c->next, 0);
 	c->ncols = ncols;
 	c->map = map;
-	c->cells = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->cells));
 	c->off = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->off));
+	c->len = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->len));
 	c->preds = mem_calloc(PREDICT_CHUNK, sizeof(*c->preds));
 	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
 		buf_init(&c->out[b], 0);
@@ -278,8 +289,8 @@ static void chunk_free(struct chunk *c)
 {
 	if (!c)
 		return;
-	mem_free(c->cells);
 	mem_free(c->off);
+	mem_free(c->len);
 	mem_free(c->preds);
 	buf_release(&c->data);
 	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
@@ -349,13 +360,14 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 	struct ml_csv r;
 	int *map = mem_calloc(s->ncols + 1, sizeof(*map));
 	struct chunk *cur = chunk_new(s->ncols, map), *next = chunk_new(s->ncols, map), *tmp;
+	struct ml_cell *cells = mem_calloc(2 * (s->ncols + 1), sizeof(*cells));
 	struct buf o = BUF_INIT;
 	size_t k, ncsv, rows = 0;
 	int rc, ret = -1, fail = 0, eof = 0;
 
 	memset(&r, 0, sizeof(r));
-	if (!map || !cur || !next || !cur->cells || !cur->off || !cur->preds || !next->cells ||
-	    !next->off || !next->preds) {
+	if (!map || !cells || !cur || !next || !cur->len || !cur->off || !cur->preds ||
+	    !next->len || !next->off || !next->preds) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -383,8 +395,8 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 		int threaded, rfail = 0;
 
 		rows += cur->n;
-		share_init(&sh[0], m, cur);
-		share_init(&sh[1], m, cur);
+		share_init(&sh[0], m, cur, cells);
+		share_init(&sh[1], m, cur, cells + s->ncols + 1);
 		/* Without a second thread this one does everything, in order. */
 		threaded = pthread_create(&th, NULL, predict_share, &sh[1]) == 0;
 		rfail = fill_chunk(next, &r, ncsv, &eof, name, &rerr) < 0;
@@ -421,6 +433,7 @@ out:
 	chunk_free(cur);
 	chunk_free(next);
 	mem_free(map);
+	mem_free(cells);
 	return ret;
 }
 

@@ -182,6 +182,26 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Sorts keys ascending: insertion sort for the few keys of a typical text
+ * (no calls through qsort's comparison pointer), qsort for long texts.
+ * Equal keys are equal values, so any correct sort gives the same array.
+ */
+static void sort_keys(uint64_t *v, size_t n)
+{
+	size_t i, j;
+	if (n > 64) {
+		qsort(v, n, sizeof(*v), cmp_u64);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 static int is_token_byte(unsigned char c)
 {
 	/* ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence. */
@@ -239,7 +259,7 @@ static int text_keys(const struct ml__pipeline *p, const char *s, size_t len, st
 		/* Keep pos bounded but congruent, so the ring index stays right. */
 		pos = pos + 1 >= 1000 * ML__NGRAM_MAX ? pos + 1 - 999 * ML__NGRAM_MAX : pos + 1;
 	}
-	qsort(k->v, k->n, sizeof(*k->v), cmp_u64);
+	sort_keys(k->v, k->n);
 	return 0;
 }
 
@@ -449,7 +469,8 @@ static int transform_text(const struct ml__pipeline *p, const struct ml__feat_co
 		for (; i < k.n && (uint32_t)(k.v[i] >> 1) == b; i++)
 			cnt += (k.v[i] & 1) ? -1 : 1;
 		if (cnt != 0) {
-			double tf = 1.0 + log((double)labs(cnt));
+			/* log(1) is exactly 0: most n-grams occur once */
+			double tf = labs(cnt) == 1 ? 1.0 : 1.0 + log((double)labs(cnt));
 			double v = (cnt < 0 ? -tf : tf) * c->idf[b];
 			if (ml__row_push(out, c->offset + b, v, err) < 0)
 				goto out;

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 #include "ml/internal.h"
 
@@ -393,6 +394,52 @@ static void test_pipeline_categories_found_exactly(void **state)
 	ml__pipeline_release(&p);
 }
 
+/*
+ * The n-gram keys of a text are sorted (insertion sort up to 64 keys,
+ * qsort past that): with unigrams, a text and its words in reverse order
+ * give the same row, sorted and without repeated indices, at both sizes.
+ */
+static void test_pipeline_text_keys_sorted_short_and_long(void **state)
+{
+	static const char *words[] = {"good",  "bad",	"film", "plot", "great",  "awful",
+				      "loved", "hated", "fine", "poor", "really", "the"};
+	struct fixture x;
+	struct ml__pipeline p;
+	struct err err = ERR_INIT;
+	struct ml__row a, b;
+	(void)state;
+	fixture_init(&x);
+	assert_int_equal(
+		ml__pipeline_fit(&p, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 1, 6, 0, &err), 0);
+	ml__row_init(&a, NULL, NULL, 0);
+	ml__row_init(&b, NULL, NULL, 0);
+	for (size_t nwords = 5; nwords <= 300; nwords += 59) {
+		struct buf fwd = BUF_INIT, rev = BUF_INIT;
+		size_t i;
+		for (i = 0; i < nwords; i++)
+			assert_int_equal(
+				buf_adds(&fwd, words[(i * 7) % 12]) | buf_addch(&fwd, ' ') |
+					buf_adds(&rev, words[((nwords - 1 - i) * 7) % 12]) |
+					buf_addch(&rev, ' '),
+				0);
+		struct ml_cell ca[3] = {str_cell("1"), str_cell("red"), str_cell(fwd.ptr)};
+		struct ml_cell cb[3] = {str_cell("1"), str_cell("red"), str_cell(rev.ptr)};
+		assert_int_equal(ml__pipeline_transform(&p, ca, &a, &err), 0);
+		assert_int_equal(ml__pipeline_transform(&p, cb, &b, &err), 0);
+		assert_int_equal(a.n, b.n);
+		assert_true(a.n > 2);
+		for (i = 1; i < a.n; i++)
+			assert_true(a.idx[i - 1] < a.idx[i]);
+		assert_memory_equal(a.idx, b.idx, a.n * sizeof(*a.idx));
+		assert_memory_equal(a.val, b.val, a.n * sizeof(*a.val));
+		buf_release(&fwd);
+		buf_release(&rev);
+	}
+	ml__row_release(&a);
+	ml__row_release(&b);
+	ml__pipeline_release(&p);
+}
+
 static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 {
 	const char *bad[] = {
@@ -613,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_numbers_parse_as_strtod),
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
 		cmocka_unit_test(test_pipeline_categories_found_exactly),
+		cmocka_unit_test(test_pipeline_text_keys_sorted_short_and_long),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
 		cmocka_unit_test(test_pipeline_from_json_survives_allocation_failure),
 		cmocka_unit_test(test_linear_learns_and_payload_roundtrips),
