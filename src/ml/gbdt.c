@@ -381,14 +381,12 @@ static void fill_perfect(const struct ml__gbdt *g, const struct ml__tree_node *n
 		return;
 	}
 	pn[pos].split = 0;
-	pn[pos].slot = 0;
-	pn[pos].dl = 0;
+	pn[pos].at = 0;
 	if (l < 0) {
 		l = r = i;
 	} else {
 		pn[pos].split = nodes[i].split;
-		pn[pos].slot = (uint16_t)nodes[i].slot;
-		pn[pos].dl = nodes[i].default_left != 0;
+		pn[pos].at = 2 * nodes[i].slot + (nodes[i].default_left != 0);
 	}
 	fill_perfect(g, nodes, l, 2 * pos + 1, d + 1, pn, leaf);
 	fill_perfect(g, nodes, r, 2 * pos + 2, d + 1, pn, leaf);
@@ -401,6 +399,10 @@ static int build_perfect(struct ml__gbdt *g, struct err *err)
 	int depth = 0;
 	if (g->nslots > ML__GBDT_DENSE_MAX || g->ntrees == 0)
 		return 0;
+	/* missing values become infinities there: the splits must be finite */
+	for (t = 0; t < g->tree_start[g->ntrees]; t++)
+		if (g->nodes[t].left >= 0 && !isfinite(g->nodes[t].split))
+			return 0;
 	for (t = 0; t < g->ntrees; t++) {
 		int d = tree_depth(g->nodes + g->tree_start[t], 0, GBDT_PERFECT_DEPTH);
 		if (d > GBDT_PERFECT_DEPTH)
@@ -569,15 +571,10 @@ static void walk_sparse(const struct ml__gbdt *g, const struct ml__row *x, float
 	}
 }
 
-/*
- * The row scattered once into dense[slot] (NaN = missing; dense[0] exists
- * even when no split uses a feature, for the dummy splits of the perfect
- * layout).
- */
+/* The row scattered once into dense[slot] (NaN = missing). */
 static void scatter_dense(const struct ml__gbdt *g, const struct ml__row *x, float *dense)
 {
 	size_t j;
-	dense[0] = NAN;
 	for (j = 0; j < g->nslots; j++)
 		dense[j] = NAN;
 	for (j = 0; j < x->n; j++) {
@@ -605,46 +602,97 @@ static void walk_dense(const struct ml__gbdt *g, const float *dense, float *marg
 	}
 }
 
-/* One step down a perfect tree: the heap index of the child of node i. */
-static inline size_t perfect_step(const struct ml__pnode *pn, size_t i, const float *dense)
+/*
+ * The row for the perfect layout: two values per slot, the feature's value
+ * in both, or for a missing one +inf at 2 * slot (v < split is false: right)
+ * and -inf at 2 * slot + 1 (true: left), so that a node reading
+ * 2 * slot + default_left sends a missing value its default way with the
+ * one comparison. Exact: row values are never NaN, splits are finite
+ * (build_perfect) and a value beyond the float range compares as the same
+ * infinity in both walks.
+ */
+static void scatter_pairs(const struct ml__gbdt *g, const struct ml__row *x, float *pair)
 {
-	float v = dense[pn[i].slot];
-	size_t left = (size_t)(v < pn[i].split) | ((size_t)pn[i].dl & (size_t)isnan(v));
-	return 2 * i + 2 - left;
+	size_t j;
+	pair[0] = INFINITY; /* for the dummy splits when no split uses a feature */
+	pair[1] = -INFINITY;
+	for (j = 0; j < g->nslots; j++) {
+		pair[2 * j] = INFINITY;
+		pair[2 * j + 1] = -INFINITY;
+	}
+	for (j = 0; j < x->n; j++) {
+		uint32_t f = x->idx[j];
+		if (f < g->nfeatures && g->slot_of[f] >= 0) {
+			float v = (float)x->val[j];
+			pair[2 * g->slot_of[f]] = v;
+			pair[2 * g->slot_of[f] + 1] = v;
+		}
+	}
+}
+
+/* One step down a perfect tree: the heap index of the child of node i. */
+static inline size_t perfect_step(const struct ml__pnode *pn, size_t i, const float *pair)
+{
+	return 2 * i + 2 - (size_t)(pair[pn[i].at] < pn[i].split);
 }
 
 /*
  * The usual walk: pdepth steps per tree with no data-dependent branch (the
  * direction is computed, not branched on, so nothing is mispredicted), four
- * trees at a time so that the CPU overlaps their chains of loads. The
- * comparisons, leaves and order of the sums are those of walk_dense.
+ * trees at a time so that the CPU overlaps their chains of loads. With one
+ * output the sum stays in a register (single is a constant once inlined).
+ * The comparisons, leaves and order of the sums are those of walk_dense.
  */
-static void walk_perfect(const struct ml__gbdt *g, const float *dense, float *margin)
+static inline __attribute__((always_inline)) void
+walk_perfect_sum(const struct ml__gbdt *g, const float *pair, float *margin, int single)
 {
 	size_t ninner = ((size_t)1 << g->pdepth) - 1, nleaf = ninner + 1, t = 0;
 	const struct ml__pnode *pn = g->pnodes;
 	const float *leaf = g->pleaf;
 	const int *grp = g->tree_group;
+	float sum = margin[0];
 	int d;
 	for (; t + 4 <= g->ntrees; t += 4, pn += 4 * ninner, leaf += 4 * nleaf) {
 		size_t i0 = 0, i1 = 0, i2 = 0, i3 = 0;
 		for (d = 0; d < g->pdepth; d++) {
-			i0 = perfect_step(pn, i0, dense);
-			i1 = perfect_step(pn + ninner, i1, dense);
-			i2 = perfect_step(pn + 2 * ninner, i2, dense);
-			i3 = perfect_step(pn + 3 * ninner, i3, dense);
+			i0 = perfect_step(pn, i0, pair);
+			i1 = perfect_step(pn + ninner, i1, pair);
+			i2 = perfect_step(pn + 2 * ninner, i2, pair);
+			i3 = perfect_step(pn + 3 * ninner, i3, pair);
 		}
-		margin[grp[t]] += leaf[i0 - ninner];
-		margin[grp[t + 1]] += leaf[nleaf + i1 - ninner];
-		margin[grp[t + 2]] += leaf[2 * nleaf + i2 - ninner];
-		margin[grp[t + 3]] += leaf[3 * nleaf + i3 - ninner];
+		if (single) {
+			sum += leaf[i0 - ninner];
+			sum += leaf[nleaf + i1 - ninner];
+			sum += leaf[2 * nleaf + i2 - ninner];
+			sum += leaf[3 * nleaf + i3 - ninner];
+		} else {
+			margin[grp[t]] += leaf[i0 - ninner];
+			margin[grp[t + 1]] += leaf[nleaf + i1 - ninner];
+			margin[grp[t + 2]] += leaf[2 * nleaf + i2 - ninner];
+			margin[grp[t + 3]] += leaf[3 * nleaf + i3 - ninner];
+		}
 	}
 	for (; t < g->ntrees; t++, pn += ninner, leaf += nleaf) {
 		size_t i = 0;
 		for (d = 0; d < g->pdepth; d++)
-			i = perfect_step(pn, i, dense);
-		margin[grp[t]] += leaf[i - ninner];
+			i = perfect_step(pn, i, pair);
+		if (single)
+			sum += leaf[i - ninner];
+		else
+			margin[grp[t]] += leaf[i - ninner];
 	}
+	if (single)
+		margin[0] = sum;
+}
+
+static void walk_perfect(const struct ml__gbdt *g, const struct ml__row *x, float *margin)
+{
+	float pair[2 * ML__GBDT_DENSE_MAX + 2];
+	scatter_pairs(g, x, pair);
+	if (g->ngroups == 1)
+		walk_perfect_sum(g, pair, margin, 1);
+	else
+		walk_perfect_sum(g, pair, margin, 0);
 }
 
 void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
@@ -656,13 +704,12 @@ void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct 
 	memset(out, 0, sizeof(*out));
 	for (k = 0; k < g->ngroups; k++)
 		margin[k] = 0;
-	if (g->nslots <= ML__GBDT_DENSE_MAX) {
+	if (g->pnodes) {
+		walk_perfect(g, x, margin);
+	} else if (g->nslots <= ML__GBDT_DENSE_MAX) {
 		float dense[ML__GBDT_DENSE_MAX];
 		scatter_dense(g, x, dense);
-		if (g->pnodes)
-			walk_perfect(g, dense, margin);
-		else
-			walk_dense(g, dense, margin);
+		walk_dense(g, dense, margin);
 	} else {
 		walk_sparse(g, x, margin);
 	}

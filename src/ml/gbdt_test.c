@@ -80,6 +80,8 @@ static void check_uneven(const struct ml__gbdt *g, double extra)
 	assert_true(predict(g, 1, 5) == 3 + extra);	    /* equal goes right */
 	assert_true(predict(g, NAN, 4.5) == 10 + extra);    /* f0 missing at the root */
 	assert_true(predict(g, -1e30, 1e30) == 10 + extra); /* far values */
+	assert_true(predict(g, 1e300, NAN) == 3 + extra);   /* beyond float: +inf */
+	assert_true(predict(g, -1e300, 4) == 10 + extra);   /* -inf */
 }
 
 static void test_gbdt_walks_uneven_trees_padded(void **state)
@@ -103,6 +105,26 @@ static void test_gbdt_walks_five_trees_in_order(void **state)
 	load_model(&g, trees, 5);
 	assert_true(predict(&g, 2, 4) == 1 + 0.5 + 1 + 0.5 + 0.5);
 	assert_true(predict(&g, NAN, NAN) == 10 + 0.5 + 10 + 0.5 + 0.5);
+	ml__gbdt_release(&g);
+}
+
+/* A split beyond the float range: the branching walk, with the same results. */
+static void test_gbdt_walks_infinite_splits(void **state)
+{
+	static const char huge[] =
+		"{\"left_children\": [1, -1, -1], \"right_children\": [2, -1, -1], "
+		"\"split_indices\": [1, 0, 0], \"split_conditions\": [-1e300, 7, 8], "
+		"\"default_left\": [1, 0, 0]}";
+	const char *trees[] = {uneven, huge};
+	struct ml__gbdt g;
+	(void)state;
+	load_model(&g, trees, 2);
+	assert_null(g.pnodes);
+	/* f1 < -inf never holds: 8; a missing f1 goes left: 7 */
+	assert_true(predict(&g, 2, 4) == 1 + 8);
+	assert_true(predict(&g, 2, -1e300) == 1 + 8);
+	assert_true(predict(&g, 2, NAN) == 3 + 7);
+	assert_true(predict(&g, NAN, NAN) == 10 + 7);
 	ml__gbdt_release(&g);
 }
 
@@ -162,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gbdt_walks_uneven_trees_padded),
 		cmocka_unit_test(test_gbdt_walks_five_trees_in_order),
+		cmocka_unit_test(test_gbdt_walks_infinite_splits),
 		cmocka_unit_test(test_gbdt_walks_only_stumps),
 		cmocka_unit_test(test_gbdt_walks_trees_too_deep_for_the_layout),
 	};

@@ -216,11 +216,13 @@ struct ml__gbdt {
 	float *pleaf;		  /* ntrees * 2^pdepth */
 };
 
-/* A split of the perfect layout: go left when v < split, or v is NaN and dl. */
+/*
+ * A split of the perfect layout: go left when v < split, v read at index
+ * at = 2 * slot + default_left of the row's value pairs (gbdt.c).
+ */
 struct ml__pnode {
 	float split;
-	uint16_t slot;
-	uint16_t dl;
+	uint32_t at;
 };
 
 struct ml__gbdt_params {
