@@ -96,15 +96,16 @@ static void test_gbdt_walks_uneven_trees_padded(void **state)
 	ml__gbdt_release(&g);
 }
 
-static void test_gbdt_walks_five_trees_in_order(void **state)
+static void test_gbdt_walks_nine_trees_in_order(void **state)
 {
-	/* four interleaved trees and one more, all summed */
-	const char *trees[] = {uneven, stump, uneven, stump, stump};
+	/* eight trees side by side and one more, all summed */
+	const char *trees[] = {uneven, stump, uneven, stump, stump, uneven, stump, stump, uneven};
 	struct ml__gbdt g;
 	(void)state;
-	load_model(&g, trees, 5);
-	assert_true(predict(&g, 2, 4) == 1 + 0.5 + 1 + 0.5 + 0.5);
-	assert_true(predict(&g, NAN, NAN) == 10 + 0.5 + 10 + 0.5 + 0.5);
+	load_model(&g, trees, 9);
+	assert_true(predict(&g, 2, 4) == 4 * 1 + 5 * 0.5);
+	assert_true(predict(&g, NAN, NAN) == 4 * 10 + 5 * 0.5);
+	assert_true(predict(&g, 4, 4) == 4 * 2 + 5 * 0.5);
 	ml__gbdt_release(&g);
 }
 
@@ -183,7 +184,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gbdt_walks_uneven_trees_padded),
-		cmocka_unit_test(test_gbdt_walks_five_trees_in_order),
+		cmocka_unit_test(test_gbdt_walks_nine_trees_in_order),
 		cmocka_unit_test(test_gbdt_walks_infinite_splits),
 		cmocka_unit_test(test_gbdt_walks_only_stumps),
 		cmocka_unit_test(test_gbdt_walks_trees_too_deep_for_the_layout),
