@@ -209,23 +209,37 @@ static int is_token_byte(unsigned char c)
 	       c >= 0x80;
 }
 
+/*
+ * murmur3_x86_32 of the little-endian bytes of n words w[(from + i) % ML__NGRAM_MAX]:
+ * those bytes are read back as exactly those words, so the words are hashed
+ * as they are (what ml__murmur3 gives on the bytes, without making them).
+ */
+static uint32_t murmur3_ring(const uint32_t *w, int from, int n, uint32_t seed)
+{
+	const uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
+	uint32_t h = seed, k;
+	for (int i = 0; i < n; i++) {
+		k = w[(from + i) % ML__NGRAM_MAX];
+		k *= c1;
+		k = rotl32(k, 15);
+		k *= c2;
+		h ^= k;
+		h = rotl32(h, 13);
+		h = h * 5 + 0xe6546b64;
+	}
+	h ^= (uint32_t)(4 * n);
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
 static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bits)
 {
-	unsigned char bytes[4 * ML__NGRAM_MAX] = {0};
-	uint32_t h;
-	int i;
-	if (n == 1) {
-		h = ring[pos % ML__NGRAM_MAX];
-	} else {
-		for (i = 0; i < n; i++) {
-			uint32_t t = ring[(pos - n + 1 + i) % ML__NGRAM_MAX];
-			bytes[4 * i] = (unsigned char)t;
-			bytes[4 * i + 1] = (unsigned char)(t >> 8);
-			bytes[4 * i + 2] = (unsigned char)(t >> 16);
-			bytes[4 * i + 3] = (unsigned char)(t >> 24);
-		}
-		h = ml__murmur3(bytes, (size_t)4 * (size_t)n, (uint32_t)n);
-	}
+	uint32_t h = n == 1 ? ring[pos % ML__NGRAM_MAX]
+			    : murmur3_ring(ring, pos - n + 1, n, (uint32_t)n);
 	return (uint64_t)(h & ((1u << hash_bits) - 1)) << 1 | (h >> 31);
 }
 
@@ -463,6 +477,9 @@ static int transform_text(const struct ml__pipeline *p, const struct ml__feat_co
 	} else if (text_keys(p, cell->str, cell->len, &k, err) < 0) {
 		goto out;
 	}
+	/* idf is large (2^hash_bits doubles): start every load now, not one by one */
+	for (j = 0; j < k.n; j++)
+		__builtin_prefetch(&c->idf[k.v[j] >> 1]);
 	while (i < k.n) {
 		uint32_t b = (uint32_t)(k.v[i] >> 1);
 		long cnt = 0;

@@ -440,6 +440,64 @@ static void test_pipeline_text_keys_sorted_short_and_long(void **state)
 	ml__pipeline_release(&p);
 }
 
+/* The bucket of an n-gram: murmur3 of its tokens' hashes as little-endian bytes. */
+static uint32_t ref_bucket(const char *const *tok, int n, unsigned bits)
+{
+	unsigned char bytes[4 * ML__NGRAM_MAX];
+	uint32_t h = 0;
+	for (int i = 0; i < n; i++) {
+		h = ml__murmur3(tok[i], strlen(tok[i]), 0);
+		bytes[4 * i] = (unsigned char)h;
+		bytes[4 * i + 1] = (unsigned char)(h >> 8);
+		bytes[4 * i + 2] = (unsigned char)(h >> 16);
+		bytes[4 * i + 3] = (unsigned char)(h >> 24);
+	}
+	if (n > 1)
+		h = ml__murmur3(bytes, (size_t)(4 * n), (uint32_t)n);
+	return h & ((1u << bits) - 1);
+}
+
+/* docs/model-format.md's hashing, computed here from its definition. */
+static void test_pipeline_text_buckets_follow_the_format(void **state)
+{
+	static const char *tok[] = {"good", "film", "really"};
+	struct fixture x;
+	struct ml__pipeline p;
+	struct err err = ERR_INIT;
+	struct ml__row row;
+	uint32_t want[6];
+	size_t nwant = 0, i, j;
+	(void)state;
+	fixture_init(&x);
+	assert_int_equal(
+		ml__pipeline_fit(&p, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 3, 12, 0, &err), 0);
+	for (int n = 1; n <= 3; n++)
+		for (int at = 0; at + n <= 3; at++) {
+			uint32_t b = p.cols[2].offset + ref_bucket(tok + at, n, 12);
+			for (i = 0; i < nwant && want[i] != b; i++)
+				;
+			if (i == nwant)
+				want[nwant++] = b;
+		}
+	ml__row_init(&row, NULL, NULL, 0);
+	{
+		struct ml_cell cells[3] = {str_cell(NULL), str_cell(NULL),
+					   str_cell("Good FILM, really")};
+		assert_int_equal(ml__pipeline_transform(&p, cells, &row, &err), 0);
+	}
+	/* each expected bucket is in the text's part of the row, and nothing else */
+	for (j = 0; j < row.n && row.idx[j] < p.cols[2].offset; j++)
+		;
+	assert_int_equal(row.n - j, nwant);
+	for (; j < row.n; j++) {
+		for (i = 0; i < nwant && want[i] != row.idx[j]; i++)
+			;
+		assert_true(i < nwant);
+	}
+	ml__row_release(&row);
+	ml__pipeline_release(&p);
+}
+
 static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 {
 	const char *bad[] = {
@@ -661,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
 		cmocka_unit_test(test_pipeline_categories_found_exactly),
 		cmocka_unit_test(test_pipeline_text_keys_sorted_short_and_long),
+		cmocka_unit_test(test_pipeline_text_buckets_follow_the_format),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
 		cmocka_unit_test(test_pipeline_from_json_survives_allocation_failure),
 		cmocka_unit_test(test_linear_learns_and_payload_roundtrips),
