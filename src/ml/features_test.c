@@ -465,7 +465,7 @@ static void test_pipeline_text_buckets_follow_the_format(void **state)
 	struct ml__pipeline p;
 	struct err err = ERR_INIT;
 	struct ml__row row;
-	uint32_t want[6];
+	uint32_t want[6] = {0};
 	size_t nwant = 0, i, j;
 	(void)state;
 	fixture_init(&x);
