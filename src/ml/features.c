@@ -289,24 +289,24 @@ static int parse_plain_decimal(const char *s, size_t len, double *v)
 {
 	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
 				       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-	const char *end = s + len;
+	const char *end = s + len, *d0;
 	uint64_t mant = 0;
-	int neg = 0, digits = 0, frac = 0, dot = 0;
+	size_t digits, frac = 0;
+	int neg = 0;
 
 	if (s < end && (*s == '-' || *s == '+'))
 		neg = *s++ == '-';
-	for (; s < end; s++) {
-		if (*s >= '0' && *s <= '9') {
+	/* digits, then maybe a point and digits; the digit count is checked after */
+	for (d0 = s; s < end && (unsigned char)(*s - '0') < 10; s++)
+		mant = mant * 10 + (uint64_t)(*s - '0');
+	digits = (size_t)(s - d0);
+	if (s < end && *s == '.') {
+		for (d0 = ++s; s < end && (unsigned char)(*s - '0') < 10; s++)
 			mant = mant * 10 + (uint64_t)(*s - '0');
-			digits++;
-			frac += dot;
-		} else if (*s == '.' && !dot) {
-			dot = 1;
-		} else {
-			return 0;
-		}
+		frac = (size_t)(s - d0);
+		digits += frac;
 	}
-	if (digits == 0 || digits > 15)
+	if (s != end || digits == 0 || digits > 15)
 		return 0;
 	*v = (double)mant / pow10[frac];
 	if (neg)
