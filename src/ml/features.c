@@ -308,7 +308,7 @@ static int parse_plain_decimal(const char *s, size_t len, double *v)
 	}
 	if (s != end || digits == 0 || digits > 15)
 		return 0;
-	*v = (double)mant / pow10[frac];
+	*v = frac ? (double)mant / pow10[frac] : (double)mant; /* integers: no division */
 	if (neg)
 		*v = -*v;
 	return 1;
