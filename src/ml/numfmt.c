@@ -24,14 +24,21 @@ static size_t fmt_printf(char *out, const char *fmt, double v)
 }
 
 /*
- * Rounds s >= 0 to an integer into *n. Returns 0 when the error of s
- * (at most err) could change the result: s is that close to a tie.
+ * Rounds s = a * scale (s >= 0, the product rounded once) to an integer
+ * into *n. Returns 0 when the error of s (at most err) could change the
+ * result: s is that close to a tie. An exact tie of an exact product (a
+ * float value times a small power of ten often is one) rounds to even, as
+ * printf does.
  */
-static int round_safely(double s, double err, uint64_t *n)
+static int round_safely(double a, double scale, double s, double err, uint64_t *n)
 {
 	double fl = floor(s), frac = s - fl;
-	if (fabs(frac - 0.5) <= err)
-		return 0;
+	if (fabs(frac - 0.5) <= err) {
+		if (frac != 0.5 || fma(a, scale, -s) != 0)
+			return 0;
+		*n = (uint64_t)fl + ((uint64_t)fl & 1);
+		return 1;
+	}
 	*n = (uint64_t)fl + (frac > 0.5);
 	return 1;
 }
@@ -61,7 +68,8 @@ size_t ml_fmt_f6(char *out, double v)
 	char tmp[40], *end = tmp + sizeof(tmp), *p;
 	uint64_t n;
 	/* [0, 1e9): the product below 1e15, its error below 0.2 */
-	if (signbit(v) || !(v < 1e9) || !round_safely(v * 1e6, 1e-6 + v * 1e6 * 0x1p-52, &n))
+	if (signbit(v) || !(v < 1e9) ||
+	    !round_safely(v, 1e6, v * 1e6, 1e-6 + v * 1e6 * 0x1p-52, &n))
 		return fmt_printf(out, "%.6f", v);
 	p = digits_before(end, n % 1000000, 6);
 	*--p = '.';
@@ -98,7 +106,7 @@ size_t ml_fmt_g10(char *out, double v)
 		s = a * pow10_exact[9 - x];
 	}
 	/* s in [1e9, 1e10) with an error below 2e-6; keep away from both edges */
-	if (!(s >= 1e9 + 1e-4 && s < 1e10 - 1) || !round_safely(s, 1e-5, &n))
+	if (!(s >= 1e9 + 1e-4 && s < 1e10 - 1) || !round_safely(a, pow10_exact[9 - x], s, 1e-5, &n))
 		return fmt_printf(out, "%.10g", v);
 	if (n >= 10000000000u) {
 		/* rounded up to the next decade: one digit fewer after the point */

@@ -127,6 +127,24 @@ static void test_numfmt_matches_printf_next_to_ties_and_edges(void **state)
 	}
 }
 
+/* Floats with few fraction bits: many exact ties at the digit printed. */
+static void test_numfmt_matches_printf_on_exact_ties(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		int shift = (int)(next_u64() % 30);
+		double m = (double)(next_u64() % 100000000u);
+		check(ldexp(m, -shift));
+		check(ldexp(m, -shift) / 1e6);
+		check(-ldexp(m, -shift));
+	}
+	check(0.5);
+	check(2.5e-6);
+	check(0.0000125);
+	check(179942.328125);
+	check(1.25);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_numfmt_matches_printf_at_every_magnitude),
 		cmocka_unit_test(test_numfmt_matches_printf_on_probabilities),
 		cmocka_unit_test(test_numfmt_matches_printf_next_to_ties_and_edges),
+		cmocka_unit_test(test_numfmt_matches_printf_on_exact_ties),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
