@@ -506,14 +506,59 @@ out:
 	return ret;
 }
 
-int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
-			   struct ml__row *out, struct err *err)
+/*
+ * Where transform puts a feature: into a sparse row, or (pair != NULL)
+ * straight into gbdt's value pairs, pair[2 * slot] and pair[2 * slot + 1]
+ * for a feature the trees use (slot_of[f] >= 0), as ml__gbdt_predict would
+ * scatter the row: the same float of the same double.
+ */
+struct sink {
+	struct ml__row *row;
+	const int32_t *slot_of;
+	uint32_t nfeatures;
+	float *pair;
+};
+
+static inline int emit(const struct sink *s, uint32_t f, double v, struct err *err)
+{
+	if (!s->pair)
+		return ml__row_push(s->row, f, v, err);
+	if (f < s->nfeatures && s->slot_of[f] >= 0) {
+		float x = (float)v;
+		s->pair[2 * s->slot_of[f]] = x;
+		s->pair[2 * s->slot_of[f] + 1] = x;
+	}
+	return 0;
+}
+
+/* A text column into pairs: its normalised features made as a row first. */
+static int text_pairs(const struct ml__pipeline *p, const struct ml__feat_col *c,
+		      const struct ml_cell *cell, const struct sink *s, struct err *err)
+{
+	uint32_t idx[64];
+	double val[64];
+	struct ml__row row;
+	size_t j;
+	int ret = -1;
+	ml__row_init(&row, idx, val, 64);
+	if (transform_text(p, c, cell, &row, err) < 0)
+		goto out;
+	for (j = 0; j < row.n; j++)
+		(void)emit(s, row.idx[j], row.val[j], err); /* pairs: cannot fail */
+	ret = 0;
+out:
+	ml__row_release(&row);
+	return ret;
+}
+
+static inline __attribute__((always_inline)) int transform_to(const struct ml__pipeline *p,
+							      const struct ml_cell *cells,
+							      const struct sink *s, struct err *err)
 {
 	size_t i;
 	double v;
 	int r;
 
-	out->n = 0;
 	for (i = 0; i < p->ncols; i++) {
 		const struct ml__feat_col *c = &p->cols[i];
 		const struct ml_cell *cell = &cells[i];
@@ -523,14 +568,13 @@ int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *c
 			if (r < 0)
 				return -1;
 			if (p->for_trees) {
-				if (r > 0 && ml__row_push(out, c->offset, v, err) < 0)
+				if (r > 0 && emit(s, c->offset, v, err) < 0)
 					return -1;
 			} else if (r > 0) {
 				v = (v - c->mean) / c->std;
-				if (v != 0 && ml__row_push(out, c->offset, v, err) < 0)
+				if (v != 0 && emit(s, c->offset, v, err) < 0)
 					return -1;
-			} else if (c->missing_ind &&
-				   ml__row_push(out, c->offset + 1, 1.0, err) < 0) {
+			} else if (c->missing_ind && emit(s, c->offset + 1, 1.0, err) < 0) {
 				return -1;
 			}
 			break;
@@ -545,17 +589,34 @@ int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *c
 			} else {
 				k = cat_index(c, cell->str, cell->len);
 			}
-			if (k >= 0 && ml__row_push(out, c->offset + (uint32_t)k, 1.0, err) < 0)
+			if (k >= 0 && emit(s, c->offset + (uint32_t)k, 1.0, err) < 0)
 				return -1;
 			break;
 		}
 		case ML_TEXT:
-			if (transform_text(p, c, cell, out, err) < 0)
+			if (s->pair ? text_pairs(p, c, cell, s, err) < 0
+				    : transform_text(p, c, cell, s->row, err) < 0)
 				return -1;
 			break;
 		}
 	}
 	return 0;
+}
+
+int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
+			   struct ml__row *out, struct err *err)
+{
+	struct sink s = {out, NULL, 0, NULL};
+	out->n = 0;
+	return transform_to(p, cells, &s, err);
+}
+
+int ml__pipeline_transform_pairs(const struct ml__pipeline *p, const struct ml_cell *cells,
+				 const int32_t *slot_of, uint32_t nfeatures, float *pair,
+				 struct err *err)
+{
+	struct sink s = {NULL, slot_of, nfeatures, pair};
+	return transform_to(p, cells, &s, err);
 }
 
 /* --- fit ------------------------------------------------------------------ */

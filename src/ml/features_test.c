@@ -651,11 +651,23 @@ static void test_gbdt_walker_agrees_with_xgboost(void **state)
 		assert_true(best >= 1 && best <= 30);
 		assert_int_equal(ml__gbdt_load(&back, tasks[t], 2, p.nfeatures, payload, len, &err),
 				 0);
+		assert_non_null(g.pnodes);
 		for (r = 0; r < NROWS; r++) {
-			struct ml_pred p1, p2;
+			struct ml_pred p1, p2, p3;
+			struct ml_cell cells[3] = {str_cell(x.col_num[r]), str_cell(x.col_cat[r]),
+						   str_cell(x.col_text[r])};
+			float pair[ML__GBDT_PAIRS];
 			ml__gbdt_predict(&g, &rows[r], &p1);
 			ml__gbdt_predict(&back, &rows[r], &p2);
 			assert_true(p1.value == p2.value);
+			/* straight into the value pairs (text included): the same prediction */
+			ml__gbdt_pairs_begin(&g, pair);
+			assert_int_equal(ml__pipeline_transform_pairs(&p, cells, g.slot_of,
+								      g.nfeatures, pair, &err),
+					 0);
+			ml__gbdt_predict_pairs(&g, pair, &p3);
+			assert_true(p3.value == p1.value && p3.klass == p1.klass);
+			assert_memory_equal(p3.prob, p1.prob, sizeof(p1.prob));
 			if (tasks[t] == ML_TASK_CLASSIFICATION)
 				assert_int_equal(p1.klass, (int)y[r]);
 		}

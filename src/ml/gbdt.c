@@ -611,7 +611,7 @@ static void walk_dense(const struct ml__gbdt *g, const float *dense, float *marg
  * (build_perfect) and a value beyond the float range compares as the same
  * infinity in both walks.
  */
-static void scatter_pairs(const struct ml__gbdt *g, const struct ml__row *x, float *pair)
+void ml__gbdt_pairs_begin(const struct ml__gbdt *g, float *pair)
 {
 	size_t j;
 	pair[0] = INFINITY; /* for the dummy splits when no split uses a feature */
@@ -620,6 +620,12 @@ static void scatter_pairs(const struct ml__gbdt *g, const struct ml__row *x, flo
 		pair[2 * j] = INFINITY;
 		pair[2 * j + 1] = -INFINITY;
 	}
+}
+
+static void scatter_pairs(const struct ml__gbdt *g, const struct ml__row *x, float *pair)
+{
+	size_t j;
+	ml__gbdt_pairs_begin(g, pair);
 	for (j = 0; j < x->n; j++) {
 		uint32_t f = x->idx[j];
 		if (f < g->nfeatures && g->slot_of[f] >= 0) {
@@ -698,34 +704,21 @@ walk_perfect_sum(const struct ml__gbdt *g, const float *pair, float *margin, int
 		margin[0] = sum;
 }
 
-static void walk_perfect(const struct ml__gbdt *g, const struct ml__row *x, float *margin)
+static void walk_perfect(const struct ml__gbdt *g, const float *pair, float *margin)
 {
-	float pair[2 * ML__GBDT_DENSE_MAX + 2];
-	scatter_pairs(g, x, pair);
 	if (g->ngroups == 1)
 		walk_perfect_sum(g, pair, margin, 1);
 	else
 		walk_perfect_sum(g, pair, margin, 0);
 }
 
-void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
+/* The prediction from the sums of the leaves of each output. */
+static void finish(const struct ml__gbdt *g, const float *margin, struct ml_pred *out)
 {
-	float margin[ML_MAX_CLASSES] = {0};
 	uint32_t k;
 	double mx = -INFINITY, total = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (k = 0; k < g->ngroups; k++)
-		margin[k] = 0;
-	if (g->pnodes) {
-		walk_perfect(g, x, margin);
-	} else if (g->nslots <= ML__GBDT_DENSE_MAX) {
-		float dense[ML__GBDT_DENSE_MAX];
-		scatter_dense(g, x, dense);
-		walk_dense(g, dense, margin);
-	} else {
-		walk_sparse(g, x, margin);
-	}
 	if (g->task == ML_TASK_REGRESSION) {
 		out->klass = -1;
 		out->value = (double)(float)(margin[0] + (float)g->base_margin);
@@ -751,6 +744,30 @@ void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct 
 		if (out->prob[k] > out->prob[out->klass])
 			out->klass = (int)k;
 	out->value = out->prob[out->klass];
+}
+
+void ml__gbdt_predict_pairs(const struct ml__gbdt *g, const float *pair, struct ml_pred *out)
+{
+	float margin[ML_MAX_CLASSES] = {0};
+	walk_perfect(g, pair, margin);
+	finish(g, margin, out);
+}
+
+void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
+{
+	float margin[ML_MAX_CLASSES] = {0};
+	if (g->pnodes) {
+		float pair[ML__GBDT_PAIRS];
+		scatter_pairs(g, x, pair);
+		walk_perfect(g, pair, margin);
+	} else if (g->nslots <= ML__GBDT_DENSE_MAX) {
+		float dense[ML__GBDT_DENSE_MAX];
+		scatter_dense(g, x, dense);
+		walk_dense(g, dense, margin);
+	} else {
+		walk_sparse(g, x, margin);
+	}
+	finish(g, margin, out);
 }
 
 void ml__gbdt_release(struct ml__gbdt *g)

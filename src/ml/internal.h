@@ -108,6 +108,15 @@ void ml__pipeline_release(struct ml__pipeline *p);
 int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
 			   struct ml__row *out, struct err *err);
 
+/*
+ * The same, written straight into gbdt's value pairs (ml__gbdt_pairs_begin):
+ * each feature f < nfeatures with slot_of[f] >= 0 at pair[2 * slot_of[f]]
+ * and the next float; other features are dropped. Same errors.
+ */
+int ml__pipeline_transform_pairs(const struct ml__pipeline *p, const struct ml_cell *cells,
+				 const int32_t *slot_of, uint32_t nfeatures, float *pair,
+				 struct err *err);
+
 /* The "features" manifest object, and back (ERR_FORMAT naming the field). */
 json_t *ml__pipeline_to_json(const struct ml__pipeline *p);
 int ml__pipeline_from_json(struct ml__pipeline *p, const json_t *j, struct err *err);
@@ -254,6 +263,15 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
  * dense array of the features the trees use, so each node costs one load.
  */
 void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out);
+/*
+ * The same in two steps, for a caller that writes the features itself
+ * (ml__pipeline_transform_pairs), only when g->pnodes: pairs_begin makes a
+ * row of missing values in pair (ML__GBDT_PAIRS floats), predict_pairs
+ * walks it. Allocation-free, thread-safe.
+ */
+#define ML__GBDT_PAIRS (2 * ML__GBDT_DENSE_MAX + 2)
+void ml__gbdt_pairs_begin(const struct ml__gbdt *g, float *pair);
+void ml__gbdt_predict_pairs(const struct ml__gbdt *g, const float *pair, struct ml_pred *out);
 void ml__gbdt_release(struct ml__gbdt *g);
 
 #endif
