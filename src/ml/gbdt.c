@@ -470,6 +470,56 @@ static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *inf
 	return build_perfect(g, err);
 }
 
+/* Keys of XGBoost's tree objects whose arrays prediction never reads. */
+static int unread_key(const char *k, size_t n)
+{
+	static const char *const keys[] = {"base_weights", "loss_changes", "parents", "split_type",
+					   "sum_hessian"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0)
+			return 1;
+	return 0;
+}
+
+static size_t skip_space(const char *s, size_t i, size_t len)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/*
+ * Blanks with spaces the contents of the flat arrays under unread keys
+ * (more than half of the model's text, mostly floats), so that jansson,
+ * which builds every value it reads, meets empty arrays there. Only an
+ * array after a key and ':' whose contents hold no string, array or object
+ * is blanked: the document keeps its lines and every other value.
+ */
+static void blank_unread(char *s, size_t len)
+{
+	size_t i = 0, start, j, k;
+	while (i < len) {
+		if (s[i++] != '"')
+			continue;
+		for (start = i; i < len && s[i] != '"'; i += s[i] == '\\' ? 2 : 1)
+			;
+		if (i >= len)
+			return;
+		j = skip_space(s, ++i, len);
+		if (j >= len || s[j] != ':')
+			continue;
+		j = skip_space(s, j + 1, len);
+		if (j >= len || s[j] != '[' || !unread_key(s + start, i - 1 - start))
+			continue;
+		for (k = j + 1; k < len && !strchr("]\"[{", s[k]); k++)
+			;
+		if (k < len && s[k] == ']') {
+			memset(s + j + 1, ' ', k - j - 1);
+			i = k + 1;
+		}
+	}
+}
+
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
 		  const char *json, size_t len, struct err *err)
 {
@@ -482,7 +532,8 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 			   : nclasses > 2	      ? "multi:softprob"
 						      : "binary:logistic";
 	json_error_t jerr;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	char *text = NULL;
+	json_t *root = NULL;
 	const char *base, *ncls, *obj;
 	char *end = NULL;
 	double bs;
@@ -494,6 +545,13 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 	g->task = task;
 	g->nclasses = task == ML_TASK_CLASSIFICATION ? nclasses : 0;
 	g->ngroups = nclasses > 2 && task == ML_TASK_CLASSIFICATION ? nclasses : 1;
+	if (!(text = mem_malloc(len + 1))) {
+		err_set(err, ERR_NOMEM, "out of memory loading the trees");
+		goto out;
+	}
+	memcpy(text, json, len);
+	blank_unread(text, len);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		err_set(err, ERR_FORMAT, "payload: xgboost model: line %d: %s", jerr.line,
 			jerr.text);
@@ -527,6 +585,7 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 		goto out;
 	ret = 0;
 out:
+	mem_free(text);
 	json_decref(root);
 	if (ret < 0)
 		ml__gbdt_release(g);

@@ -109,6 +109,31 @@ static void test_gbdt_walks_nine_trees_in_order(void **state)
 	ml__gbdt_release(&g);
 }
 
+/*
+ * The arrays the walker never reads (base_weights, sum_hessian, ...) are
+ * skipped when loading; keys and strings that only look like them, and
+ * arrays that are not flat, are left alone: the same trees either way.
+ */
+static void test_gbdt_loads_trees_with_the_arrays_it_skips(void **state)
+{
+	static const char extra[] =
+		"{\"base_weights\": [0.5, -1E-3, 2], \"sum_hessian\": [], \"parents\": "
+		"[2147483647, 0, 0, 2, 2, 3, 3], \"split_type\": [0, 0, 0, 0, 0, 0, 0], "
+		"\"loss_changes\": [[1], {\"a\": 2}], "
+		"\"note\": \"\\\"base_weights\\\": [\", \"left_children\": [1, -1, 3, 5, -1, -1, "
+		"-1], "
+		"\"right_children\": [2, -1, 4, 6, -1, -1, -1], "
+		"\"split_indices\": [0, 0, 1, 0, 0, 0, 0], "
+		"\"split_conditions\": [1, 10, 5, 3, 3, 1, 2], "
+		"\"default_left\": [1, 0, 0, 1, 0, 0, 0]}";
+	const char *trees[] = {extra, stump};
+	struct ml__gbdt g;
+	(void)state;
+	load_model(&g, trees, 2);
+	check_uneven(&g, 0.5);
+	ml__gbdt_release(&g);
+}
+
 /* A split beyond the float range: the branching walk, with the same results. */
 static void test_gbdt_walks_infinite_splits(void **state)
 {
@@ -186,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_gbdt_walks_uneven_trees_padded),
 		cmocka_unit_test(test_gbdt_walks_nine_trees_in_order),
 		cmocka_unit_test(test_gbdt_walks_infinite_splits),
+		cmocka_unit_test(test_gbdt_loads_trees_with_the_arrays_it_skips),
 		cmocka_unit_test(test_gbdt_walks_only_stumps),
 		cmocka_unit_test(test_gbdt_walks_trees_too_deep_for_the_layout),
 	};
