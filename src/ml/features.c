@@ -53,6 +53,29 @@ static uint32_t rotl32(uint32_t x, int r)
 	return (x << r) | (x >> (32 - r));
 }
 
+/* One 4-byte block of murmur3_x86_32 into the state h. */
+static inline uint32_t murmur3_block(uint32_t h, uint32_t k)
+{
+	k *= 0xcc9e2d51;
+	k = rotl32(k, 15);
+	k *= 0x1b873593;
+	h ^= k;
+	h = rotl32(h, 13);
+	return h * 5 + 0xe6546b64;
+}
+
+/* The final mix of murmur3_x86_32 over len bytes. */
+static inline uint32_t murmur3_final(uint32_t h, uint32_t len)
+{
+	h ^= len;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
 uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
 {
 	const unsigned char *p = data;
@@ -60,16 +83,10 @@ uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
 	uint32_t h = seed, k;
 	size_t i, nblocks = len / 4;
 
-	for (i = 0; i < nblocks; i++) {
-		k = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-		    (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-		k *= c1;
-		k = rotl32(k, 15);
-		k *= c2;
-		h ^= k;
-		h = rotl32(h, 13);
-		h = h * 5 + 0xe6546b64;
-	}
+	for (i = 0; i < nblocks; i++)
+		h = murmur3_block(h, (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+					     (uint32_t)p[4 * i + 2] << 16 |
+					     (uint32_t)p[4 * i + 3] << 24);
 	k = 0;
 	p += nblocks * 4;
 	switch (len & 3) {
@@ -89,13 +106,7 @@ uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
 	default:
 		break;
 	}
-	h ^= (uint32_t)len;
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
+	return murmur3_final(h, (uint32_t)len);
 }
 
 void ml__row_init(struct ml__row *r, uint32_t *idx, double *val, size_t cap)
@@ -216,24 +227,10 @@ static int is_token_byte(unsigned char c)
  */
 static uint32_t murmur3_ring(const uint32_t *w, int from, int n, uint32_t seed)
 {
-	const uint32_t c1 = 0xcc9e2d51, c2 = 0x1b873593;
-	uint32_t h = seed, k;
-	for (int i = 0; i < n; i++) {
-		k = w[(from + i) % ML__NGRAM_MAX];
-		k *= c1;
-		k = rotl32(k, 15);
-		k *= c2;
-		h ^= k;
-		h = rotl32(h, 13);
-		h = h * 5 + 0xe6546b64;
-	}
-	h ^= (uint32_t)(4 * n);
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
+	uint32_t h = seed;
+	for (int i = 0; i < n; i++)
+		h = murmur3_block(h, w[(from + i) % ML__NGRAM_MAX]);
+	return murmur3_final(h, (uint32_t)(4 * n));
 }
 
 static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bits)
