@@ -94,7 +94,6 @@ struct chunk {
 	size_t *off;	/* PREDICT_CHUNK * ncols: where a cell's string is in data */
 	uint32_t *len;	/* PREDICT_CHUNK * ncols: its length, 0 for a missing value */
 	size_t line[PREDICT_CHUNK];
-	struct ml_pred *preds; /* PREDICT_CHUNK */
 	struct buf data;
 	/* the output text of each block of PREDICT_BLOCK rows, in order */
 	struct buf out[PREDICT_CHUNK / PREDICT_BLOCK];
@@ -110,25 +109,18 @@ struct share {
 	struct err err;
 };
 
-/* Appends the predictions of rows [from, to) of chunk c to out; nonzero when out of memory. */
-static int format_rows(const struct ml_model *m, const struct chunk *c, size_t from, size_t to,
-		       struct buf *out)
+/* Appends the prediction of one row to out; nonzero when out of memory. */
+static int format_row(const struct ml_model *m, const struct ml_pred *p, struct buf *out)
 {
 	const struct ml_schema *s = ml_model_schema(m);
-	size_t r, k;
-	int fail = 0;
-	for (r = from; r < to; r++) {
-		const struct ml_pred *p = &c->preds[r];
-		if (ml_model_task(m) == ML_TASK_REGRESSION) {
-			fail |= add_value(out, p->value);
-			continue;
-		}
-		fail |= add_csv_field(out, s->classes[p->klass]);
-		for (k = 0; k < s->nclasses; k++)
-			fail |= add_prob(out, p->prob[k]);
-		fail |= buf_addch(out, '\n');
-	}
-	return fail;
+	size_t k;
+	int fail;
+	if (ml_model_task(m) == ML_TASK_REGRESSION)
+		return add_value(out, p->value);
+	fail = add_csv_field(out, s->classes[p->klass]);
+	for (k = 0; k < s->nclasses; k++)
+		fail |= add_prob(out, p->prob[k]);
+	return fail | buf_addch(out, '\n');
 }
 
 /* The cells of row r of chunk c, made in cells (ncols of them). */
@@ -147,33 +139,36 @@ static const struct ml_cell *row_cells(const struct chunk *c, size_t r, struct m
 /*
  * Predicts and formats blocks of rows claimed from c->next until none are
  * left or a row fails. Any number of threads may run this on one chunk:
- * each row is claimed once, its prediction written to its own slot and its
- * text to its block's buffer, so the results are those of row-by-row
- * prediction. A thread stops at its first failure; every row before the
- * earliest failure of all threads was predicted, so that row is the first
- * bad row of the chunk. Running out of memory for the text fails the first
- * row of the block.
+ * each row is claimed once and its text written to its block's buffer, so
+ * the results are those of row-by-row prediction. A thread stops at its
+ * first failure (running out of memory for the text included); every row
+ * before the earliest failure of all threads was predicted, so that row is
+ * the first bad row of the chunk.
  */
 static void *predict_share(void *arg)
 {
 	struct share *sh = arg;
 	struct chunk *c = sh->c;
 	for (;;) {
-		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end, from = r;
+		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end;
+		struct buf *out;
 		if (r >= c->n)
 			return NULL;
 		end = r + PREDICT_BLOCK < c->n ? r + PREDICT_BLOCK : c->n;
-		for (; r < end; r++)
-			if (ml_model_predict(sh->m, row_cells(c, r, sh->cells), &c->preds[r],
-					     &sh->err) < 0) {
+		out = &c->out[r / PREDICT_BLOCK];
+		buf_reset(out);
+		for (; r < end; r++) {
+			struct ml_pred pred;
+			if (ml_model_predict(sh->m, row_cells(c, r, sh->cells), &pred, &sh->err) <
+			    0) {
 				sh->bad = r;
 				return NULL;
 			}
-		buf_reset(&c->out[from / PREDICT_BLOCK]);
-		if (format_rows(sh->m, c, from, end, &c->out[from / PREDICT_BLOCK])) {
-			err_set(&sh->err, ERR_NOMEM, "out of memory for the output");
-			sh->bad = from;
-			return NULL;
+			if (format_row(sh->m, &pred, out)) {
+				err_set(&sh->err, ERR_NOMEM, "out of memory for the output");
+				sh->bad = r;
+				return NULL;
+			}
 		}
 	}
 }
@@ -279,7 +274,6 @@ static struct chunk *chunk_new(size_t ncols, const int *map)
 	c->map = map;
 	c->off = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->off));
 	c->len = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->len));
-	c->preds = mem_calloc(PREDICT_CHUNK, sizeof(*c->preds));
 	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
 		buf_init(&c->out[b], 0);
 	return c;
@@ -291,7 +285,6 @@ static void chunk_free(struct chunk *c)
 		return;
 	mem_free(c->off);
 	mem_free(c->len);
-	mem_free(c->preds);
 	buf_release(&c->data);
 	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
 		buf_release(&c->out[b]);
@@ -366,8 +359,7 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 	int rc, ret = -1, fail = 0, eof = 0;
 
 	memset(&r, 0, sizeof(r));
-	if (!map || !cells || !cur || !next || !cur->len || !cur->off || !cur->preds ||
-	    !next->len || !next->off || !next->preds) {
+	if (!map || !cells || !cur || !next || !cur->len || !cur->off || !next->len || !next->off) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
