@@ -504,7 +504,7 @@ out:
 }
 
 /*
- * Where transform puts a feature: into a sparse row, or (pair != NULL)
+ * Where transform puts a feature: into a sparse row, or (row == NULL)
  * straight into gbdt's value pairs, pair[2 * slot] and pair[2 * slot + 1]
  * for a feature the trees use (slot_of[f] >= 0), as ml__gbdt_predict would
  * scatter the row: the same float of the same double.
@@ -518,7 +518,7 @@ struct sink {
 
 static inline int emit(const struct sink *s, uint32_t f, double v, struct err *err)
 {
-	if (!s->pair)
+	if (s->row)
 		return ml__row_push(s->row, f, v, err);
 	if (f < s->nfeatures && s->slot_of[f] >= 0) {
 		float x = (float)v;
@@ -591,8 +591,8 @@ static inline __attribute__((always_inline)) int transform_to(const struct ml__p
 			break;
 		}
 		case ML_TEXT:
-			if (s->pair ? text_pairs(p, c, cell, s, err) < 0
-				    : transform_text(p, c, cell, s->row, err) < 0)
+			if (s->row ? transform_text(p, c, cell, s->row, err) < 0
+				   : text_pairs(p, c, cell, s, err) < 0)
 				return -1;
 			break;
 		}
