@@ -2,7 +2,8 @@
 # ml.sh - kiln against scikit-learn / XGBoost on the four shared data sets,
 # side by side in one run on this machine: test quality, training time,
 # one-row predict latency, batch predict throughput, peak RSS. Writes
-# bench/results/ml-<UTC date>.md and prints the same table. Run by `make bench`.
+# bench/results/ml-<UTC date-time>.md (an earlier run is never overwritten)
+# and prints the same table. Run by `make bench`.
 #   bench/ml.sh [CASE...]      CASE: sentiment churn churn-200 ames credit-logreg credit-gbdt
 # Environment: KILN (./kiln), KILN_DATA (../shared/datasets), BENCH_RUNS (5),
 # BENCH_ROWS (100000, rows for batch predict), BENCH_CALLS (20000, 1-row calls).
@@ -132,7 +133,7 @@ for c in "${cases[@]}"; do
 done
 
 mkdir -p "$top/bench/results"
-out=$top/bench/results/ml-$(date -u +%Y-%m-%d).md
+out=$top/bench/results/ml-$(date -u +%Y-%m-%d-%H%M).md
 "$PY" "$top/bench/report.py" "$results" "$RUNS" >"$work/report.md"
 cp "$work/report.md" "$out"
 cat "$out"

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "ml/csv.h"
 #include "ml/model.h"
+#include "ml/numfmt.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -56,55 +57,46 @@ static int add_csv_field(struct buf *b, const char *s)
 	return buf_addch(b, '"');
 }
 
-/*
- * ",%.6f" of a probability, without printf in the usual case: the digits of
- * round(p * 1e6). When p * 1e6 is within 1e-6 of a rounding tie the double
- * product may round the other way than printf's exact decimal, so those
- * (and anything outside [0, 1000)) go to printf: the text is always printf's.
- */
+/* Appends "," and printf's "%.6f" of p. */
 static int add_prob(struct buf *b, double p)
 {
-	char tmp[32];
-	double v = p * 1e6, fl, frac;
-	unsigned long long n;
-	int i = (int)sizeof(tmp);
+	char tmp[ML_NUMFMT_MAX + 1];
+	tmp[0] = ',';
+	return buf_add(b, tmp, 1 + ml_fmt_f6(tmp + 1, p));
+}
 
-	if (signbit(p) || !(p < 1000)) /* also NaN; p * 1e6 is then within 1e-7 */
-		return buf_addf(b, ",%.6f", p);
-	fl = floor(v);
-	frac = v - fl;
-	if (fabs(frac - 0.5) < 1e-6)
-		return buf_addf(b, ",%.6f", p);
-	n = (unsigned long long)fl + (frac > 0.5);
-	for (int d = 0; d < 6; d++, n /= 10)
-		tmp[--i] = (char)('0' + n % 10);
-	tmp[--i] = '.';
-	do {
-		tmp[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n);
-	tmp[--i] = ',';
-	return buf_add(b, tmp + i, sizeof(tmp) - (size_t)i);
+/* Appends printf's "%.10g\n" of v. */
+static int add_value(struct buf *b, double v)
+{
+	char tmp[ML_NUMFMT_MAX + 1];
+	size_t n = ml_fmt_g10(tmp, v);
+	tmp[n] = '\n';
+	return buf_add(b, tmp, n + 1);
 }
 
 /* Rows of the input held for one round of prediction (constant memory). */
 #define PREDICT_CHUNK 4096
+/* A chunk also ends once its rows hold this many bytes (wide rows, long texts). */
+#define PREDICT_CHUNK_BYTES (32u << 20)
 /* Rows a thread claims at a time from a chunk being predicted. */
 #define PREDICT_BLOCK 64
 
 /*
- * A chunk of CSV rows: the fields of the model's columns only, copied out of
- * the reader (whose row memory is reused), as offsets into data until the
- * chunk is full, then as cells.
+ * A chunk of CSV rows copied out of the reader (whose row memory is reused)
+ * into data, with where the model's columns are in it; the cells of a row
+ * are made from that when it is predicted. Only offsets and lengths are
+ * kept per cell: data may move while the chunk fills, and the chunk's
+ * memory stays small enough to stay in the caches.
  */
 struct chunk {
 	size_t ncols, n;
-	const int *map;	       /* schema column -> CSV column, or -1 */
-	struct ml_cell *cells; /* PREDICT_CHUNK * ncols */
-	size_t *off;	       /* PREDICT_CHUNK * ncols: where a cell's string is in data */
+	const int *map; /* schema column -> CSV column, or -1 */
+	size_t *off;	/* PREDICT_CHUNK * ncols: where a cell's string is in data */
+	uint32_t *len;	/* PREDICT_CHUNK * ncols: its length, 0 for a missing value */
 	size_t line[PREDICT_CHUNK];
-	struct ml_pred *preds; /* PREDICT_CHUNK */
 	struct buf data;
+	/* the output text of each block of PREDICT_BLOCK rows, in order */
+	struct buf out[PREDICT_CHUNK / PREDICT_BLOCK];
 	atomic_size_t next; /* first row no thread has claimed yet */
 };
 
@@ -112,17 +104,46 @@ struct chunk {
 struct share {
 	const struct ml_model *m;
 	struct chunk *c;
-	size_t bad; /* SIZE_MAX: none */
+	struct ml_cell *cells; /* ncols: the row being predicted */
+	size_t bad;	       /* SIZE_MAX: none */
 	struct err err;
 };
 
+/* Appends the prediction of one row to out; nonzero when out of memory. */
+static int format_row(const struct ml_model *m, const struct ml_pred *p, struct buf *out)
+{
+	const struct ml_schema *s = ml_model_schema(m);
+	size_t k;
+	int fail;
+	if (ml_model_task(m) == ML_TASK_REGRESSION)
+		return add_value(out, p->value);
+	fail = add_csv_field(out, s->classes[p->klass]);
+	for (k = 0; k < s->nclasses; k++)
+		fail |= add_prob(out, p->prob[k]);
+	return fail | buf_addch(out, '\n');
+}
+
+/* The cells of row r of chunk c, made in cells (ncols of them). */
+static const struct ml_cell *row_cells(const struct chunk *c, size_t r, struct ml_cell *cells)
+{
+	const size_t *off = c->off + r * c->ncols;
+	const uint32_t *len = c->len + r * c->ncols;
+	for (size_t i = 0; i < c->ncols; i++) {
+		cells[i].kind = len[i] ? ML_CELL_STR : ML_CELL_MISSING;
+		cells[i].str = c->data.ptr + off[i];
+		cells[i].len = len[i];
+	}
+	return cells;
+}
+
 /*
- * Predicts blocks of rows claimed from c->next until none are left or a row
- * fails. Any number of threads may run this on one chunk: each row is
- * claimed once and its prediction written to its own slot, so the results
- * are those of row-by-row prediction. A thread stops at its first failure;
- * every row before the earliest failure of all threads was predicted, so
- * that row is the first bad row of the chunk.
+ * Predicts and formats blocks of rows claimed from c->next until none are
+ * left or a row fails. Any number of threads may run this on one chunk:
+ * each row is claimed once and its text written to its block's buffer, so
+ * the results are those of row-by-row prediction. A thread stops at its
+ * first failure (running out of memory for the text included); every row
+ * before the earliest failure of all threads was predicted, so that row is
+ * the first bad row of the chunk.
  */
 static void *predict_share(void *arg)
 {
@@ -130,22 +151,34 @@ static void *predict_share(void *arg)
 	struct chunk *c = sh->c;
 	for (;;) {
 		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end;
+		struct buf *out;
 		if (r >= c->n)
 			return NULL;
 		end = r + PREDICT_BLOCK < c->n ? r + PREDICT_BLOCK : c->n;
-		for (; r < end; r++)
-			if (ml_model_predict(sh->m, c->cells + r * c->ncols, &c->preds[r],
-					     &sh->err) < 0) {
+		out = &c->out[r / PREDICT_BLOCK];
+		buf_reset(out);
+		for (; r < end; r++) {
+			struct ml_pred pred;
+			if (ml_model_predict(sh->m, row_cells(c, r, sh->cells), &pred, &sh->err) <
+			    0) {
 				sh->bad = r;
 				return NULL;
 			}
+			if (format_row(sh->m, &pred, out)) {
+				err_set(&sh->err, ERR_NOMEM, "out of memory for the output");
+				sh->bad = r;
+				return NULL;
+			}
+		}
 	}
 }
 
-static void share_init(struct share *sh, const struct ml_model *m, struct chunk *c)
+static void share_init(struct share *sh, const struct ml_model *m, struct chunk *c,
+		       struct ml_cell *cells)
 {
 	sh->m = m;
 	sh->c = c;
+	sh->cells = cells;
 	sh->bad = SIZE_MAX;
 	memset(&sh->err, 0, sizeof(sh->err));
 }
@@ -160,24 +193,14 @@ static int share_fail(const struct share *sh, const char *name, struct err *err)
 		       first->err.msg);
 }
 
-/* Appends the predictions of chunk c to out. */
-static int format_csv(const struct ml_model *m, const struct chunk *c, struct buf *out)
+/* Writes the text of the n rows of a chunk, block by block, in order. */
+static int write_chunk(const struct chunk *c, FILE *fp, struct err *err)
 {
-	const struct ml_schema *s = ml_model_schema(m);
-	size_t r, k;
-	int fail = 0;
-	for (r = 0; r < c->n; r++) {
-		const struct ml_pred *p = &c->preds[r];
-		if (ml_model_task(m) == ML_TASK_REGRESSION) {
-			fail |= buf_addf(out, "%.10g\n", p->value);
-			continue;
-		}
-		fail |= add_csv_field(out, s->classes[p->klass]);
-		for (k = 0; k < s->nclasses; k++)
-			fail |= add_prob(out, p->prob[k]);
-		fail |= buf_addch(out, '\n');
-	}
-	return fail;
+	size_t b;
+	for (b = 0; b * PREDICT_BLOCK < c->n; b++)
+		if (c->out[b].len && fwrite(c->out[b].ptr, 1, c->out[b].len, fp) != c->out[b].len)
+			return err_set(err, ERR_IO, "cannot write the output: %s", strerror(errno));
+	return 0;
 }
 
 /* Writes b to fp and empties it. */
@@ -189,42 +212,41 @@ static int flush_buf(struct buf *b, FILE *fp, struct err *err)
 	return 0;
 }
 
-/* Copies the current CSV row's model columns into the chunk. */
+/*
+ * Copies the current CSV row into the chunk in one block (csv.h: a row's
+ * fields are contiguous) and notes where the model's columns are in it.
+ */
 static int chunk_add(struct chunk *c, const struct ml_csv *r, struct err *err)
 {
-	size_t i;
+	const char *base = r->field[0];
+	size_t at = c->data.len, i;
+	size_t rowlen = (size_t)(r->field[r->nfields - 1] - base) + r->len[r->nfields - 1] + 1;
+	if (buf_add(&c->data, base, rowlen) < 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
 	for (i = 0; i < c->ncols; i++) {
-		struct ml_cell *cell = &c->cells[c->n * c->ncols + i];
 		int col = c->map[i];
-		cell->kind = ML_CELL_MISSING;
-		cell->str = NULL;
-		cell->len = 0;
-		if (col < 0 || r->len[col] == 0)
-			continue;
-		cell->kind = ML_CELL_STR;
-		cell->len = r->len[col];
-		c->off[c->n * c->ncols + i] = c->data.len;
-		if (buf_add(&c->data, r->field[col], r->len[col] + 1) < 0)
-			return err_set(err, ERR_NOMEM, "out of memory");
+		size_t k = c->n * c->ncols + i;
+		/* a field is at most ML_CSV_MAX_FIELD bytes: its length fits */
+		c->len[k] = col < 0 ? 0 : (uint32_t)r->len[col];
+		c->off[k] = col < 0 ? at : at + (size_t)(r->field[col] - base);
 	}
 	c->line[c->n++] = r->row_line;
 	return 0;
 }
 
 /*
- * Reads up to PREDICT_CHUNK rows into c (c->n == 0 at the end of the input)
- * and points its cells at their strings. Field counts are checked as the
- * frame reader checks them.
+ * Reads up to PREDICT_CHUNK rows (or PREDICT_CHUNK_BYTES) into c (c->n == 0
+ * at the end of the input). Field counts are checked as the frame reader
+ * checks them.
  */
 static int fill_chunk(struct chunk *c, struct ml_csv *r, size_t ncsv, int *eof, const char *name,
 		      struct err *err)
 {
-	size_t i;
 	int rc;
 	c->n = 0;
 	buf_reset(&c->data);
 	atomic_store(&c->next, 0);
-	while (!*eof && c->n < PREDICT_CHUNK) {
+	while (!*eof && c->n < PREDICT_CHUNK && c->data.len < PREDICT_CHUNK_BYTES) {
 		rc = ml_csv_next(r, err);
 		if (rc < 0)
 			return -1;
@@ -238,9 +260,6 @@ static int fill_chunk(struct chunk *c, struct ml_csv *r, size_t ncsv, int *eof, 
 		if (chunk_add(c, r, err) < 0)
 			return -1;
 	}
-	for (i = 0; i < c->n * c->ncols; i++)
-		if (c->cells[i].kind == ML_CELL_STR)
-			c->cells[i].str = c->data.ptr + c->off[i];
 	return 0;
 }
 
@@ -253,9 +272,10 @@ static struct chunk *chunk_new(size_t ncols, const int *map)
 	atomic_init(&c->next, 0);
 	c->ncols = ncols;
 	c->map = map;
-	c->cells = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->cells));
 	c->off = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->off));
-	c->preds = mem_calloc(PREDICT_CHUNK, sizeof(*c->preds));
+	c->len = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->len));
+	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
+		buf_init(&c->out[b], 0);
 	return c;
 }
 
@@ -263,10 +283,11 @@ static void chunk_free(struct chunk *c)
 {
 	if (!c)
 		return;
-	mem_free(c->cells);
 	mem_free(c->off);
-	mem_free(c->preds);
+	mem_free(c->len);
 	buf_release(&c->data);
+	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
+		buf_release(&c->out[b]);
 	mem_free(c);
 }
 
@@ -332,13 +353,13 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 	struct ml_csv r;
 	int *map = mem_calloc(s->ncols + 1, sizeof(*map));
 	struct chunk *cur = chunk_new(s->ncols, map), *next = chunk_new(s->ncols, map), *tmp;
+	struct ml_cell *cells = mem_calloc(2 * (s->ncols + 1), sizeof(*cells));
 	struct buf o = BUF_INIT;
 	size_t k, ncsv, rows = 0;
 	int rc, ret = -1, fail = 0, eof = 0;
 
 	memset(&r, 0, sizeof(r));
-	if (!map || !cur || !next || !cur->cells || !cur->off || !cur->preds || !next->cells ||
-	    !next->off || !next->preds) {
+	if (!map || !cells || !cur || !next || !cur->len || !cur->off || !next->len || !next->off) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -366,8 +387,8 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 		int threaded, rfail = 0;
 
 		rows += cur->n;
-		share_init(&sh[0], m, cur);
-		share_init(&sh[1], m, cur);
+		share_init(&sh[0], m, cur, cells);
+		share_init(&sh[1], m, cur, cells + s->ncols + 1);
 		/* Without a second thread this one does everything, in order. */
 		threaded = pthread_create(&th, NULL, predict_share, &sh[1]) == 0;
 		rfail = fill_chunk(next, &r, ncsv, &eof, name, &rerr) < 0;
@@ -383,12 +404,11 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 			err_set(err, rerr.code, "%s", rerr.msg);
 			goto out;
 		}
-		fail |= format_csv(m, cur, &o);
 		if (fail) {
 			err_set(err, ERR_NOMEM, "out of memory for the output");
 			goto out;
 		}
-		if (flush_buf(&o, out, err) < 0)
+		if (flush_buf(&o, out, err) < 0 || write_chunk(cur, out, err) < 0)
 			goto out;
 		tmp = cur;
 		cur = next;
@@ -405,6 +425,7 @@ out:
 	chunk_free(cur);
 	chunk_free(next);
 	mem_free(map);
+	mem_free(cells);
 	return ret;
 }
 

@@ -320,6 +320,115 @@ static int csv_row_done(struct ml_csv *r, struct err *err)
 	return 1;
 }
 
+/*
+ * Byte classes of the fast path: bytes that end a plain run of an unquoted
+ * field (CSV_STOP), of a quoted one (CSV_QSTOP), and bytes with the high bit
+ * (CSV_HIGH, so that only such fields are checked as UTF-8).
+ */
+enum { CSV_STOP = 1, CSV_QSTOP = 2, CSV_HIGH = 4 };
+
+#define CSV_HIGH_16(x)                                                                             \
+	CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH,  \
+		CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH
+static const unsigned char csv_class[256] = {
+	['\0'] = CSV_STOP | CSV_QSTOP,
+	['\n'] = CSV_STOP | CSV_QSTOP,
+	['\r'] = CSV_STOP,
+	['"'] = CSV_STOP | CSV_QSTOP,
+	[','] = CSV_STOP,
+	[0x80] = CSV_HIGH_16(0),
+	[0x90] = CSV_HIGH_16(0),
+	[0xa0] = CSV_HIGH_16(0),
+	[0xb0] = CSV_HIGH_16(0),
+	[0xc0] = CSV_HIGH_16(0),
+	[0xd0] = CSV_HIGH_16(0),
+	[0xe0] = CSV_HIGH_16(0),
+	[0xf0] = CSV_HIGH_16(0),
+};
+
+/* Appends n bytes and a NUL as the current field; room was made by the caller. */
+static inline int csv_fast_field(struct ml_csv *r, const unsigned char *p, size_t n, int quoted,
+				 unsigned high, struct err *err)
+{
+	size_t off;
+	if (csv_begin_field(r, quoted, err) < 0)
+		return -1;
+	off = r->dlen;
+	if (n <= 16) {
+		/* most fields are short: a loop beats a call to memcpy */
+		for (size_t i = 0; i < n; i++)
+			r->data[off + i] = (char)p[i];
+	} else {
+		memcpy(r->data + off, p, n);
+	}
+	r->data[off + n] = '\0';
+	r->dlen = off + n + 1;
+	r->len[r->nfields - 1] = n;
+	return high & CSV_HIGH ? csv_check_utf8(r, off, n, err) : 0;
+}
+
+/*
+ * The common row, read without the state machine: one whole line in the
+ * buffer, fields unquoted or quoted without "" or line breaks inside, no
+ * CR but the one of a CRLF. Returns 1 with the row, -1 on an error the
+ * state machine would report the same way (UTF-8, field count, memory), or
+ * 0 when the row is not that simple: then nothing is consumed and the
+ * state machine reads it, errors included.
+ */
+static int csv_fast_row(struct ml_csv *r, struct err *err)
+{
+	const unsigned char *p = r->in + r->pos, *nl, *end, *q;
+	size_t n = r->avail - r->pos;
+	unsigned high;
+
+	nl = n ? memchr(p, '\n', n) : NULL;
+	if (!nl)
+		return 0;
+	end = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+	if (end == p || (size_t)(end - p) > ML_CSV_MAX_FIELD)
+		return 0; /* a blank line, or a field maybe too long: the state machine */
+	/* every field fits: bytes plus one NUL per field, at most one field per byte + 1 */
+	if (csv_grow_data(r, 2 * (size_t)(end - p) + 2, err) < 0)
+		return -1;
+	for (;;) {
+		high = 0;
+		if (*p == '"') {
+			for (q = ++p; !(csv_class[*q] & CSV_QSTOP); q++)
+				high |= csv_class[*q];
+			/* not a plain closing quote: "", a NUL, a line break inside, ... */
+			if (*q != '"' || (q + 1 != end && q[1] != ','))
+				goto slow;
+			if (csv_fast_field(r, p, (size_t)(q - p), 1, high, err) < 0)
+				return -1;
+			q++;
+		} else {
+			for (q = p; !(csv_class[*q] & CSV_STOP); q++)
+				high |= csv_class[*q];
+			if (q != end && *q != ',')
+				goto slow; /* a quote, a CR, a NUL */
+			if (csv_fast_field(r, p, (size_t)(q - p), 0, high, err) < 0)
+				return -1;
+		}
+		if (q == end)
+			break;
+		p = q + 1; /* past the comma */
+		if (p == end) {
+			/* after a final comma, the row ends with an empty field */
+			if (csv_fast_field(r, p, 0, 0, 0, err) < 0)
+				return -1;
+			break;
+		}
+	}
+	r->pos = (size_t)(nl + 1 - r->in);
+	r->line++;
+	csv_finish_row(r);
+	return 1;
+slow:
+	r->nfields = 0;
+	r->dlen = 0;
+	return 0;
+}
+
 int ml_csv_next(struct ml_csv *r, struct err *err)
 {
 	enum csv_state st = ST_START;
@@ -332,6 +441,9 @@ int ml_csv_next(struct ml_csv *r, struct err *err)
 	if (!r->started && csv_skip_bom(r, err) < 0)
 		return -1;
 	r->row_line = r->line;
+	c = r->slow_only ? 0 : csv_fast_row(r, err);
+	if (c != 0)
+		return c;
 	for (;;) {
 		if (st == ST_PLAIN && csv_scan(r, 0, err) < 0)
 			return -1;

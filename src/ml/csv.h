@@ -32,6 +32,9 @@
  *   len[i]          its length in bytes
  *   quoted[i]       1 when the field was written in quotes
  *   row_line        1-based line where the row starts
+ * The fields lie one after the other in one block of
+ * field[nfields - 1] + len[nfields - 1] + 1 - field[0] bytes, each followed
+ * by its NUL, so a caller may copy a whole row at once.
  * The row's memory belongs to the reader and is reused by the next call.
  */
 struct ml_csv {
@@ -44,6 +47,7 @@ struct ml_csv {
 	/* private */
 	FILE *fp;
 	int own_fp, eof, started;
+	int slow_only; /* tests: 1 reads every row with the state machine, no fast path */
 	char *name;
 	const unsigned char *in; /* read buffer (rbuf) or the caller's memory */
 	unsigned char *rbuf;

@@ -210,6 +210,85 @@ static void test_csv_streams_a_file_across_buffer_boundaries(void **state)
 	unlink(path);
 }
 
+/*
+ * Plain rows (the reader's fast path) read through a file, with the first
+ * row padded so that each of eight shifts puts different bytes - a CR
+ * before its LF, a quote, a comma, the middle of a quoted field - at the
+ * ends of the read buffer.
+ */
+static void test_csv_fast_rows_across_buffer_boundaries(void **state)
+{
+	for (int shift = 0; shift < 8; shift++) {
+		char path[] = "/tmp/kiln-csv-test.XXXXXX";
+		int fd = mkstemp(path);
+		FILE *fp;
+		struct ml_frame f;
+		struct err err = ERR_INIT;
+		size_t rows = 3 * ML_CSV_BUFSIZE / 20;
+		assert_true(fd >= 0);
+		fp = fdopen(fd, "w");
+		assert_non_null(fp);
+		fprintf(fp, "id,text,z\n%*s,pad,\"\"\r\n", shift + 1, "p");
+		for (size_t i = 0; i < rows; i++)
+			fprintf(fp, i % 3 ? "%zu,\"q %zu\xc3\xa9\",x\r\n" : "%zu,u %zu,\n", i, i);
+		assert_int_equal(fclose(fp), 0);
+		if (ml_frame_read_csv(&f, path, &err) < 0)
+			fail_msg("%s", err.msg);
+		assert_int_equal(f.nrows, rows + 1);
+		for (size_t i = 0; i < rows; i++) {
+			char want[64];
+			snprintf(want, sizeof(want), i % 3 ? "q %zu\xc3\xa9" : "u %zu", i);
+			assert_string_equal(f.cells[1][i + 1], want);
+			if (i % 3)
+				assert_string_equal(f.cells[2][i + 1], "x");
+			else
+				assert_null(f.cells[2][i + 1]);
+			assert_int_equal(f.line[i + 1], i + 3);
+		}
+		ml_frame_release(&f);
+		unlink(path);
+	}
+}
+
+/* Rows the fast path hands back to the state machine give the same results. */
+static void test_csv_single_line_rows_the_fast_path_declines(void **state)
+{
+	struct ml_frame f;
+	struct err err = ERR_INIT;
+	const char *s = "a,b,c\n"
+			"\"x\"\"y\",2,3\n"  /* "" inside quotes */
+			"\"r\rs\",2,\"\"\n" /* a CR inside quotes is data */
+			"1,2,\r\n"	    /* empty last field before CRLF */
+			"\n"		    /* blank line */
+			"\"\xc3\xa9\",,9";  /* no final newline */
+	assert_int_equal(parse(&f, s, &err), 0);
+	assert_int_equal(f.nrows, 4);
+	assert_string_equal(f.cells[0][0], "x\"y");
+	assert_string_equal(f.cells[0][1], "r\rs");
+	assert_null(f.cells[2][1]);
+	assert_null(f.cells[2][2]);
+	assert_string_equal(f.cells[0][3], "\xc3\xa9");
+	assert_int_equal(f.line[3], 6);
+	ml_frame_release(&f);
+	expect_error("a,b\n\"\xff\",1\n", "t.csv:2: invalid UTF-8 in field 1");
+	expect_error("a,b\n1,\"x\xc3\"\n", "t.csv:2: invalid UTF-8 in field 2");
+	expect_error("a,b\n\"x\" ,1\n", "t.csv:2: unexpected character after closing quote");
+}
+
+/* csv.h: a row's fields are one block, each followed by its NUL. */
+static void test_csv_row_fields_are_contiguous(void **state)
+{
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	const char s[] = "ab,\"c,d\",,e\n";
+	assert_int_equal(ml_csv_open_mem(&r, s, sizeof(s) - 1, "m", &err), 0);
+	assert_int_equal(ml_csv_next(&r, &err), 1);
+	assert_int_equal(r.nfields, 4);
+	assert_memory_equal(r.field[0], "ab\0c,d\0\0e\0", 10);
+	assert_ptr_equal(r.field[3], r.field[0] + 8);
+	ml_csv_close(&r);
+}
+
 static void test_csv_open_missing_file_names_it(void **state)
 {
 	struct ml_frame f;
@@ -271,6 +350,9 @@ int main(void)
 		cmocka_unit_test(test_csv_caps_field_length),
 		cmocka_unit_test(test_csv_caps_fields_per_row),
 		cmocka_unit_test(test_csv_streams_a_file_across_buffer_boundaries),
+		cmocka_unit_test(test_csv_fast_rows_across_buffer_boundaries),
+		cmocka_unit_test(test_csv_single_line_rows_the_fast_path_declines),
+		cmocka_unit_test(test_csv_row_fields_are_contiguous),
 		cmocka_unit_test(test_csv_open_missing_file_names_it),
 		cmocka_unit_test(test_csv_reader_row_api),
 		cmocka_unit_test(test_csv_survives_allocation_failure),

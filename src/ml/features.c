@@ -53,6 +53,29 @@ static uint32_t rotl32(uint32_t x, int r)
 	return (x << r) | (x >> (32 - r));
 }
 
+/* One 4-byte block of murmur3_x86_32 into the state h. */
+static inline uint32_t murmur3_block(uint32_t h, uint32_t k)
+{
+	k *= 0xcc9e2d51;
+	k = rotl32(k, 15);
+	k *= 0x1b873593;
+	h ^= k;
+	h = rotl32(h, 13);
+	return h * 5 + 0xe6546b64;
+}
+
+/* The final mix of murmur3_x86_32 over len bytes. */
+static inline uint32_t murmur3_final(uint32_t h, uint32_t len)
+{
+	h ^= len;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
 uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
 {
 	const unsigned char *p = data;
@@ -60,16 +83,10 @@ uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
 	uint32_t h = seed, k;
 	size_t i, nblocks = len / 4;
 
-	for (i = 0; i < nblocks; i++) {
-		k = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-		    (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-		k *= c1;
-		k = rotl32(k, 15);
-		k *= c2;
-		h ^= k;
-		h = rotl32(h, 13);
-		h = h * 5 + 0xe6546b64;
-	}
+	for (i = 0; i < nblocks; i++)
+		h = murmur3_block(h, (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+					     (uint32_t)p[4 * i + 2] << 16 |
+					     (uint32_t)p[4 * i + 3] << 24);
 	k = 0;
 	p += nblocks * 4;
 	switch (len & 3) {
@@ -89,13 +106,7 @@ uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed)
 	default:
 		break;
 	}
-	h ^= (uint32_t)len;
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
+	return murmur3_final(h, (uint32_t)len);
 }
 
 void ml__row_init(struct ml__row *r, uint32_t *idx, double *val, size_t cap)
@@ -183,8 +194,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /*
- * A text has a few dozen keys: insertion sort, inlined, beats qsort's calls
- * through a comparison pointer several times over; long texts use qsort.
+ * Sorts keys ascending: insertion sort for the few keys of a typical text
+ * (no calls through qsort's comparison pointer), qsort for long texts.
+ * Equal keys are equal values, so any correct sort gives the same array.
  */
 static void sort_keys(uint64_t *v, size_t n)
 {
@@ -208,23 +220,23 @@ static int is_token_byte(unsigned char c)
 	       c >= 0x80;
 }
 
+/*
+ * murmur3_x86_32 of the little-endian bytes of n words w[(from + i) % ML__NGRAM_MAX]:
+ * those bytes are read back as exactly those words, so the words are hashed
+ * as they are (what ml__murmur3 gives on the bytes, without making them).
+ */
+static uint32_t murmur3_ring(const uint32_t *w, int from, int n, uint32_t seed)
+{
+	uint32_t h = seed;
+	for (int i = 0; i < n; i++)
+		h = murmur3_block(h, w[(from + i) % ML__NGRAM_MAX]);
+	return murmur3_final(h, (uint32_t)(4 * n));
+}
+
 static uint64_t ngram_key(const uint32_t *ring, int pos, int n, unsigned hash_bits)
 {
-	unsigned char bytes[4 * ML__NGRAM_MAX] = {0};
-	uint32_t h;
-	int i;
-	if (n == 1) {
-		h = ring[pos % ML__NGRAM_MAX];
-	} else {
-		for (i = 0; i < n; i++) {
-			uint32_t t = ring[(pos - n + 1 + i) % ML__NGRAM_MAX];
-			bytes[4 * i] = (unsigned char)t;
-			bytes[4 * i + 1] = (unsigned char)(t >> 8);
-			bytes[4 * i + 2] = (unsigned char)(t >> 16);
-			bytes[4 * i + 3] = (unsigned char)(t >> 24);
-		}
-		h = ml__murmur3(bytes, (size_t)4 * (size_t)n, (uint32_t)n);
-	}
+	uint32_t h = n == 1 ? ring[pos % ML__NGRAM_MAX]
+			    : murmur3_ring(ring, pos - n + 1, n, (uint32_t)n);
 	return (uint64_t)(h & ((1u << hash_bits) - 1)) << 1 | (h >> 31);
 }
 
@@ -274,26 +286,26 @@ int ml__parse_decimal(const char *s, size_t len, double *v)
 {
 	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
 				       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-	const char *end = s + len;
+	const char *end = s + len, *d0;
 	uint64_t mant = 0;
-	int neg = 0, digits = 0, frac = 0, dot = 0;
+	size_t digits, frac = 0;
+	int neg = 0;
 
 	if (s < end && (*s == '-' || *s == '+'))
 		neg = *s++ == '-';
-	for (; s < end; s++) {
-		if (*s >= '0' && *s <= '9') {
+	/* digits, then maybe a point and digits; the digit count is checked after */
+	for (d0 = s; s < end && (unsigned char)(*s - '0') < 10; s++)
+		mant = mant * 10 + (uint64_t)(*s - '0');
+	digits = (size_t)(s - d0);
+	if (s < end && *s == '.') {
+		for (d0 = ++s; s < end && (unsigned char)(*s - '0') < 10; s++)
 			mant = mant * 10 + (uint64_t)(*s - '0');
-			digits++;
-			frac += dot;
-		} else if (*s == '.' && !dot) {
-			dot = 1;
-		} else {
-			return 0;
-		}
+		frac = (size_t)(s - d0);
+		digits += frac;
 	}
-	if (digits == 0 || digits > 15)
+	if (s != end || digits == 0 || digits > 15)
 		return 0;
-	*v = (double)mant / pow10[frac];
+	*v = frac ? (double)mant / pow10[frac] : (double)mant; /* integers: no division */
 	if (neg)
 		*v = -*v;
 	return 1;
@@ -347,15 +359,79 @@ static int cell_num(const struct ml__feat_col *c, const struct ml_cell *cell, do
 
 /* --- transform ------------------------------------------------------------ */
 
-/* Fills cat_len, so a lookup compares lengths before bytes. */
+/*
+ * The key of a category: its length and two words that hold all its bytes
+ * when it is at most 16 bytes long (overlapping loads, never past the end),
+ * so that equal keys of short strings mean equal strings. Longer strings
+ * compare their bytes too.
+ */
+struct cat_key {
+	uint64_t a, b;
+};
+
+static uint64_t load64(const char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+static uint32_t load32(const char *s)
+{
+	uint32_t v;
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+static struct cat_key cat_key(const char *s, size_t len)
+{
+	struct cat_key k = {0, 0};
+	if (len >= 8) {
+		k.a = load64(s);
+		k.b = load64(s + len - 8);
+	} else if (len >= 4) {
+		k.a = load32(s);
+		k.b = load32(s + len - 4);
+	} else if (len > 0) {
+		k.a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
+		      (uint64_t)(unsigned char)s[len - 1] << 16;
+	}
+	return k;
+}
+
+static uint32_t cat_hash(struct cat_key k, size_t len)
+{
+	uint64_t h = (k.a ^ (uint64_t)len) * 0x9e3779b97f4a7c15u;
+	h = (h ^ (h >> 32) ^ k.b) * 0xc2b2ae3d27d4eb4fu;
+	return (uint32_t)(h >> 32);
+}
+
+/*
+ * Fills cat_len and the hash index cat_slot, so that a lookup hashes the
+ * value once and, for categories of up to 16 bytes, compares no bytes.
+ */
 static int cat_lengths(struct ml__feat_col *c, struct err *err)
 {
-	size_t k;
+	size_t k, nslots = 8;
+	while (nslots < 2 * c->ncats)
+		nslots *= 2;
 	c->cat_len = mem_calloc(c->ncats + 1, sizeof(*c->cat_len));
-	if (!c->cat_len)
+	c->cat_slot = mem_calloc(nslots, sizeof(*c->cat_slot));
+	if (!c->cat_len || !c->cat_slot)
 		return err_set(err, ERR_NOMEM, "out of memory for column '%s'", c->name);
-	for (k = 0; k < c->ncats; k++)
-		c->cat_len[k] = strlen(c->cats[k]);
+	c->cat_mask = (uint32_t)(nslots - 1);
+	for (k = 0; k < c->ncats; k++) {
+		size_t len = strlen(c->cats[k]);
+		struct cat_key key = cat_key(c->cats[k], len);
+		uint32_t h = cat_hash(key, len) & c->cat_mask;
+		while (c->cat_slot[h].cat)
+			h = (h + 1) & c->cat_mask;
+		c->cat_len[k] = len;
+		c->cat_slot[h].a = key.a;
+		c->cat_slot[h].b = key.b;
+		c->cat_slot[h].len = len;
+		c->cat_slot[h].cat = k + 1;
+	}
 	return 0;
 }
 
@@ -364,22 +440,17 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The index of the category of s[0..len), or -1 (the categories are distinct). */
 static long cat_index(const struct ml__feat_col *c, const char *s, size_t len)
 {
-	size_t lo = 0, hi = c->ncats;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *m = c->cats[mid];
-		size_t mlen = c->cat_len[mid];
-		int r = memcmp(m, s, mlen < len ? mlen : len);
-		if (r == 0)
-			r = (mlen > len) - (mlen < len);
-		if (r == 0)
-			return (long)mid;
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	struct cat_key key = cat_key(s, len);
+	uint32_t h = cat_hash(key, len) & c->cat_mask;
+	const struct ml__cat_slot *sl;
+	for (sl = &c->cat_slot[h]; sl->cat; sl = &c->cat_slot[h]) {
+		if (sl->len == len && sl->a == key.a && sl->b == key.b &&
+		    (len <= 16 || memcmp(c->cats[sl->cat - 1], s, len) == 0))
+			return (long)sl->cat - 1;
+		h = (h + 1) & c->cat_mask;
 	}
 	return -1;
 }
@@ -393,6 +464,9 @@ static int text_values(const struct ml__feat_col *c, const uint64_t *keys, size_
 {
 	size_t i = 0, start = out->n, j;
 	double norm = 0;
+	/* idf is large (2^hash_bits doubles): start every load now, not one by one */
+	for (j = 0; j < n; j++)
+		__builtin_prefetch(&c->idf[keys[j] >> 1]);
 	while (i < n) {
 		uint32_t b = (uint32_t)(keys[i] >> 1);
 		long cnt = 0;
@@ -439,14 +513,59 @@ out:
 	return ret;
 }
 
-int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
-			   struct ml__row *out, struct err *err)
+/*
+ * Where transform puts a feature: into a sparse row, or (row == NULL)
+ * straight into gbdt's value pairs, pair[2 * slot] and pair[2 * slot + 1]
+ * for a feature the trees use (slot_of[f] >= 0), as ml__gbdt_predict would
+ * scatter the row: the same float of the same double.
+ */
+struct sink {
+	struct ml__row *row;
+	const int32_t *slot_of;
+	uint32_t nfeatures;
+	float *pair;
+};
+
+static inline int emit(const struct sink *s, uint32_t f, double v, struct err *err)
+{
+	if (s->row)
+		return ml__row_push(s->row, f, v, err);
+	if (f < s->nfeatures && s->slot_of[f] >= 0) {
+		float x = (float)v;
+		s->pair[2 * s->slot_of[f]] = x;
+		s->pair[2 * s->slot_of[f] + 1] = x;
+	}
+	return 0;
+}
+
+/* A text column into pairs: its normalised features made as a row first. */
+static int text_pairs(const struct ml__pipeline *p, const struct ml__feat_col *c,
+		      const struct ml_cell *cell, const struct sink *s, struct err *err)
+{
+	uint32_t idx[64];
+	double val[64];
+	struct ml__row row;
+	size_t j;
+	int ret = -1;
+	ml__row_init(&row, idx, val, 64);
+	if (transform_text(p, c, cell, &row, err) < 0)
+		goto out;
+	for (j = 0; j < row.n; j++)
+		(void)emit(s, row.idx[j], row.val[j], err); /* pairs: cannot fail */
+	ret = 0;
+out:
+	ml__row_release(&row);
+	return ret;
+}
+
+static inline __attribute__((always_inline)) int transform_to(const struct ml__pipeline *p,
+							      const struct ml_cell *cells,
+							      const struct sink *s, struct err *err)
 {
 	size_t i;
 	double v;
 	int r;
 
-	out->n = 0;
 	for (i = 0; i < p->ncols; i++) {
 		const struct ml__feat_col *c = &p->cols[i];
 		const struct ml_cell *cell = &cells[i];
@@ -456,14 +575,13 @@ int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *c
 			if (r < 0)
 				return -1;
 			if (p->for_trees) {
-				if (r > 0 && ml__row_push(out, c->offset, v, err) < 0)
+				if (r > 0 && emit(s, c->offset, v, err) < 0)
 					return -1;
 			} else if (r > 0) {
 				v = (v - c->mean) / c->std;
-				if (v != 0 && ml__row_push(out, c->offset, v, err) < 0)
+				if (v != 0 && emit(s, c->offset, v, err) < 0)
 					return -1;
-			} else if (c->missing_ind &&
-				   ml__row_push(out, c->offset + 1, 1.0, err) < 0) {
+			} else if (c->missing_ind && emit(s, c->offset + 1, 1.0, err) < 0) {
 				return -1;
 			}
 			break;
@@ -478,17 +596,34 @@ int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *c
 			} else {
 				k = cat_index(c, cell->str, cell->len);
 			}
-			if (k >= 0 && ml__row_push(out, c->offset + (uint32_t)k, 1.0, err) < 0)
+			if (k >= 0 && emit(s, c->offset + (uint32_t)k, 1.0, err) < 0)
 				return -1;
 			break;
 		}
 		case ML_TEXT:
-			if (transform_text(p, c, cell, out, err) < 0)
+			if (s->row ? transform_text(p, c, cell, s->row, err) < 0
+				   : text_pairs(p, c, cell, s, err) < 0)
 				return -1;
 			break;
 		}
 	}
 	return 0;
+}
+
+int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
+			   struct ml__row *out, struct err *err)
+{
+	struct sink s = {out, NULL, 0, NULL};
+	out->n = 0;
+	return transform_to(p, cells, &s, err);
+}
+
+int ml__pipeline_transform_pairs(const struct ml__pipeline *p, const struct ml_cell *cells,
+				 const int32_t *slot_of, uint32_t nfeatures, float *pair,
+				 struct err *err)
+{
+	struct sink s = {NULL, slot_of, nfeatures, pair};
+	return transform_to(p, cells, &s, err);
 }
 
 /* --- fit ------------------------------------------------------------------ */
@@ -863,6 +998,7 @@ void ml__pipeline_release(struct ml__pipeline *p)
 			mem_free(c->cats[j]);
 		mem_free(c->cats);
 		mem_free(c->cat_len);
+		mem_free(c->cat_slot);
 		mem_free(c->idf);
 	}
 	mem_free(p->cols);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 #include "ml/internal.h"
 
@@ -327,6 +328,176 @@ static void test_pipeline_json_roundtrip_transforms_identically(void **state)
 	ml__pipeline_release(&q);
 }
 
+/*
+ * Category lookup (a hash of the length and up to 16 bytes): every length
+ * from 0 to 20, prefixes, suffixes and one changed byte in the middle.
+ */
+static void test_pipeline_categories_found_exactly(void **state)
+{
+	static const char *cats[] = {"",
+				     "a",
+				     "ab",
+				     "abc",
+				     "abcd",
+				     "abcde",
+				     "abcdefg",
+				     "abcdefgh",
+				     "abcdefghi",
+				     "abcdefghijXlmnopqrst",
+				     "abcdefghijklmnop",
+				     "abcdefghijklmnopq",
+				     "abcdefghijklmnopqrst",
+				     "b",
+				     "ba",
+				     "\xc3\xa9t\xc3\xa9"};
+	static const char *unseen[] = {"c",
+				       "aa",
+				       "abd",
+				       "abce",
+				       "abcdf",
+				       "abcdeg",
+				       "abcdefh",
+				       "abcdefgi",
+				       "abcdefghj",
+				       "bbcdefghijklmnop",
+				       "abcdefghijklmnopr",
+				       "abcdefghijYlmnopqrst",
+				       "abcdefghijklmnopqrsu",
+				       "bb",
+				       "A"};
+	struct ml__pipeline p;
+	struct err err = ERR_INIT;
+	struct ml__row row;
+	json_t *j = json_pack("{s:[i,i], s:i, s:b, s:i, s:[{s:s, s:s, s:[]}]}", "ngram", 1, 1,
+			      "hash_bits", 4, "for_trees", 1, "n_features", 16, "columns", "name",
+			      "c", "kind", "categorical", "categories");
+	json_t *a = json_object_get(json_array_get(json_object_get(j, "columns"), 0), "categories");
+	size_t k;
+	(void)state;
+	for (k = 0; k < 16; k++)
+		assert_int_equal(json_array_append_new(a, json_string(cats[k])), 0);
+	assert_int_equal(ml__pipeline_from_json(&p, j, &err), 0);
+	json_decref(j);
+	ml__row_init(&row, NULL, NULL, 0);
+	for (k = 0; k < 16; k++) {
+		struct ml_cell cell = {ML_CELL_STR, cats[k], strlen(cats[k]), 0};
+		assert_int_equal(ml__pipeline_transform(&p, &cell, &row, &err), 0);
+		assert_int_equal(row.n, 1);
+		assert_int_equal(row.idx[0], k);
+	}
+	for (k = 0; k < sizeof(unseen) / sizeof(*unseen); k++) {
+		struct ml_cell cell = {ML_CELL_STR, unseen[k], strlen(unseen[k]), 0};
+		assert_int_equal(ml__pipeline_transform(&p, &cell, &row, &err), 0);
+		assert_int_equal(row.n, 0);
+	}
+	ml__row_release(&row);
+	ml__pipeline_release(&p);
+}
+
+/*
+ * The n-gram keys of a text are sorted (insertion sort up to 64 keys,
+ * qsort past that): with unigrams, a text and its words in reverse order
+ * give the same row, sorted and without repeated indices, at both sizes.
+ */
+static void test_pipeline_text_keys_sorted_short_and_long(void **state)
+{
+	static const char *words[] = {"good",  "bad",	"film", "plot", "great",  "awful",
+				      "loved", "hated", "fine", "poor", "really", "the"};
+	struct fixture x;
+	struct ml__pipeline p;
+	struct err err = ERR_INIT;
+	struct ml__row a, b;
+	(void)state;
+	fixture_init(&x);
+	assert_int_equal(
+		ml__pipeline_fit(&p, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 1, 6, 0, &err), 0);
+	ml__row_init(&a, NULL, NULL, 0);
+	ml__row_init(&b, NULL, NULL, 0);
+	for (size_t nwords = 5; nwords <= 300; nwords += 59) {
+		struct buf fwd = BUF_INIT, rev = BUF_INIT;
+		size_t i;
+		for (i = 0; i < nwords; i++)
+			assert_int_equal(
+				buf_adds(&fwd, words[(i * 7) % 12]) | buf_addch(&fwd, ' ') |
+					buf_adds(&rev, words[((nwords - 1 - i) * 7) % 12]) |
+					buf_addch(&rev, ' '),
+				0);
+		struct ml_cell ca[3] = {str_cell("1"), str_cell("red"), str_cell(fwd.ptr)};
+		struct ml_cell cb[3] = {str_cell("1"), str_cell("red"), str_cell(rev.ptr)};
+		assert_int_equal(ml__pipeline_transform(&p, ca, &a, &err), 0);
+		assert_int_equal(ml__pipeline_transform(&p, cb, &b, &err), 0);
+		assert_int_equal(a.n, b.n);
+		assert_true(a.n > 2);
+		for (i = 1; i < a.n; i++)
+			assert_true(a.idx[i - 1] < a.idx[i]);
+		assert_memory_equal(a.idx, b.idx, a.n * sizeof(*a.idx));
+		assert_memory_equal(a.val, b.val, a.n * sizeof(*a.val));
+		buf_release(&fwd);
+		buf_release(&rev);
+	}
+	ml__row_release(&a);
+	ml__row_release(&b);
+	ml__pipeline_release(&p);
+}
+
+/* The bucket of an n-gram: murmur3 of its tokens' hashes as little-endian bytes. */
+static uint32_t ref_bucket(const char *const *tok, int n, unsigned bits)
+{
+	unsigned char bytes[4 * ML__NGRAM_MAX];
+	uint32_t h = 0;
+	for (int i = 0; i < n; i++) {
+		h = ml__murmur3(tok[i], strlen(tok[i]), 0);
+		bytes[4 * i] = (unsigned char)h;
+		bytes[4 * i + 1] = (unsigned char)(h >> 8);
+		bytes[4 * i + 2] = (unsigned char)(h >> 16);
+		bytes[4 * i + 3] = (unsigned char)(h >> 24);
+	}
+	if (n > 1)
+		h = ml__murmur3(bytes, (size_t)(4 * n), (uint32_t)n);
+	return h & ((1u << bits) - 1);
+}
+
+/* docs/model-format.md's hashing, computed here from its definition. */
+static void test_pipeline_text_buckets_follow_the_format(void **state)
+{
+	static const char *tok[] = {"good", "film", "really"};
+	struct fixture x;
+	struct ml__pipeline p;
+	struct err err = ERR_INIT;
+	struct ml__row row;
+	uint32_t want[6] = {0};
+	size_t nwant = 0, i, j;
+	(void)state;
+	fixture_init(&x);
+	assert_int_equal(
+		ml__pipeline_fit(&p, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 3, 12, 0, &err), 0);
+	for (int n = 1; n <= 3; n++)
+		for (int at = 0; at + n <= 3; at++) {
+			uint32_t b = p.cols[2].offset + ref_bucket(tok + at, n, 12);
+			for (i = 0; i < nwant && want[i] != b; i++)
+				;
+			if (i == nwant)
+				want[nwant++] = b;
+		}
+	ml__row_init(&row, NULL, NULL, 0);
+	{
+		struct ml_cell cells[3] = {str_cell(NULL), str_cell(NULL),
+					   str_cell("Good FILM, really")};
+		assert_int_equal(ml__pipeline_transform(&p, cells, &row, &err), 0);
+	}
+	/* each expected bucket is in the text's part of the row, and nothing else */
+	for (j = 0; j < row.n && row.idx[j] < p.cols[2].offset; j++)
+		;
+	assert_int_equal(row.n - j, nwant);
+	for (; j < row.n; j++) {
+		for (i = 0; i < nwant && want[i] != row.idx[j]; i++)
+			;
+		assert_true(i < nwant);
+	}
+	ml__row_release(&row);
+	ml__pipeline_release(&p);
+}
+
 static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 {
 	const char *bad[] = {
@@ -570,11 +741,23 @@ static void test_gbdt_walker_agrees_with_xgboost(void **state)
 		assert_true(best >= 1 && best <= 30);
 		assert_int_equal(ml__gbdt_load(&back, tasks[t], 2, p.nfeatures, payload, len, &err),
 				 0);
+		assert_non_null(g.pnodes);
 		for (r = 0; r < NROWS; r++) {
-			struct ml_pred p1, p2;
+			struct ml_pred p1, p2, p3;
+			struct ml_cell cells[3] = {str_cell(x.col_num[r]), str_cell(x.col_cat[r]),
+						   str_cell(x.col_text[r])};
+			float pair[ML__GBDT_PAIRS];
 			ml__gbdt_predict(&g, &rows[r], &p1);
 			ml__gbdt_predict(&back, &rows[r], &p2);
 			assert_true(p1.value == p2.value);
+			/* straight into the value pairs (text included): the same prediction */
+			ml__gbdt_pairs_begin(&g, pair);
+			assert_int_equal(ml__pipeline_transform_pairs(&p, cells, g.slot_of,
+								      g.nfeatures, pair, &err),
+					 0);
+			ml__gbdt_predict_pairs(&g, pair, &p3);
+			assert_true(p3.value == p1.value && p3.klass == p1.klass);
+			assert_memory_equal(p3.prob, p1.prob, sizeof(p1.prob));
 			if (tasks[t] == ML_TASK_CLASSIFICATION)
 				assert_int_equal(p1.klass, (int)y[r]);
 		}
@@ -636,6 +819,9 @@ int main(void)
 		cmocka_unit_test(test_pipeline_rejects_text_in_numeric_column),
 		cmocka_unit_test(test_pipeline_numbers_parse_as_strtod),
 		cmocka_unit_test(test_pipeline_json_roundtrip_transforms_identically),
+		cmocka_unit_test(test_pipeline_categories_found_exactly),
+		cmocka_unit_test(test_pipeline_text_keys_sorted_short_and_long),
+		cmocka_unit_test(test_pipeline_text_buckets_follow_the_format),
 		cmocka_unit_test(test_pipeline_from_json_rejects_bad_manifests),
 		cmocka_unit_test(test_pipeline_reads_idf_list_and_idf_levels),
 		cmocka_unit_test(test_pipeline_fit_transform_equals_fit_then_transform),

@@ -346,6 +346,83 @@ static int assign_slots(struct ml__gbdt *g, size_t nnodes, uint32_t nfeatures, s
 	return 0;
 }
 
+/*
+ * The perfect layout (internal.h): trees of depth up to GBDT_PERFECT_DEPTH,
+ * at most GBDT_PERFECT_CELLS leaves in all, walked on the dense row.
+ */
+#define GBDT_PERFECT_DEPTH 8
+#define GBDT_PERFECT_CELLS (1u << 22)
+
+/* Depth of the subtree at node i (0: a leaf); stops counting past max. */
+static int tree_depth(const struct ml__tree_node *nodes, int32_t i, int max)
+{
+	int l, r;
+	if (nodes[i].left < 0)
+		return 0;
+	if (max <= 0)
+		return 1;
+	l = tree_depth(nodes, nodes[i].left, max - 1);
+	r = tree_depth(nodes, nodes[i].right, max - 1);
+	return 1 + (l > r ? l : r);
+}
+
+/*
+ * Copies the subtree at node i to heap position pos (level d) of a perfect
+ * tree of depth g->pdepth. Under a leaf met early, every split is a dummy
+ * and every leaf holds that leaf's value, so any path gives the same value.
+ */
+static void fill_perfect(const struct ml__gbdt *g, const struct ml__tree_node *nodes, int32_t i,
+			 size_t pos, int d, struct ml__pnode *pn, float *leaf)
+{
+	size_t ninner = ((size_t)1 << g->pdepth) - 1;
+	int32_t l = nodes[i].left, r = nodes[i].right;
+	if (d == g->pdepth) {
+		leaf[pos - ninner] = nodes[i].split;
+		return;
+	}
+	pn[pos].split = 0;
+	pn[pos].at = 0;
+	if (l < 0) {
+		l = r = i;
+	} else {
+		pn[pos].split = nodes[i].split;
+		pn[pos].at = 2 * nodes[i].slot + (nodes[i].default_left != 0);
+	}
+	fill_perfect(g, nodes, l, 2 * pos + 1, d + 1, pn, leaf);
+	fill_perfect(g, nodes, r, 2 * pos + 2, d + 1, pn, leaf);
+}
+
+/* Builds g->pnodes and g->pleaf when the trees allow it (else leaves them NULL). */
+static int build_perfect(struct ml__gbdt *g, struct err *err)
+{
+	size_t t, ninner;
+	int depth = 0;
+	if (g->nslots > ML__GBDT_DENSE_MAX || g->ntrees == 0)
+		return 0;
+	/* missing values become infinities there: the splits must be finite */
+	for (t = 0; t < g->tree_start[g->ntrees]; t++)
+		if (g->nodes[t].left >= 0 && !isfinite(g->nodes[t].split))
+			return 0;
+	for (t = 0; t < g->ntrees; t++) {
+		int d = tree_depth(g->nodes + g->tree_start[t], 0, GBDT_PERFECT_DEPTH);
+		if (d > GBDT_PERFECT_DEPTH)
+			return 0;
+		depth = d > depth ? d : depth;
+	}
+	if (g->ntrees > GBDT_PERFECT_CELLS >> depth)
+		return 0;
+	g->pdepth = depth;
+	ninner = ((size_t)1 << depth) - 1;
+	g->pnodes = mem_calloc(g->ntrees * ninner + 1, sizeof(*g->pnodes));
+	g->pleaf = mem_calloc(g->ntrees * (ninner + 1), sizeof(*g->pleaf));
+	if (!g->pnodes || !g->pleaf)
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
+	for (t = 0; t < g->ntrees; t++)
+		fill_perfect(g, g->nodes + g->tree_start[t], 0, 0, 0, g->pnodes + t * ninner,
+			     g->pleaf + t * (ninner + 1));
+	return 0;
+}
+
 static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *info,
 		      uint32_t nfeatures, struct err *err)
 {
@@ -388,7 +465,59 @@ static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *inf
 		total += json_array_size(json_object_get(t, "left_children"));
 	}
 	g->tree_start[g->ntrees] = total;
-	return assign_slots(g, total, nfeatures, err);
+	if (assign_slots(g, total, nfeatures, err) < 0)
+		return -1;
+	return build_perfect(g, err);
+}
+
+/* Keys of XGBoost's tree objects whose arrays prediction never reads. */
+static int unread_key(const char *k, size_t n)
+{
+	static const char *const keys[] = {"base_weights", "loss_changes", "parents", "split_type",
+					   "sum_hessian"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0)
+			return 1;
+	return 0;
+}
+
+static size_t skip_space(const char *s, size_t i, size_t len)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/*
+ * Blanks with spaces the contents of the flat arrays under unread keys
+ * (more than half of the model's text, mostly floats), so that jansson,
+ * which builds every value it reads, meets empty arrays there. Only an
+ * array after a key and ':' whose contents hold no string, array or object
+ * is blanked: the document keeps its lines and every other value.
+ */
+static void blank_unread(char *s, size_t len)
+{
+	size_t i = 0, start, j, k;
+	while (i < len) {
+		if (s[i++] != '"')
+			continue;
+		for (start = i; i < len && s[i] != '"'; i += s[i] == '\\' ? 2 : 1)
+			;
+		if (i >= len)
+			return;
+		j = skip_space(s, ++i, len);
+		if (j >= len || s[j] != ':')
+			continue;
+		j = skip_space(s, j + 1, len);
+		if (j >= len || s[j] != '[' || !unread_key(s + start, i - 1 - start))
+			continue;
+		for (k = j + 1; k < len && !strchr("]\"[{", s[k]); k++)
+			;
+		if (k < len && s[k] == ']') {
+			memset(s + j + 1, ' ', k - j - 1);
+			i = k + 1;
+		}
+	}
 }
 
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
@@ -403,7 +532,8 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 			   : nclasses > 2	      ? "multi:softprob"
 						      : "binary:logistic";
 	json_error_t jerr;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	char *text = NULL;
+	json_t *root = NULL;
 	const char *base, *ncls, *obj;
 	char *end = NULL;
 	double bs;
@@ -415,6 +545,13 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 	g->task = task;
 	g->nclasses = task == ML_TASK_CLASSIFICATION ? nclasses : 0;
 	g->ngroups = nclasses > 2 && task == ML_TASK_CLASSIFICATION ? nclasses : 1;
+	if (!(text = mem_malloc(len + 1))) {
+		err_set(err, ERR_NOMEM, "out of memory loading the trees");
+		goto out;
+	}
+	memcpy(text, json, len);
+	blank_unread(text, len);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		err_set(err, ERR_FORMAT, "payload: xgboost model: line %d: %s", jerr.line,
 			jerr.text);
@@ -448,6 +585,7 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 		goto out;
 	ret = 0;
 out:
+	mem_free(text);
 	json_decref(root);
 	if (ret < 0)
 		ml__gbdt_release(g);
@@ -492,14 +630,10 @@ static void walk_sparse(const struct ml__gbdt *g, const struct ml__row *x, float
 	}
 }
 
-/*
- * The usual walk: the row scattered once into dense[slot] (NaN = missing),
- * the same float comparisons as walk_sparse, so the same leaves.
- */
-static void walk_dense(const struct ml__gbdt *g, const struct ml__row *x, float *margin)
+/* The row scattered once into dense[slot] (NaN = missing). */
+static void scatter_dense(const struct ml__gbdt *g, const struct ml__row *x, float *dense)
 {
-	float dense[ML__GBDT_DENSE_MAX];
-	size_t t, j;
+	size_t j;
 	for (j = 0; j < g->nslots; j++)
 		dense[j] = NAN;
 	for (j = 0; j < x->n; j++) {
@@ -507,6 +641,12 @@ static void walk_dense(const struct ml__gbdt *g, const struct ml__row *x, float 
 		if (f < g->nfeatures && g->slot_of[f] >= 0)
 			dense[g->slot_of[f]] = (float)x->val[j];
 	}
+}
+
+/* The walk of trees too deep for the perfect layout: the same comparisons. */
+static void walk_dense(const struct ml__gbdt *g, const float *dense, float *margin)
+{
+	size_t t;
 	for (t = 0; t < g->ntrees; t++) {
 		const struct ml__tree_node *nodes = g->nodes + g->tree_start[t];
 		int32_t i = 0;
@@ -521,19 +661,123 @@ static void walk_dense(const struct ml__gbdt *g, const struct ml__row *x, float 
 	}
 }
 
-void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
+/*
+ * The row for the perfect layout: two values per slot, the feature's value
+ * in both, or for a missing one +inf at 2 * slot (v < split is false: right)
+ * and -inf at 2 * slot + 1 (true: left), so that a node reading
+ * 2 * slot + default_left sends a missing value its default way with the
+ * one comparison. Exact: row values are never NaN, splits are finite
+ * (build_perfect) and a value beyond the float range compares as the same
+ * infinity in both walks.
+ */
+void ml__gbdt_pairs_begin(const struct ml__gbdt *g, float *pair)
 {
-	float margin[ML_MAX_CLASSES] = {0};
+	size_t j;
+	pair[0] = INFINITY; /* for the dummy splits when no split uses a feature */
+	pair[1] = -INFINITY;
+	for (j = 0; j < g->nslots; j++) {
+		pair[2 * j] = INFINITY;
+		pair[2 * j + 1] = -INFINITY;
+	}
+}
+
+static void scatter_pairs(const struct ml__gbdt *g, const struct ml__row *x, float *pair)
+{
+	size_t j;
+	ml__gbdt_pairs_begin(g, pair);
+	for (j = 0; j < x->n; j++) {
+		uint32_t f = x->idx[j];
+		if (f < g->nfeatures && g->slot_of[f] >= 0) {
+			float v = (float)x->val[j];
+			pair[2 * g->slot_of[f]] = v;
+			pair[2 * g->slot_of[f] + 1] = v;
+		}
+	}
+}
+
+/* One step down a perfect tree: the heap index of the child of node i. */
+static inline size_t perfect_step(const struct ml__pnode *pn, size_t i, const float *pair)
+{
+	return 2 * i + 2 - (size_t)(pair[pn[i].at] < pn[i].split);
+}
+
+/*
+ * The usual walk: pdepth steps per tree with no data-dependent branch (the
+ * direction is computed, not branched on, so nothing is mispredicted), eight
+ * trees at a time so that the CPU overlaps their chains of loads (eight
+ * measured faster than four on churn, 200 trees: 126 vs 138 ms per 100k rows). With one
+ * output the sum stays in a register (single is a constant once inlined).
+ * The comparisons, leaves and order of the sums are those of walk_dense.
+ */
+static inline __attribute__((always_inline)) void
+walk_perfect_sum(const struct ml__gbdt *g, const float *pair, float *margin, int single)
+{
+	size_t ninner = ((size_t)1 << g->pdepth) - 1, nleaf = ninner + 1, t = 0;
+	const struct ml__pnode *pn = g->pnodes;
+	const float *leaf = g->pleaf;
+	const int *grp = g->tree_group;
+	float sum = margin[0];
+	int d;
+	for (; t + 8 <= g->ntrees; t += 8, pn += 8 * ninner, leaf += 8 * nleaf) {
+		size_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+		for (d = 0; d < g->pdepth; d++) {
+			i0 = perfect_step(pn, i0, pair);
+			i1 = perfect_step(pn + ninner, i1, pair);
+			i2 = perfect_step(pn + 2 * ninner, i2, pair);
+			i3 = perfect_step(pn + 3 * ninner, i3, pair);
+			i4 = perfect_step(pn + 4 * ninner, i4, pair);
+			i5 = perfect_step(pn + 5 * ninner, i5, pair);
+			i6 = perfect_step(pn + 6 * ninner, i6, pair);
+			i7 = perfect_step(pn + 7 * ninner, i7, pair);
+		}
+		if (single) {
+			sum += leaf[i0 - ninner];
+			sum += leaf[nleaf + i1 - ninner];
+			sum += leaf[2 * nleaf + i2 - ninner];
+			sum += leaf[3 * nleaf + i3 - ninner];
+			sum += leaf[4 * nleaf + i4 - ninner];
+			sum += leaf[5 * nleaf + i5 - ninner];
+			sum += leaf[6 * nleaf + i6 - ninner];
+			sum += leaf[7 * nleaf + i7 - ninner];
+		} else {
+			margin[grp[t]] += leaf[i0 - ninner];
+			margin[grp[t + 1]] += leaf[nleaf + i1 - ninner];
+			margin[grp[t + 2]] += leaf[2 * nleaf + i2 - ninner];
+			margin[grp[t + 3]] += leaf[3 * nleaf + i3 - ninner];
+			margin[grp[t + 4]] += leaf[4 * nleaf + i4 - ninner];
+			margin[grp[t + 5]] += leaf[5 * nleaf + i5 - ninner];
+			margin[grp[t + 6]] += leaf[6 * nleaf + i6 - ninner];
+			margin[grp[t + 7]] += leaf[7 * nleaf + i7 - ninner];
+		}
+	}
+	for (; t < g->ntrees; t++, pn += ninner, leaf += nleaf) {
+		size_t i = 0;
+		for (d = 0; d < g->pdepth; d++)
+			i = perfect_step(pn, i, pair);
+		if (single)
+			sum += leaf[i - ninner];
+		else
+			margin[grp[t]] += leaf[i - ninner];
+	}
+	if (single)
+		margin[0] = sum;
+}
+
+static void walk_perfect(const struct ml__gbdt *g, const float *pair, float *margin)
+{
+	if (g->ngroups == 1)
+		walk_perfect_sum(g, pair, margin, 1);
+	else
+		walk_perfect_sum(g, pair, margin, 0);
+}
+
+/* The prediction from the sums of the leaves of each output. */
+static void finish(const struct ml__gbdt *g, const float *margin, struct ml_pred *out)
+{
 	uint32_t k;
 	double mx = -INFINITY, total = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (k = 0; k < g->ngroups; k++)
-		margin[k] = 0;
-	if (g->nslots <= ML__GBDT_DENSE_MAX)
-		walk_dense(g, x, margin);
-	else
-		walk_sparse(g, x, margin);
 	if (g->task == ML_TASK_REGRESSION) {
 		out->klass = -1;
 		out->value = (double)(float)(margin[0] + (float)g->base_margin);
@@ -561,11 +805,37 @@ void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct 
 	out->value = out->prob[out->klass];
 }
 
+void ml__gbdt_predict_pairs(const struct ml__gbdt *g, const float *pair, struct ml_pred *out)
+{
+	float margin[ML_MAX_CLASSES] = {0};
+	walk_perfect(g, pair, margin);
+	finish(g, margin, out);
+}
+
+void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out)
+{
+	float margin[ML_MAX_CLASSES] = {0};
+	if (g->pnodes) {
+		float pair[ML__GBDT_PAIRS];
+		scatter_pairs(g, x, pair);
+		walk_perfect(g, pair, margin);
+	} else if (g->nslots <= ML__GBDT_DENSE_MAX) {
+		float dense[ML__GBDT_DENSE_MAX];
+		scatter_dense(g, x, dense);
+		walk_dense(g, dense, margin);
+	} else {
+		walk_sparse(g, x, margin);
+	}
+	finish(g, margin, out);
+}
+
 void ml__gbdt_release(struct ml__gbdt *g)
 {
 	mem_free(g->tree_start);
 	mem_free(g->tree_group);
 	mem_free(g->nodes);
 	mem_free(g->slot_of);
+	mem_free(g->pnodes);
+	mem_free(g->pleaf);
 	memset(g, 0, sizeof(*g));
 }

@@ -59,6 +59,13 @@ void ml__row_release(struct ml__row *r);
 
 /* --- feature pipeline (features.c) -------------------------------------- */
 
+/* A category's key (length and up to 16 bytes, see features.c) and index + 1 (0: empty). */
+struct ml__cat_slot {
+	uint64_t a, b;
+	size_t len;
+	size_t cat;
+};
+
 struct ml__feat_col {
 	char *name;
 	enum ml_kind kind;
@@ -71,6 +78,9 @@ struct ml__feat_col {
 	size_t ncats;
 	char **cats;
 	size_t *cat_len; /* strlen of each category */
+	/* open-addressing index of cats (features.c), cat_mask + 1 slots */
+	struct ml__cat_slot *cat_slot;
+	uint32_t cat_mask; /* slots - 1 (a power of two, at least 2 * ncats) */
 	/* text: smooth idf per bucket, fitted on ndocs training texts */
 	uint32_t ndocs;
 	double *idf; /* 2^hash_bits */
@@ -113,6 +123,15 @@ void ml__pipeline_release(struct ml__pipeline *p);
  */
 int ml__pipeline_transform(const struct ml__pipeline *p, const struct ml_cell *cells,
 			   struct ml__row *out, struct err *err);
+
+/*
+ * The same, written straight into gbdt's value pairs (ml__gbdt_pairs_begin):
+ * each feature f < nfeatures with slot_of[f] >= 0 at pair[2 * slot_of[f]]
+ * and the next float; other features are dropped. Same errors.
+ */
+int ml__pipeline_transform_pairs(const struct ml__pipeline *p, const struct ml_cell *cells,
+				 const int32_t *slot_of, uint32_t nfeatures, float *pair,
+				 struct err *err);
 
 /* The "features" manifest object, and back (ERR_FORMAT naming the field). */
 json_t *ml__pipeline_to_json(const struct ml__pipeline *p);
@@ -212,6 +231,23 @@ struct ml__gbdt {
 	/* slot_of[f]: the slot of feature f, or -1 when no split uses it */
 	uint32_t nfeatures, nslots;
 	int32_t *slot_of; /* nfeatures */
+	/*
+	 * The same trees padded to perfect trees of depth pdepth (heap order,
+	 * a leaf above that depth copied into every leaf under it), walked
+	 * without branches; NULL when too deep or too wide (see gbdt.c).
+	 */
+	int pdepth;
+	struct ml__pnode *pnodes; /* ntrees * (2^pdepth - 1) */
+	float *pleaf;		  /* ntrees * 2^pdepth */
+};
+
+/*
+ * A split of the perfect layout: go left when v < split, v read at index
+ * at = 2 * slot + default_left of the row's value pairs (gbdt.c).
+ */
+struct ml__pnode {
+	float split;
+	uint32_t at;
 };
 
 struct ml__gbdt_params {
@@ -243,6 +279,15 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
  * dense array of the features the trees use, so each node costs one load.
  */
 void ml__gbdt_predict(const struct ml__gbdt *g, const struct ml__row *x, struct ml_pred *out);
+/*
+ * The same in two steps, for a caller that writes the features itself
+ * (ml__pipeline_transform_pairs), only when g->pnodes: pairs_begin makes a
+ * row of missing values in pair (ML__GBDT_PAIRS floats), predict_pairs
+ * walks it. Allocation-free, thread-safe.
+ */
+#define ML__GBDT_PAIRS (2 * ML__GBDT_DENSE_MAX + 2)
+void ml__gbdt_pairs_begin(const struct ml__gbdt *g, float *pair);
+void ml__gbdt_predict_pairs(const struct ml__gbdt *g, const float *pair, struct ml_pred *out);
 void ml__gbdt_release(struct ml__gbdt *g);
 
 #endif

@@ -129,6 +129,16 @@ int ml_model_predict(const struct ml_model *m, const struct ml_cell *cells, stru
 	struct ml__row row;
 	int ret = -1;
 
+	if (m->algo == ML_ALGO_GBDT && m->gb.pnodes) {
+		/* the features go straight where the trees read them: no sparse row */
+		float pair[ML__GBDT_PAIRS];
+		ml__gbdt_pairs_begin(&m->gb, pair);
+		if (ml__pipeline_transform_pairs(&m->pipe, cells, m->gb.slot_of, m->gb.nfeatures,
+						 pair, err) < 0)
+			return -1;
+		ml__gbdt_predict_pairs(&m->gb, pair, out);
+		return 0;
+	}
 	ml__row_init(&row, idx, val, ROW_ON_STACK);
 	if (ml__pipeline_transform(&m->pipe, cells, &row, err) < 0)
 		goto out;
