@@ -18,7 +18,7 @@
 const char cmd_data_usage[] =
 	"usage: kiln data schema FILE.csv [--target COL] [--task TASK] [--json]\n"
 	"       kiln data validate --schema MODEL_OR_SCHEMA NEW.csv [--json]\n"
-	"       kiln data add [--blobs URL] FILE...\n"
+	"       kiln data add [--blobs URL] [--link copy|hardlink] [--jobs N] FILE...\n"
 	"       kiln data status [--blobs URL] [FILE|FILE.kiln...]\n"
 	"       kiln data push|pull [--remote URL] [--blobs URL] [--force] [--json] [PATH...]\n"
 	"\n"
