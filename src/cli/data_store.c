@@ -46,26 +46,12 @@ const char cmd_data_status_usage[] =
 	"Exit 0 when all are ok, 1 when any is not (or on an error).\n"
 	"  --blobs URL   the blob store, as for kiln data add\n";
 
-/* The blob store settings from the flag and the environment. */
+/* The local store of `kiln data` (cli_blob_config), synced once per command. */
 static int blob_config_from_env(struct blob_config *cfg, const char *flag, struct buf *home,
 				struct err *err)
 {
-	const char *env = getenv("KILN_HOME"), *h = getenv("HOME");
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->url = flag ? flag : getenv("KILN_BLOBS");
-	if (env && *env) {
-		if (buf_adds(home, env) < 0)
-			return err_set(err, ERR_NOMEM, "out of memory");
-	} else if (h && *h) {
-		if (buf_addf(home, "%s/.kiln", h) < 0)
-			return err_set(err, ERR_NOMEM, "out of memory");
-	}
-	cfg->home = home->len ? home->ptr : NULL;
-	cfg->s3_endpoint = getenv("AWS_ENDPOINT_URL");
-	cfg->s3_region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
-	cfg->s3_access_key = getenv("AWS_ACCESS_KEY_ID");
-	cfg->s3_secret_key = getenv("AWS_SECRET_ACCESS_KEY");
-	cfg->s3_session_token = getenv("AWS_SESSION_TOKEN");
+	if (cli_blob_config(cfg, flag, home, err) < 0)
+		return -1;
 	cfg->defer_sync = 1; /* one sync per command, not two per file */
 	return 0;
 }
@@ -188,121 +174,39 @@ out:
 	return rc;
 }
 
-/* Pointer files found under a directory, recursively. */
-struct found {
-	char **v;
-	size_t n;
-};
-
-static int found_push(struct found *f, const char *path, struct err *err)
+/* Status of one pointer file: prints its line; returns 1 when not ok, -1 on error. */
+static int status_one(struct blob_store *bs, const char *pointer, struct err *err)
 {
-	char **v = mem_reallocarray(f->v, f->n + 1, sizeof(*v));
-	if (!v)
-		return err_set(err, ERR_NOMEM, "out of memory");
-	f->v = v;
-	v[f->n] = mem_strdup(path);
-	if (!v[f->n])
-		return err_set(err, ERR_NOMEM, "out of memory");
-	f->n++;
-	return 0;
-}
-
-/* Collects *.kiln files under dir ("" is the current directory); skips .git. */
-static int walk(const char *dir, struct found *f, struct err *err)
-{
-	DIR *d = opendir(*dir ? dir : ".");
-	struct dirent *e;
-	struct buf path = BUF_INIT;
-	size_t k = strlen(BLOB_POINTER_SUFFIX);
-	int ret = -1;
-	if (!d)
-		return err_set(err, ERR_IO, "cannot list '%s': %s", *dir ? dir : ".",
-			       strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		struct stat st;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-		    strcmp(e->d_name, ".git") == 0)
-			continue;
-		buf_reset(&path);
-		if (buf_addf(&path, "%s%s%s", dir, *dir ? "/" : "", e->d_name) < 0) {
-			err_set(err, ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		if (lstat(path.ptr, &st) < 0)
-			continue; /* gone since readdir */
-		if (S_ISDIR(st.st_mode)) {
-			if (walk(path.ptr, f, err) < 0)
-				goto out;
-		} else if (S_ISREG(st.st_mode) && n > k &&
-			   strcmp(e->d_name + n - k, BLOB_POINTER_SUFFIX) == 0) {
-			if (found_push(f, path.ptr, err) < 0)
-				goto out;
-		}
-	}
-	ret = 0;
-out:
-	closedir(d);
-	buf_release(&path);
-	return ret;
-}
-
-static int cmp_path(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Status of one pointer: prints its line; returns 1 when not ok, -1 on error. */
-static int status_one(struct blob_store *bs, const char *arg, struct err *err)
-{
-	struct buf ptr = BUF_INIT;
-	size_t n = strlen(arg), k = strlen(BLOB_POINTER_SUFFIX);
 	char *data = NULL;
-	int state = 0, rc = -1;
-	if (buf_adds(&ptr, arg) < 0 || ((n < k || strcmp(arg + n - k, BLOB_POINTER_SUFFIX) != 0) &&
-					buf_adds(&ptr, BLOB_POINTER_SUFFIX) < 0)) {
-		err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (blob_track_status(bs, ptr.ptr, &state, &data, err) < 0)
-		goto out;
+	int state = 0;
+	if (blob_track_status(bs, pointer, &state, &data, err) < 0)
+		return -1;
 	printf("%-11s %s\n", blob_track_state_name(state),
 	       strncmp(data, "./", 2) == 0 ? data + 2 : data);
-	rc = state != BLOB_TRACK_OK;
-out:
 	mem_free(data);
-	buf_release(&ptr);
-	return rc;
+	return state != BLOB_TRACK_OK;
 }
 
 int cmd_data_status(int argc, char **argv)
 {
 	struct blob_config cfg;
 	struct blob_store *bs = NULL;
-	struct found found = {NULL, 0};
+	struct cli_paths ptrs = {NULL, 0};
 	struct buf home = BUF_INIT;
 	struct err err = ERR_INIT;
 	struct data_flags f = {NULL, BLOB_TRACK_COPY, 0};
-	size_t i;
 	int first, rc = EXIT_FAILED, dirty = 0;
 	first = parse_flags("data status", argc, argv, &f);
 	if (first <= 0)
 		return first < 0 ? EXIT_USAGE : EXIT_OK;
 	if (blob_config_from_env(&cfg, f.blobs, &home, &err) < 0 ||
-	    blob_open(&bs, &cfg, &err) < 0) {
+	    blob_open(&bs, &cfg, &err) < 0 ||
+	    cli_pointer_paths(argv + first, (size_t)(argc - first), &ptrs, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (first >= argc) {
-		if (walk("", &found, &err) < 0) {
-			rc = cli_fail(&err);
-			goto out;
-		}
-		if (found.n)
-			qsort(found.v, found.n, sizeof(*found.v), cmp_path);
-	}
-	for (i = 0; first < argc ? i < (size_t)(argc - first) : i < found.n; i++) {
-		int s = status_one(bs, first < argc ? argv[first + (int)i] : found.v[i], &err);
+	for (size_t i = 0; i < ptrs.n; i++) {
+		int s = status_one(bs, ptrs.v[i], &err);
 		if (s < 0) {
 			rc = cli_fail(&err);
 			goto out;
@@ -311,9 +215,7 @@ int cmd_data_status(int argc, char **argv)
 	}
 	rc = dirty ? EXIT_FAILED : EXIT_OK;
 out:
-	for (i = 0; i < found.n; i++)
-		mem_free(found.v[i]);
-	mem_free(found.v);
+	cli_paths_release(&ptrs);
 	blob_close(bs);
 	buf_release(&home);
 	return rc;

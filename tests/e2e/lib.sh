@@ -128,3 +128,30 @@ PY
 	read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY <moto.keys
 	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 }
+
+# start_load URL CONNECTIONS: wrk POSTs {"text": "I loved this movie"} to
+# URL with that many connections (at most 2 minutes) in the background;
+# stop_load MIN then stops it and fails unless every request succeeded and
+# more than MIN were made (swaps under load must lose nothing).
+start_load() {
+	cat >post.lua <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"text": "I loved this movie"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+	wrk -t1 -c"$2" -d120s -s post.lua "$1" >wrk.out 2>&1 &
+	LOAD_PID=$!
+	on_exit_kill $LOAD_PID
+	sleep 0.5
+}
+stop_load() {
+	local n
+	kill -0 $LOAD_PID 2>/dev/null || fail "the work outlasted the load run"
+	kill -INT $LOAD_PID # wrk stops and prints its summary
+	wait $LOAD_PID || fail "wrk failed: $(cat wrk.out)"
+	cat wrk.out
+	grep -q "Non-2xx" wrk.out && fail "failed requests under load: $(cat wrk.out)"
+	grep -q "Socket errors" wrk.out && fail "socket errors under load: $(cat wrk.out)"
+	n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' wrk.out)
+	[ "${n:-0}" -gt "$1" ] || fail "too few requests under load: $(cat wrk.out)"
+}

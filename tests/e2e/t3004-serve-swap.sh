@@ -66,15 +66,7 @@ wait_metric kiln_model_load_failures_total 1
 [ "$(served_sha)" = "$sha_a" ] || fail "a broken bundle replaced the model"
 
 # 50 swaps under load: no failed request.
-cat >post.lua <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"text": "I loved this movie"}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-wrk -t1 -c8 -d120s -s post.lua "http://127.0.0.1:$PORT/predict" >wrk.out 2>&1 &
-wrk_pid=$!
-on_exit_kill $wrk_pid
-sleep 0.5
+start_load "http://127.0.0.1:$PORT/predict" 8
 loads=3
 for i in $(seq 50); do
 	if [ $((i % 2)) = 1 ]; then cp b.kiln tmp.kiln; else cp a.kiln tmp.kiln; fi
@@ -82,13 +74,6 @@ for i in $(seq 50); do
 	loads=$((loads + 1))
 	wait_metric kiln_model_loads_total $loads
 done
-kill -0 $wrk_pid 2>/dev/null || fail "the 50 swaps outlasted the load run"
 sleep 0.5
-kill -INT $wrk_pid # wrk stops and prints its summary
-wait $wrk_pid || fail "wrk failed: $(cat wrk.out)"
-cat wrk.out
-grep -q "Non-2xx" wrk.out && fail "failed requests during swaps: $(cat wrk.out)"
-grep -q "Socket errors" wrk.out && fail "socket errors during swaps: $(cat wrk.out)"
-n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' wrk.out)
-[ "${n:-0}" -gt 100 ] || fail "too few requests under load: $(cat wrk.out)"
+stop_load 100
 [ "$(metric kiln_model_load_failures_total)" = 1 ] || fail "a swap failed"

@@ -7,37 +7,8 @@
 
 suite=$(dirname "$KILN")/test/store/blob_test
 [ -x "$suite" ] || fail "no $suite: build it with 'make check' (or make $suite)"
-py=python3
-$py -c 'import moto, boto3' 2>/dev/null || py=/usr/bin/python3
-$py -c 'import moto, boto3' 2>/dev/null || fail "no python with moto and boto3 (python3 -m moto.server)"
-
-port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# moto checks signatures after its first 3 requests, which make the IAM
-# user whose keys everything afterwards signs with.
-INITIAL_NO_AUTH_ACTION_COUNT=3 $py -m moto.server -H 127.0.0.1 -p "$port" >moto.log 2>&1 &
-on_exit_kill $!
-export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-	AWS_ACCESS_KEY_ID=bootstrap AWS_SECRET_ACCESS_KEY=bootstrap
-# Wait for the port with bare TCP connects: an HTTP probe would use up one
-# of moto's unauthenticated requests.
-up=0
-for _ in $(seq 1 150); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
-	sleep 0.1
-done
-[ $up = 1 ] || { cat moto.log >&2; fail "moto did not start"; }
-
-expect_ok $py - >keys <<'PY'
-import json, boto3
-iam = boto3.client("iam")
-iam.create_user(UserName="kiln")
-k = iam.create_access_key(UserName="kiln")["AccessKey"]
-iam.put_user_policy(UserName="kiln", PolicyName="all", PolicyDocument=json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-print(k["AccessKeyId"], k["SecretAccessKey"])
-PY
-read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY <keys
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+start_moto # lib.sh: moto with SigV4 checks, an IAM user's keys exported
+py=$PY
 
 # A bucket, and wrong bytes stored under the key of other bytes.
 good_sha=$(printf 'good bytes' | sha256sum | cut -d' ' -f1)

@@ -68,29 +68,15 @@ code=$(curl -s -o out -w '%{http_code}' "http://127.0.0.1:$port/predict" -d '{"t
 expect_contains out '"version": "1"'
 
 # Move the alias under load: version 2, no failed request.
-cat >post.lua <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"text": "I loved this movie"}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-wrk -t1 -c4 -d60s -s post.lua "http://127.0.0.1:$port/predict" >wrk.out 2>&1 &
-wrk_pid=$!
-on_exit_kill $wrk_pid
-sleep 0.5
+start_load "http://127.0.0.1:$port/predict" 4
 alias_to 2
 wait_version 2
 alias_to 1
 wait_version 1
 alias_to 2
 wait_version 2
-kill -0 $wrk_pid 2>/dev/null || fail "the swaps outlasted the load run"
 sleep 0.3
-kill -INT $wrk_pid
-wait $wrk_pid || fail "wrk failed: $(cat wrk.out)"
-grep -q "Non-2xx" wrk.out && fail "failed requests during swaps: $(cat wrk.out)"
-grep -q "Socket errors" wrk.out && fail "socket errors during swaps: $(cat wrk.out)"
-n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' wrk.out)
-[ "${n:-0}" -gt 50 ] || fail "too few requests under load: $(cat wrk.out)"
+stop_load 50
 expect_contains serve.log "bundle ${sha_v1:0:12} from the cache"
 [ "$(metric kiln_model_load_failures_total)" = 0 ] || fail "a load failed"
 
