@@ -582,17 +582,18 @@ static int metric_history(struct ctl__call *call, struct err *err)
 	    ctl__page(call, SIZE_MAX / 2, &page, err) < 0 ||
 	    db_metric_history(call->c->db, id, key, &page, &l, err) < 0)
 		goto out;
+	/* A key that is not UTF-8 has no points (log calls are JSON): only used when l.n > 0. */
 	jk = json_string(key);
 	qkey = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
 	json_decref(jk);
 	jk = l.next_token ? json_string(l.next_token) : NULL;
 	qtok = jk ? json_dumps(jk, JSON_ENCODE_ANY) : NULL;
-	if (!qkey || (l.next_token && !qtok)) {
+	if ((l.n && !qkey) || (l.next_token && !qtok)) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	buf_reset(b);
-	bad |= buf_grow(b, l.n * (strlen(qkey) + 72) + 64); /* ~ one point's text each */
+	bad |= buf_grow(b, l.n * ((qkey ? strlen(qkey) : 0) + 72) + 64); /* ~ a point's text each */
 	bad |= buf_adds(b, "{\"metrics\":[");
 	for (size_t i = 0; i < l.n && !bad; i++) {
 		const struct db_metric *m = &l.v[i];

@@ -26,6 +26,7 @@ values = [0.1, 3, -2.5, 1e20, 1e-5, 1.5e-300, 123456789012345678, 2**53 + 1, 1e3
           "NaN", "Infinity", "-Infinity", 0, -0.0, 5e-324, 1.7976931348623157e308, 100.0, 1e16, 1e17,
           999999999999999.0, 1e15, -42.0, -1e14, 0.5, -0.0001]
 rid = json.loads(raw("POST", "runs/create", {"experiment_id": "0"}))["run"]["info"]["run_id"]
+open("rid", "w").write(rid)
 metrics = [{"key": "v%02d" % i, "value": v, "timestamp": 1700000000000 + i, "step": i}
            for i, v in enumerate(values) if not (isinstance(v, float) and v != v)]
 metrics.append({"key": 'odd "key"\\\u00e9', "value": 7.25, "timestamp": 1, "step": 0})
@@ -53,3 +54,10 @@ while True:
 assert [(p["step"], p["value"]) for p in seen] == [(p["step"], p["value"]) for p in pts], seen[:3]
 print("history: %d values byte-equal to runs/get, %d points paged" % (len(metrics), len(seen)))
 PY
+
+# A key that is not UTF-8 (percent-encoded in the query) has no points: an
+# empty history, not a server error.
+code=$(curl -s -o bad.json -w '%{http_code}' \
+	"http://127.0.0.1:$PORT/api/2.0/mlflow/metrics/get-history?run_id=$(cat rid)&metric_key=%ff%fe")
+[ "$code" = 200 ] || fail "history of a non-UTF-8 key: HTTP $code $(cat bad.json)"
+expect_contains bad.json '{"metrics":[]}'
