@@ -257,3 +257,16 @@ int ctl__order_parse(struct ctl__filter *f, const char *item, struct err *err)
 			       item);
 	return 0;
 }
+
+int ctl__search_parse(struct ctl__call *call, struct ctl__filter *f, struct err *err)
+{
+	const char *order[CTL_MAX_LIST];
+	size_t n = 0;
+	if (ctl__filter_parse(f, ctl__arg(call, "filter"), err) < 0 ||
+	    ctl__list(call, "order_by", order, CTL_MAX_LIST, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (ctl__order_parse(f, order[i], err) < 0)
+			return -1;
+	return 0;
+}

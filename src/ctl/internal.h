@@ -115,5 +115,7 @@ int ctl__filter_parse(struct ctl__filter *f, const char *filter, struct err *err
 /* Parses one order_by item ("metrics.acc DESC") into f->order[f->n_order++]. */
 int ctl__order_parse(struct ctl__filter *f, const char *item, struct err *err);
 void ctl__filter_release(struct ctl__filter *f);
+/* A search request's "filter" and every "order_by" item, into f. */
+int ctl__search_parse(struct ctl__call *call, struct ctl__filter *f, struct err *err);
 
 #endif

@@ -152,18 +152,11 @@ static int model_search(struct ctl__call *call, struct err *err)
 	struct db_model_query q = {0};
 	struct db_model_list l = {0};
 	struct ctl__filter f = {0};
-	const char *order[CTL_MAX_LIST];
-	size_t norder = 0;
 	int rc = -1;
 	json_t *a;
 
-	if (ctl__page(call, 1000, &q.page, err) < 0 ||
-	    ctl__filter_parse(&f, ctl__arg(call, "filter"), err) < 0 ||
-	    ctl__list(call, "order_by", order, CTL_MAX_LIST, &norder, err) < 0)
+	if (ctl__page(call, 1000, &q.page, err) < 0 || ctl__search_parse(call, &f, err) < 0)
 		goto out;
-	for (size_t i = 0; i < norder; i++)
-		if (ctl__order_parse(&f, order[i], err) < 0)
-			goto out;
 	q.conds = f.cond;
 	q.n_conds = f.n;
 	q.order = f.order;

@@ -179,18 +179,12 @@ static int exp_search(struct ctl__call *call, struct err *err)
 	struct db_experiment_query q = {0};
 	struct db_experiment_list l = {0};
 	struct ctl__filter f = {0};
-	const char *order[CTL_MAX_LIST];
-	size_t norder = 0;
 	int rc = -1;
 
 	if (view_arg(call, "view_type", &q.view, err) < 0 ||
 	    ctl__page(call, DB_MAX_RESULTS, &q.page, err) < 0 ||
-	    ctl__filter_parse(&f, ctl__arg(call, "filter"), err) < 0 ||
-	    ctl__list(call, "order_by", order, CTL_MAX_LIST, &norder, err) < 0)
+	    ctl__search_parse(call, &f, err) < 0)
 		goto out;
-	for (size_t i = 0; i < norder; i++)
-		if (ctl__order_parse(&f, order[i], err) < 0)
-			goto out;
 	q.conds = f.cond;
 	q.n_conds = f.n;
 	q.order = f.order;
@@ -469,16 +463,15 @@ static int run_search(struct ctl__call *call, struct err *err)
 	struct db_run_query q = {0};
 	struct db_run_list l = {0};
 	struct ctl__filter f = {0};
-	const char *ids_s[CTL_MAX_LIST], *order[CTL_MAX_LIST];
+	const char *ids_s[CTL_MAX_LIST];
 	int64_t ids[CTL_MAX_LIST];
-	size_t nids = 0, norder = 0;
+	size_t nids = 0;
 	int rc = -1;
 
 	if (ctl__list(call, "experiment_ids", ids_s, CTL_MAX_LIST, &nids, err) < 0 ||
 	    view_arg(call, "run_view_type", &q.view, err) < 0 ||
 	    ctl__page(call, DB_MAX_RESULTS, &q.page, err) < 0 ||
-	    ctl__filter_parse(&f, ctl__arg(call, "filter"), err) < 0 ||
-	    ctl__list(call, "order_by", order, CTL_MAX_LIST, &norder, err) < 0)
+	    ctl__search_parse(call, &f, err) < 0)
 		goto out;
 	if (nids == 0) {
 		err_set(err, ERR_INVALID,
@@ -495,9 +488,6 @@ static int run_search(struct ctl__call *call, struct err *err)
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < norder; i++)
-		if (ctl__order_parse(&f, order[i], err) < 0)
-			goto out;
 	q.experiment_ids = ids;
 	q.n_experiment_ids = nids;
 	q.conds = f.cond;
