@@ -8,26 +8,10 @@
 
 
 start_server server.log
-expect_ok python3 - "$PORT" <<'PY'
+PYTHONPATH=$KILN_TOP/tests/e2e expect_ok python3 - "$PORT" <<'PY'
 import json, sys, urllib.request, urllib.error, urllib.parse
-base = "http://127.0.0.1:%s/api/2.0/mlflow/" % sys.argv[1]
-
-def call(method, path, body=None, query=None, status=200):
-    url = base + path + ("?" + urllib.parse.urlencode(query, doseq=True) if query else "")
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req) as r:
-            got, text = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        got, text = e.code, e.read()
-    assert got == status, (method, path, body, got, text)
-    out = json.loads(text)
-    if status >= 400:
-        assert set(out) == {"error_code", "message"}, out
-    return out
+from mlflow_rest import caller
+call = caller(sys.argv[1])
 
 SHA = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 run = call("POST", "runs/create", {"experiment_id": "0"})["run"]["info"]["run_id"]
