@@ -446,9 +446,27 @@ static int is_ready(struct srv *s)
 	return m != NULL;
 }
 
+/*
+ * Liveness with what is being served: the model's name, version and bundle
+ * sha256 (the registry's key), so a deployment can be checked with one GET.
+ * "model" is null before the first model is loaded.
+ */
 static void route_health(void *ctx, const struct http_req *req, struct http_resp *resp)
 {
-	if (buf_adds(&resp->body, "{\"status\": \"ok\"}\n") < 0)
+	struct srv *s = ctx;
+	struct srv_model *m = srv_slot_get(&s->slot);
+	struct buf *b = &resp->body;
+	int bad = buf_adds(b, "{\"status\": \"ok\", \"model\": ") < 0;
+	if (m) {
+		bad = bad || buf_adds(b, "{\"name\": ") < 0 || add_str(b, m->name) < 0 ||
+		      buf_adds(b, ", \"version\": ") < 0 || add_str(b, m->version) < 0 ||
+		      buf_adds(b, ", \"sha256\": ") < 0 || add_str(b, m->sha256) < 0 ||
+		      buf_addf(b, ", \"loaded_at\": %.3f}", m->loaded_at) < 0;
+		srv_model_unref(m, __func__);
+	} else {
+		bad = bad || buf_adds(b, "null") < 0;
+	}
+	if (bad || buf_adds(b, "}\n") < 0)
 		http_resp_error(resp, 500, "out of memory");
 }
 

@@ -74,7 +74,12 @@ r = ok("/v2/models/sentiment/versions/1/infer", {"parameters": {"content_type": 
 assert "id" not in r
 assert [o["name"] for o in r["outputs"]] == ["predict_proba", "predict"], r
 assert r["outputs"][1]["data"] == ["negative", "positive"], r
-assert ok("/health") == {"status": "ok"}
+h = ok("/health")
+assert set(h) == {"status", "model"} and h["status"] == "ok", h
+import hashlib, time
+assert h["model"]["name"] == "sentiment" and h["model"]["version"] == "1", h
+assert h["model"]["sha256"] == hashlib.sha256(open("sentiment.kiln", "rb").read()).hexdigest(), h
+assert 0 < time.time() - h["model"]["loaded_at"] < 600, h
 assert ok("/ready") == {"ready": True}
 PY
 
