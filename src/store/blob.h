@@ -90,7 +90,12 @@ int blob_get_buf(struct blob_store *bs, const char *sha, struct buf *out, size_t
 		 struct err *err);
 /* Removes a blob; ERR_NOTFOUND when it is not there. */
 int blob_delete(struct blob_store *bs, const char *sha, struct err *err);
-/* Local with defer_sync: makes every blob put so far durable. Otherwise a no-op. */
+/*
+ * Local with defer_sync: makes every blob put so far durable. Otherwise a
+ * no-op. Unlike the other calls it may run on another thread while this
+ * store's owner puts (it reads only the immutable root): kiln data add
+ * flushes in the background this way.
+ */
 int blob_sync(struct blob_store *bs, struct err *err);
 
 /* True when s is a valid key: 64 lowercase hex digits. */

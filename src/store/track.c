@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GITIGNORE_MAX (16u << 20)
@@ -472,13 +473,55 @@ static void *add_work(void *arg)
 	}
 }
 
+/*
+ * The flusher: while the workers copy, it makes the store durable every
+ * FLUSH_MS (blob_sync: one syncfs), so the disk writes what the workers
+ * copied meanwhile instead of all of it in the caller's final sync. Its
+ * errors are not reported: the caller's final sync repeats the work and
+ * reports.
+ */
+#define FLUSH_MS 250
+
+struct flusher {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop;
+	struct blob_store *bs;
+};
+
+static void *flush_work(void *arg)
+{
+	struct flusher *f = arg;
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop) {
+		struct timespec ts;
+		struct err ignored = ERR_INIT;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != ETIMEDOUT || f->stop)
+			continue;
+		pthread_mutex_unlock(&f->lock);
+		(void)blob_sync(f->bs, &ignored);
+		pthread_mutex_lock(&f->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
 /* Runs the workers, one per store (the caller's thread is the first). */
 static int run_workers(struct add_job *j, const struct blob_track_opts *o, struct err *err)
 {
+	struct flusher fl = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, o->stores[0]};
+	pthread_t flt;
 	struct add_worker *w = mem_calloc(o->nstores, sizeof(*w));
 	size_t i, nw = o->nstores < j->n ? o->nstores : j->n;
+	int flushing;
 	if (!w)
 		return err_set(err, ERR_NOMEM, "out of memory");
+	/* Without the flusher the final sync does all of the work: slower, as correct. */
+	flushing = pthread_create(&flt, NULL, flush_work, &fl) == 0;
 	for (i = 0; i < nw; i++) {
 		w[i].job = j;
 		w[i].bs = o->stores[i];
@@ -491,6 +534,13 @@ static int run_workers(struct add_job *j, const struct blob_track_opts *o, struc
 	for (i = 1; i < nw; i++)
 		if (w[i].started)
 			pthread_join(w[i].thread, NULL);
+	if (flushing) {
+		pthread_mutex_lock(&fl.lock);
+		fl.stop = 1;
+		pthread_cond_signal(&fl.cond);
+		pthread_mutex_unlock(&fl.lock);
+		pthread_join(flt, NULL);
+	}
 	mem_free(w);
 	return 0;
 }
