@@ -12,14 +12,26 @@
 #include "ctl/client.h"
 #include "store/blob.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FOLLOW_TIMEOUT_MS 10000L
+/*
+ * The cache keeps the CACHE_KEEP bundles used last (the one being served,
+ * and the likely rollback targets) and any bundle used in the last
+ * CACHE_GRACE_S seconds: another kiln serve sharing the cache may be
+ * between verifying a file and loading it.
+ */
+#define CACHE_KEEP    5
+#define CACHE_GRACE_S 600
 
 struct srv_follow {
 	struct ctl_client *client; /* used by one thread at a time: srv_start, then the follower */
@@ -62,6 +74,76 @@ out:
 	return ret;
 }
 
+struct cached {
+	char name[HASH_SHA256_HEX + 6]; /* <sha256>.kiln */
+	time_t mtime;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct cached *x = a, *y = b;
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* <64 lowercase hex>.kiln: the only names the cache removes. */
+static int cache_name(const char *n)
+{
+	size_t len = strlen(n);
+	char sha[HASH_SHA256_HEX];
+	if (len != HASH_SHA256_HEX - 1 + 5 || strcmp(n + len - 5, ".kiln") != 0)
+		return 0;
+	memcpy(sha, n, HASH_SHA256_HEX - 1);
+	sha[HASH_SHA256_HEX - 1] = '\0';
+	return blob_key_ok(sha);
+}
+
+/*
+ * Removes cached bundles beyond the CACHE_KEEP used last (by mtime: a use
+ * touches the file) that were not used in the last CACHE_GRACE_S seconds.
+ * Best effort: a failure costs disk space, and is logged.
+ */
+static void prune_cache(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct cached *all = NULL, *tmp;
+	size_t n = 0, cap = 0, i;
+	time_t now = time(NULL);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!cache_name(e->d_name) || fstatat(dirfd(d), e->d_name, &st, 0) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			tmp = mem_reallocarray(all, cap, sizeof(*all));
+			if (!tmp)
+				goto out;
+			all = tmp;
+		}
+		snprintf(all[n].name, sizeof(all[n].name), "%s", e->d_name);
+		all[n++].mtime = st.st_mtime;
+	}
+	qsort(all, n, sizeof(*all), newest_first);
+	for (i = CACHE_KEEP; i < n; i++) {
+		if (now - all[i].mtime < CACHE_GRACE_S)
+			continue;
+		if (unlinkat(dirfd(d), all[i].name, 0) == 0)
+			log_info("serve: removed cached bundle %.12s (not used since %lld)",
+				 all[i].name, (long long)all[i].mtime);
+		else if (errno != ENOENT)
+			log_warn("serve: cannot remove '%s/%s': %s", dir, all[i].name,
+				 strerror(errno));
+	}
+out:
+	mem_free(all);
+	closedir(d);
+}
+
 /* The bundle of sha in the cache: reused when its bytes verify, else downloaded. */
 static int fetch(struct srv *s, const char *sha, struct err *err)
 {
@@ -78,6 +160,8 @@ static int fetch(struct srv *s, const char *sha, struct err *err)
 		struct err herr = ERR_INIT;
 		if (hash_sha256_file(path.ptr, have, &herr) == 0 && strcmp(have, sha) == 0) {
 			log_info("serve: bundle %.12s from the cache", sha);
+			/* Used now: the pruning keeps it. */
+			(void)utimensat(AT_FDCWD, path.ptr, NULL, 0);
 			goto done;
 		}
 		log_warn("serve: cached bundle '%s' does not verify: downloading it again",
@@ -87,6 +171,7 @@ static int fetch(struct srv *s, const char *sha, struct err *err)
 		goto out;
 	log_info("serve: downloaded bundle %.12s", sha);
 done:
+	prune_cache(s->cfg.cache_dir);
 	mem_free(f->path);
 	f->path = buf_take(&path, NULL);
 	if (!f->path) {

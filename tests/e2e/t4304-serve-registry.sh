@@ -49,7 +49,21 @@ expect_fail --code 1 "$KILN" serve sentiment@production --registry http://127.0.
 expect_lines err 1
 expect_contains err "127.0.0.1:1"
 
+# A cache other runs filled: 6 bundles used in the last minutes, 3 hours
+# ago, and a file that is not a bundle. The pruning after the download
+# keeps the 5 used last and whatever was used within 10 minutes.
+cache=$KILN_HOME/cache/models
+mkdir -p "$cache"
+fake() { printf '%064x' "$1"; }
+for i in 1 2 3 4 5 6; do touch -d "-$((i * 30)) seconds" "$cache/$(fake $i).kiln"; done
+for i in 7 8 9; do touch -d "-$i hours" "$cache/$(fake $i).kiln"; done
+touch -d '-9 hours' "$cache/notes.txt"
+
 KILN_LOG_LEVEL=info KILN_SERVER=$reg start_serve serve.log sentiment@production --poll 1
+for i in 1 2 3 4 5 6; do [ -f "$cache/$(fake $i).kiln" ] || fail "recent cached bundle $i removed"; done
+for i in 7 8 9; do [ ! -e "$cache/$(fake $i).kiln" ] || fail "old cached bundle $i kept"; done
+[ -f "$cache/notes.txt" ] || fail "a file that is not a bundle was removed"
+expect_contains serve.log "removed cached bundle $(fake 9 | cut -c1-12)"
 port=$PORT
 spid_serve=$PID
 metric() { curl -s "http://127.0.0.1:$port/metrics" | sed -n "s/^$1 //p"; }
