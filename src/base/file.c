@@ -6,6 +6,7 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -126,4 +127,21 @@ int file_write_atomic(const char *path, const void *data, size_t len, struct err
 		return -1;
 	}
 	return file_out_commit(&o, err);
+}
+
+int file_tmp_unnamed(const char *dir)
+{
+	struct buf name = BUF_INIT;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	if (buf_addf(&name, "%s/tmp.XXXXXX", dir) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = mkostemp(name.ptr, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(name.ptr);
+	buf_release(&name);
+	return fd;
 }

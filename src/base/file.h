@@ -28,6 +28,12 @@ int file_out_commit(struct file_out *o, struct err *err);
 /* Removes the temporary file; safe to call after commit or on a zeroed struct. */
 void file_out_abort(struct file_out *o);
 
+/*
+ * An unnamed temporary file in dir, open for reading and writing: O_TMPFILE,
+ * else a file created and removed at once. Gone when closed. -1 with errno.
+ */
+int file_tmp_unnamed(const char *dir);
+
 /* Writes data to path atomically. */
 int file_write_atomic(const char *path, const void *data, size_t len, struct err *err);
 

@@ -4,9 +4,11 @@
 #include "base/hash.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void hash_sha256(const void *data, size_t len, unsigned char out[HASH_SHA256_LEN])
 {
@@ -24,32 +26,42 @@ void hash_hex(const unsigned char *digest, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-int hash_sha256_file(const char *path, char out[HASH_SHA256_HEX], struct err *err)
+int hash_sha256_fd(int fd, const char *what, char out[HASH_SHA256_HEX], struct err *err)
 {
 	unsigned char md[HASH_SHA256_LEN], chunk[65536];
 	unsigned int n = 0;
-	EVP_MD_CTX *ctx;
-	FILE *f = fopen(path, "rb");
-	size_t got;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ret = -1;
-	if (!f)
-		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-	ctx = EVP_MD_CTX_new();
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		EVP_DigestUpdate(ctx, chunk, got);
-	if (ferror(f)) {
-		err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
-		goto out;
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			err_set(err, ERR_IO, "cannot read '%s': %s", what, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		EVP_DigestUpdate(ctx, chunk, (size_t)got);
 	}
 	EVP_DigestFinal_ex(ctx, md, &n);
 	hash_hex(md, HASH_SHA256_LEN, out);
 	ret = 0;
 out:
 	EVP_MD_CTX_free(ctx);
-	fclose(f);
+	return ret;
+}
+
+int hash_sha256_file(const char *path, char out[HASH_SHA256_HEX], struct err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+	if (fd < 0)
+		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	ret = hash_sha256_fd(fd, path, out, err);
+	close(fd);
 	return ret;
 }

@@ -36,8 +36,9 @@ const char cmd_server_usage[] =
 	"                    else $KILN_HOME/blobs); S3 settings from AWS_*\n"
 	"  --token-file F    writes need 'Authorization: Bearer TOKEN' (the file's\n"
 	"                    first line)\n"
-	"  --max-body BYTES  largest request body (default 268435456); JSON bodies\n"
-	"                    are limited to 1 MiB\n";
+	"  --max-body BYTES  largest upload of an artifact or blob (default: no limit;\n"
+	"                    uploads go to $KILN_HOME/tmp as they arrive, not to\n"
+	"                    memory); other bodies are limited to 1 MiB\n";
 
 struct server_opts {
 	const char *db, *blobs, *token_file;
@@ -100,7 +101,9 @@ static int parse_args(int argc, char **argv, struct server_opts *o)
 			v = strtoull(optarg, &end, 10);
 			if (errno || end == optarg || *end || v < 1024 || optarg[0] == '-')
 				return usage_fail("--max-body: '%s' is not a size >= 1024", optarg);
-			o->http.max_body = (size_t)v;
+			o->http.max_upload = v;
+			if (v < o->http.max_body)
+				o->http.max_body = (size_t)v;
 			break;
 		case '?':
 			return usage_fail("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -137,7 +140,7 @@ int cmd_server(int argc, char **argv)
 
 	http_config_default(&o.http);
 	o.http.port = 5000;
-	o.http.max_body = CTL_MAX_BLOB;
+	o.http.max_body = CTL_MAX_JSON_BODY; /* uploads are spooled (ctl_before_body) */
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
 	if (env_home && *env_home ? buf_adds(&home, env_home) < 0

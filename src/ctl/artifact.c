@@ -6,12 +6,15 @@
  */
 #include "ctl/internal.h"
 
+#include "base/file.h"
 #include "base/hash.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* A content type from the file name (static strings only). */
 static const char *guess_type(const char *path)
@@ -45,13 +48,53 @@ static int path_check(const char *path, struct err *err)
 }
 
 /* Replies with the verified bytes of blob sha. */
+/*
+ * A blob over SEND_MEM_MAX bytes is verified into an unnamed file under the
+ * spool directory and sent from there: downloads of any size in constant
+ * memory. Smaller ones (and all without a spool directory) from memory.
+ */
+#define SEND_MEM_MAX (1024 * 1024)
+
+static int send_blob_file(struct ctl__call *call, const char *sha, struct err *err)
+{
+	uint64_t size = 0;
+	FILE *f = NULL;
+	int fd = file_tmp_unnamed(call->c->spool_dir), ret = -1;
+	if (fd < 0)
+		return err_set(err, ERR_IO, "cannot create a file in '%s': %s", call->c->spool_dir,
+			       strerror(errno));
+	f = fdopen(dup(fd), "w");
+	if (!f) {
+		err_set(err, ERR_IO, "cannot write in '%s': %s", call->c->spool_dir,
+			strerror(errno));
+		goto out;
+	}
+	if (blob_get_stream(call->c->bs, sha, f, &size, err) < 0)
+		goto out;
+	call->resp->body_fd = fd;
+	call->resp->body_fd_len = size;
+	fd = -1;
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 static int send_blob(struct ctl__call *call, const char *sha, const char *name, const char *type,
 		     struct err *err)
 {
 	struct http_resp *resp = call->resp;
 	char disp[300];
+	uint64_t size = 0;
+	int exists = 0;
 	buf_reset(&resp->body);
-	if (blob_get_buf(call->c->bs, sha, &resp->body, 0, err) < 0)
+	if (call->c->spool_dir && blob_stat(call->c->bs, sha, &exists, &size, err) < 0)
+		return -1;
+	if (exists && size > SEND_MEM_MAX ? send_blob_file(call, sha, err) < 0
+					  : blob_get_buf(call->c->bs, sha, &resp->body, 0, err) < 0)
 		return -1;
 	call->raw = 1;
 	resp->content_type = type;
@@ -120,11 +163,15 @@ int ctl__artifacts(struct ctl__call *call, const char *path, struct err *err)
 		return -1;
 	slash = strrchr(path, '/');
 	switch (req->method) {
-	case HTTP_PUT:
-		if (blob_put_mem(call->c->bs, req->body, req->body_len, sha, err) < 0 ||
-		    db_artifact_put(call->c->db, path, sha, (int64_t)req->body_len, err) < 0)
+	case HTTP_PUT: {
+		uint64_t size = req->body_len;
+		if ((req->spooled
+			     ? blob_put_fd(call->c->bs, req->body_fd, sha, &size, err)
+			     : blob_put_mem(call->c->bs, req->body, req->body_len, sha, err)) < 0 ||
+		    db_artifact_put(call->c->db, path, sha, (int64_t)size, err) < 0)
 			return -1;
 		return 0;
+	}
 	case HTTP_GET:
 	case HTTP_HEAD:
 		if (db_artifact_get(call->c->db, path, &a, err) == 0)
@@ -201,12 +248,25 @@ static int blob(struct ctl__call *call, const char *key, struct err *err)
 		return send_blob(call, key, key, "application/octet-stream", err);
 	if (req->method != HTTP_PUT)
 		return err_set(err, ERR_INVALID, "method not allowed on blobs");
-	hash_sha256(req->body, req->body_len, digest);
-	hash_hex(digest, sizeof(digest), sha);
+	/* Checked before it is stored: a damaged upload leaves nothing behind. */
+	if (req->spooled) {
+		if (hash_sha256_fd(req->body_fd, "the uploaded body", sha, err) < 0)
+			return -1;
+	} else {
+		hash_sha256(req->body, req->body_len, digest);
+		hash_hex(digest, sizeof(digest), sha);
+	}
 	if (strcmp(sha, key) != 0)
 		return err_set(err, ERR_CHECKSUM, "body hashes to %s, not %s", sha, key);
-	if (blob_put_mem(call->c->bs, req->body, req->body_len, sha, err) < 0)
+	if (req->spooled) {
+		if (lseek(req->body_fd, 0, SEEK_SET) < 0)
+			return err_set(err, ERR_IO, "cannot read the uploaded body: %s",
+				       strerror(errno));
+		if (blob_put_fd(call->c->bs, req->body_fd, sha, NULL, err) < 0)
+			return -1;
+	} else if (blob_put_mem(call->c->bs, req->body, req->body_len, sha, err) < 0) {
 		return -1;
+	}
 	return ctl__set(call->out, "sha256", json_string(sha), err) < 0 ||
 			       ctl__set(call->out, "size", json_integer((json_int_t)req->body_len),
 					err) < 0

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define API_PREFIX	 "/api/2.0/mlflow/"
@@ -64,7 +65,7 @@ static void pool_free(struct ctl__pool *p)
 }
 
 /* Opens the slots' connections and blob stores: all or none. */
-static struct ctl__pool *pool_new(const struct ctl_config *cfg, struct err *err)
+static struct ctl__pool *pool_new(const struct ctl_config *cfg, char *spool, struct err *err)
 {
 	struct ctl__pool *p = mem_calloc(1, sizeof(*p));
 	size_t i, n = pool_size(cfg->pool);
@@ -89,6 +90,7 @@ static struct ctl__pool *pool_new(const struct ctl_config *cfg, struct err *err)
 		struct ctl *s = &p->slots[i];
 		/* Opening runs the migrations, one connection after the other. */
 		p->n++;
+		s->spool_dir = spool; /* borrowed from the server's ctl */
 		if (db_open(&s->db, cfg->db_url, cfg->home, err) < 0 ||
 		    blob_open(&s->bs, &cfg->blobs, err) < 0)
 			goto fail;
@@ -112,7 +114,24 @@ struct ctl *ctl_new(const struct ctl_config *cfg, struct err *err)
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	c->pool = pool_new(cfg, err);
+	if (cfg->home) {
+		struct buf dir = BUF_INIT;
+		if (buf_addf(&dir, "%s/tmp", cfg->home) < 0) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		c->spool_dir = buf_take(&dir, NULL);
+		if (!c->spool_dir) {
+			err_set(err, ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		if (mkdir(c->spool_dir, 0700) < 0 && errno != EEXIST) {
+			err_set(err, ERR_IO, "cannot create '%s': %s", c->spool_dir,
+				strerror(errno));
+			goto fail;
+		}
+	}
+	c->pool = pool_new(cfg, c->spool_dir, err);
 	if (!c->pool)
 		goto fail;
 	return c;
@@ -127,6 +146,7 @@ void ctl_free(struct ctl *c)
 		return;
 	pool_free(c->pool);
 	mem_free(c->token);
+	mem_free(c->spool_dir);
 	mem_free(c);
 }
 
@@ -423,6 +443,30 @@ static int authorized(const struct ctl *c, const struct ctl_req *req)
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return 0;
 	return token_equal(h + 7, c->token);
+}
+
+const char *ctl__spool_dir(const struct ctl *c)
+{
+	return c->spool_dir;
+}
+
+int ctl_before_body(struct ctl *c, const struct ctl_req *req, struct http_resp *resp)
+{
+	static const char *const uploads[] = {ARTIFACTS_PREFIX "artifacts/", KILN_PREFIX "blobs/"};
+	size_t i;
+	if (req->method != HTTP_PUT)
+		return HTTP_BODY_MEMORY;
+	for (i = 0; i < sizeof(uploads) / sizeof(uploads[0]); i++)
+		if (strncmp(req->path, uploads[i], strlen(uploads[i])) == 0)
+			break;
+	if (i == sizeof(uploads) / sizeof(uploads[0]))
+		return HTTP_BODY_MEMORY;
+	if (!authorized(c, req)) {
+		ctl_reply_error(resp, 401, "UNAUTHENTICATED",
+				"writes need the header 'Authorization: Bearer TOKEN'");
+		return HTTP_BODY_REFUSE;
+	}
+	return HTTP_BODY_SPOOL;
 }
 
 /* (internal.h) */

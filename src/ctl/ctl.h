@@ -28,12 +28,11 @@
 #include "store/blob.h"
 
 /* Limits for outside input (STYLE.md section 6). */
-#define CTL_MAX_JSON_BODY (1024 * 1024)	       /* JSON requests; MLflow's log-batch cap */
-#define CTL_MAX_BLOB	  (256u * 1024 * 1024) /* default --max-body: artifacts, blobs */
-#define CTL_MAX_TOKEN	  4096		       /* bytes of --token-file */
-#define CTL_MAX_CONDS	  16		       /* conditions of one filter */
-#define CTL_MAX_LIST	  64		       /* order_by, stages, experiment_ids items */
-#define CTL_POOL_MAX	  64		       /* store connections of one server */
+#define CTL_MAX_JSON_BODY (1024 * 1024) /* JSON requests; MLflow's log-batch cap */
+#define CTL_MAX_TOKEN	  4096		/* bytes of --token-file */
+#define CTL_MAX_CONDS	  16		/* conditions of one filter */
+#define CTL_MAX_LIST	  64		/* order_by, stages, experiment_ids items */
+#define CTL_POOL_MAX	  64		/* store connections of one server */
 
 struct ctl_config {
 	const char *db_url;	  /* NULL: sqlite at $home/kiln.db */
@@ -62,8 +61,10 @@ void ctl_free(struct ctl *c);
 struct ctl_req {
 	int method;	  /* enum http_method */
 	const char *path; /* percent-decoded, without the query string */
-	const char *body;
+	const char *body; /* "" when spooled */
 	size_t body_len;
+	int spooled;		   /* the body_len bytes are in body_fd (offset 0) */
+	int body_fd;		   /* borrowed */
 	const char *content_type;  /* NULL: none */
 	const char *authorization; /* NULL: none */
 	const char *if_none_match; /* NULL: none */
@@ -90,6 +91,13 @@ int ctl_err_status(const struct err *err, const char **code);
 void ctl_reply_error(struct http_resp *resp, int status, const char *code, const char *msg);
 /* http_config.error_fn for the layer's own 404/405/413 replies. */
 void ctl_http_error(struct http_resp *resp, int status, const char *msg);
+
+/*
+ * http_config.before_body: PUT bodies of artifacts and blobs are spooled to
+ * a file (any size, constant memory), after the token check so that an
+ * unauthenticated upload is refused before it is read; others in memory.
+ */
+int ctl_before_body(struct ctl *c, const struct ctl_req *req, struct http_resp *resp);
 
 /*
  * Serves c over HTTP with cfg (its error_fn is set to ctl_http_error; 0

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <string.h>
 #include <stdint.h>
 
 #include "ctl/ctl.h"
@@ -26,6 +27,8 @@ struct ctl {
 	struct ctl *next_free;	/* a slot: the next free one */
 	struct ctl__pool *pool; /* the server: its slots; NULL in a slot */
 	char *token;		/* the server: NULL, no auth */
+	char *spool_dir;	/* $KILN_HOME/tmp for uploads and downloads (owned by the
+				 * server, borrowed by slots); NULL: in memory */
 };
 
 /* One request being handled. */
@@ -38,6 +41,8 @@ struct ctl__call {
 	int raw;     /* the handler wrote resp->body itself (bytes, not JSON) */
 };
 
+/* Where uploads are spooled (ctl_listen), or NULL: in memory. */
+const char *ctl__spool_dir(const struct ctl *c);
 /* How many connections the server's pool has (ctl_listen: one HTTP thread each). */
 size_t ctl__pool_size(const struct ctl *c);
 

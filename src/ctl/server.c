@@ -15,20 +15,35 @@ static size_t req_args(void *actx, const char *name, const char **out, size_t ma
 	return http_req_args(actx, name, out, max);
 }
 
+static void to_ctl_req(const struct http_req *hr, struct ctl_req *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = hr->method;
+	req->path = hr->path;
+	req->body = hr->body;
+	req->body_len = hr->body_len;
+	req->spooled = hr->spooled;
+	req->body_fd = hr->spooled ? hr->body_fd : -1;
+	req->content_type = http_req_header(hr, "Content-Type");
+	req->authorization = http_req_header(hr, "Authorization");
+	req->if_none_match = http_req_header(hr, "If-None-Match");
+	req->arg = req_arg;
+	req->args = req_args;
+	req->actx = (void *)hr;
+}
+
 static void on_request(void *ctx, const struct http_req *hr, struct http_resp *resp)
 {
-	struct ctl_req req = {0};
-	req.method = hr->method;
-	req.path = hr->path;
-	req.body = hr->body;
-	req.body_len = hr->body_len;
-	req.content_type = http_req_header(hr, "Content-Type");
-	req.authorization = http_req_header(hr, "Authorization");
-	req.if_none_match = http_req_header(hr, "If-None-Match");
-	req.arg = req_arg;
-	req.args = req_args;
-	req.actx = (void *)hr;
+	struct ctl_req req;
+	to_ctl_req(hr, &req);
 	ctl_handle(ctx, &req, resp);
+}
+
+static int before_body(void *ctx, const struct http_req *hr, struct http_resp *resp)
+{
+	struct ctl_req req;
+	to_ctl_req(hr, &req);
+	return ctl_before_body(ctx, &req, resp);
 }
 
 #define ALL_METHODS (HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE | HTTP_HEAD | HTTP_PATCH)
@@ -46,6 +61,9 @@ struct http_server *ctl_listen(struct ctl *c, const struct http_config *cfg, str
 {
 	struct http_config hc = *cfg;
 	hc.error_fn = ctl_http_error;
+	hc.before_body = before_body;
+	if (!hc.spool_dir)
+		hc.spool_dir = ctl__spool_dir(c);
 	/*
 	 * One HTTP thread per pooled connection (twice the cores by default):
 	 * a cheap request then gets a thread of its own while heavy ones

@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "http/internal.h"
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +38,9 @@ struct http_server {
 /* What one request carries between libmicrohttpd's calls. */
 struct req_state {
 	struct buf body;
+	int spool_fd;	    /* >= 0: the body goes to this temporary file instead */
+	uint64_t spool_len; /* bytes written to spool_fd */
+	int spool_errno;    /* a write to spool_fd failed */
 	struct timespec start;
 	int too_big;
 	int replied;		  /* a reply is queued: ignore what the client still sends */
@@ -52,6 +57,9 @@ void http_config_default(struct http_config *c)
 	c->timeout = 30;
 	c->access_log_fd = -1;
 	c->error_fn = NULL;
+	c->before_body = NULL;
+	c->spool_dir = NULL;
+	c->max_upload = 0;
 }
 
 int http_resp_header(struct http_resp *resp, const char *name, const char *value)
@@ -212,7 +220,8 @@ static void access_log(struct http_server *s, struct MHD_Connection *c, struct r
 	    buf_addf(&line,
 		     ", \"status\": %d, \"bytes_in\": %zu, \"bytes_out\": %zu, "
 		     "\"duration_seconds\": %.6f}\n",
-		     status, st->body.len, bytes_out, secs) == 0)
+		     status, st->spool_fd >= 0 ? (size_t)st->spool_len : st->body.len, bytes_out,
+		     secs) == 0)
 		(void)!write(s->cfg.access_log_fd, line.ptr, line.len); /* dropped on error */
 	buf_release(&line);
 }
@@ -228,7 +237,14 @@ static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c
 	char allow_hdr[64] = "";
 	double secs;
 
-	if (resp->body.cap) {
+	if (resp->body_fd >= 0) {
+		/* libmicrohttpd owns the file from here, also on failure. */
+		r = MHD_create_response_from_fd64(resp->body_fd_len, resp->body_fd);
+		if (!r)
+			close(resp->body_fd);
+		resp->body_fd = -1;
+		len = (size_t)resp->body_fd_len;
+	} else if (resp->body.cap) {
 		char *p = buf_take(&resp->body, &len);
 		r = p ? MHD_create_response_from_buffer_with_free_callback(len, p, free_body)
 		      : NULL;
@@ -274,7 +290,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 				struct req_state *st, const char *url, const char *method_s,
 				int method)
 {
-	struct http_resp resp = {200, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
+	struct http_resp resp = HTTP_RESP_INIT;
 	struct http_req req = {0};
 	size_t len = strlen(url), ri = s->nroutes;
 	int allow = 0;
@@ -296,8 +312,20 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 		}
 		req.method = method;
 		req.path = url;
-		req.body = st->body.ptr;
+		req.body = st->body.ptr ? st->body.ptr : "";
 		req.body_len = st->body.len;
+		req.body_fd = -1;
+		if (st->spool_fd >= 0) {
+			req.spooled = 1;
+			req.body_fd = st->spool_fd;
+			req.body_len = (size_t)st->spool_len;
+			if (lseek(st->spool_fd, 0, SEEK_SET) < 0) {
+				layer_error(s, &resp, 500, "cannot read the spooled body: %s",
+					    strerror(errno));
+				ri = i;
+				goto send;
+			}
+		}
 		req.conn = c;
 		s->routes[i].fn(s->ctx, &req, &resp);
 		ri = i;
@@ -328,6 +356,75 @@ static size_t route_of(const struct http_server *s, const char *url)
 	return s->nroutes;
 }
 
+/* A reply this layer makes before the handler runs (413, 501, a refused admission...). */
+static enum MHD_Result early_reply(struct http_server *s, struct MHD_Connection *c,
+				   struct req_state *st, size_t ri, int method,
+				   struct http_resp *resp)
+{
+	enum MHD_Result ok = send_resp(s, c, st, ri, method, resp, 0);
+	buf_release(&resp->body);
+	return ok;
+}
+
+/*
+ * First call of a request: before_body decides where its body goes (or
+ * refuses it); a spooled one gets its temporary file. Returns 0 to go on
+ * reading, 1 when a reply was queued (*ok holds the result).
+ */
+static int body_start(struct http_server *s, struct MHD_Connection *c, struct req_state *st,
+		      const char *url, int method, enum MHD_Result *ok)
+{
+	struct http_resp resp = HTTP_RESP_INIT;
+	struct http_req hr = {0};
+	int mode;
+	if (!s->cfg.before_body || !s->cfg.spool_dir || !method)
+		return 0;
+	hr.method = method;
+	hr.path = url;
+	hr.body = "";
+	hr.body_fd = -1;
+	hr.conn = c;
+	mode = s->cfg.before_body(s->ctx, &hr, &resp);
+	if (mode == HTTP_BODY_REFUSE) {
+		*ok = early_reply(s, c, st, route_of(s, url), method, &resp);
+		return 1;
+	}
+	buf_release(&resp.body);
+	if (mode != HTTP_BODY_SPOOL)
+		return 0;
+	st->spool_fd = file_tmp_unnamed(s->cfg.spool_dir);
+	if (st->spool_fd < 0) {
+		layer_error(s, &resp, 500, "cannot spool the request body in '%s': %s",
+			    s->cfg.spool_dir, strerror(errno));
+		*ok = early_reply(s, c, st, route_of(s, url), method, &resp);
+		return 1;
+	}
+	return 0;
+}
+
+/* Appends an upload chunk to the spool file; a failure is kept for the reply. */
+static void spool_write(struct http_server *s, struct req_state *st, const char *p, size_t n)
+{
+	if (st->spool_errno || st->too_big)
+		return;
+	if (s->cfg.max_upload && st->spool_len + n > s->cfg.max_upload) {
+		st->too_big = 1;
+		return;
+	}
+	while (n) {
+		ssize_t w = write(st->spool_fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			st->spool_errno = w < 0 ? errno : EIO;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+		st->spool_len += (uint64_t)w;
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method_s, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -338,28 +435,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	if (!st) {
 		const char *cl;
+		uint64_t limit = s->cfg.max_body;
+		enum MHD_Result ok;
 		st = mem_calloc(1, sizeof(*st));
 		if (!st)
 			return MHD_NO;
 		buf_init(&st->body, s->cfg.max_body);
+		st->spool_fd = -1;
 		clock_gettime(CLOCK_MONOTONIC, &st->start);
 		st->method = method_s;
 		st->url = url;
 		atomic_fetch_add(&s->in_flight, 1);
 		*con_cls = st;
+		if (body_start(s, c, st, url, method, &ok))
+			return ok;
+		if (st->spool_fd >= 0)
+			limit = s->cfg.max_upload ? s->cfg.max_upload : UINT64_MAX;
 		/* Refuse an announced oversize body before reading any of it. */
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
-			struct http_resp resp = {413, "application/json", BUF_INIT, "", {0}, {{0}},
-						 0};
-			enum MHD_Result ok;
+		if (cl && strtoull(cl, NULL, 10) > limit) {
+			struct http_resp resp = HTTP_RESP_INIT;
 			st->too_big = 1;
-			layer_error(s, &resp, 413, "request body over the limit of %zu bytes",
-				    s->cfg.max_body);
-			ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
-			buf_release(&resp.body);
-			return ok;
+			layer_error(s, &resp, 413, "request body over the limit of %llu bytes",
+				    (unsigned long long)limit);
+			return early_reply(s, c, st, route_of(s, url), method, &resp);
 		}
 		return MHD_YES;
 	}
@@ -368,7 +468,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!st->too_big && buf_add(&st->body, upload, *upload_size) < 0) {
+		if (st->spool_fd >= 0)
+			spool_write(s, st, upload, *upload_size);
+		else if (!st->too_big && buf_add(&st->body, upload, *upload_size) < 0) {
 			st->too_big = 1;
 			buf_release(&st->body);
 		}
@@ -376,21 +478,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (st->too_big) {
-		struct http_resp resp = {413, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
-		enum MHD_Result ok;
-		layer_error(s, &resp, 413, "request body over the limit of %zu bytes",
-			    s->cfg.max_body);
-		ok = send_resp(s, c, st, route_of(s, url), method, &resp, 0);
-		buf_release(&resp.body);
-		return ok;
+		struct http_resp resp = HTTP_RESP_INIT;
+		unsigned long long limit = st->spool_fd >= 0 ? (unsigned long long)s->cfg.max_upload
+							     : (unsigned long long)s->cfg.max_body;
+		layer_error(s, &resp, 413, "request body over the limit of %llu bytes", limit);
+		return early_reply(s, c, st, route_of(s, url), method, &resp);
+	}
+	if (st->spool_errno) {
+		struct http_resp resp = HTTP_RESP_INIT;
+		int full = st->spool_errno == ENOSPC || st->spool_errno == EDQUOT;
+		layer_error(s, &resp, full ? 507 : 500, "cannot spool the request body: %s",
+			    strerror(st->spool_errno));
+		return early_reply(s, c, st, route_of(s, url), method, &resp);
 	}
 	if (!method) {
-		struct http_resp resp = {501, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
-		enum MHD_Result ok;
+		struct http_resp resp = HTTP_RESP_INIT;
 		layer_error(s, &resp, 501, "method not implemented");
-		ok = send_resp(s, c, st, s->nroutes, method, &resp, 0);
-		buf_release(&resp.body);
-		return ok;
+		return early_reply(s, c, st, s->nroutes, method, &resp);
 	}
 	return dispatch(s, c, st, url, method_s, method);
 }
@@ -403,6 +507,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!st)
 		return;
 	buf_release(&st->body);
+	if (st->spool_fd >= 0)
+		close(st->spool_fd);
 	mem_free(st);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->in_flight, 1);

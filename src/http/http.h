@@ -38,8 +38,10 @@ enum http_method {
 struct http_req {
 	int method;	  /* enum http_method */
 	const char *path; /* percent-decoded, NUL-terminated */
-	const char *body; /* NUL-terminated; body_len bytes (may hold NULs) */
+	const char *body; /* NUL-terminated; body_len bytes (may hold NULs); "" when spooled */
 	size_t body_len;
+	int spooled; /* the body_len bytes are in body_fd, a temporary file at offset 0 */
+	int body_fd; /* owned by the layer: read it, do not close it */
 	size_t ncap;
 	const char *cap[HTTP_MAX_CAPTURES]; /* captured {x} segments, in pattern order */
 	void *conn;			    /* libmicrohttpd connection, for http_req_header */
@@ -47,7 +49,8 @@ struct http_req {
 
 /*
  * The reply a handler fills. status defaults to 200 and content_type to
- * application/json; body and request_id start empty (the body has no cap).
+ * application/json; body and request_id start empty (the body has no cap),
+ * body_fd -1.
  */
 #define HTTP_MAX_RESP_HEADERS 4
 
@@ -60,7 +63,18 @@ struct http_resp {
 	const char *hdr_name[HTTP_MAX_RESP_HEADERS];
 	char hdr_value[HTTP_MAX_RESP_HEADERS][256];
 	size_t nhdr;
+	/*
+	 * >= 0: the body is the first body_fd_len bytes of this file instead of
+	 * body (sent from the file, never whole in memory); the layer closes it.
+	 */
+	int body_fd;
+	uint64_t body_fd_len;
 };
+
+#define HTTP_RESP_INIT                                                                             \
+	{                                                                                          \
+		200, "application/json", BUF_INIT, "", {0}, {{0}}, 0, -1, 0                        \
+	}
 
 /*
  * Adds a header to the reply (value copied, cut at 255 bytes). Returns 0, or
@@ -83,6 +97,13 @@ struct http_route {
 	int methods;
 	const char *pattern;
 	http_handler_fn fn;
+};
+
+/* What http_config.before_body decides for a request's body. */
+enum http_body_mode {
+	HTTP_BODY_REFUSE = -1, /* send the resp it filled (e.g. 401); do not read the body */
+	HTTP_BODY_MEMORY = 0,  /* in memory, under max_body */
+	HTTP_BODY_SPOOL = 1,   /* in a temporary file under spool_dir, under max_upload */
 };
 
 /* Latency buckets (seconds) of kiln_http_request_duration_seconds. */
@@ -119,6 +140,16 @@ struct http_config {
 	 * one error shape. Called on pool threads.
 	 */
 	void (*error_fn)(struct http_resp *resp, int status, const char *msg);
+	/*
+	 * Called on a pool thread with each request's headers, before any of
+	 * its body is read (req->body is "", no captures): returns an enum
+	 * http_body_mode. Spooling keeps uploads of any size in constant
+	 * memory; refusing here (auth) saves reading an upload to throw it
+	 * away. NULL, or spool_dir NULL: every body in memory.
+	 */
+	int (*before_body)(void *ctx, const struct http_req *req, struct http_resp *resp);
+	const char *spool_dir;
+	uint64_t max_upload; /* bytes of a spooled body; 0: no limit but the disk */
 };
 
 void http_config_default(struct http_config *c);

@@ -282,6 +282,22 @@ int blob_get_file(struct blob_store *bs, const char *sha, const char *path, stru
 	return 0;
 }
 
+int blob_get_stream(struct blob_store *bs, const char *sha, FILE *f, uint64_t *size,
+		    struct err *err)
+{
+	struct blob__sink s = {0};
+	if (key_check(sha, err) < 0)
+		return -1;
+	s.f = f;
+	if (get_verified(bs, sha, &s, err) < 0)
+		return -1;
+	if (fflush(f) != 0)
+		return err_set(err, ERR_IO, "cannot write blob %s: %s", sha, strerror(errno));
+	if (size)
+		*size = s.n;
+	return 0;
+}
+
 int blob_get_buf(struct blob_store *bs, const char *sha, struct buf *out, size_t max,
 		 struct err *err)
 {

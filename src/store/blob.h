@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -85,6 +86,13 @@ int blob_stat(struct blob_store *bs, const char *sha, int *exists, uint64_t *siz
  * (stdout) is refused: use blob_get_buf to verify before writing.
  */
 int blob_get_file(struct blob_store *bs, const char *sha, const char *path, struct err *err);
+/*
+ * Writes the blob to f from where f is, verifying as it goes; *size (may be
+ * NULL) gets its length. On an error f holds a partial or unverified copy:
+ * the caller discards it (f is a temporary file).
+ */
+int blob_get_stream(struct blob_store *bs, const char *sha, FILE *f, uint64_t *size,
+		    struct err *err);
 /* Appends the verified blob to out; more than max bytes (0: no limit) is ERR_TOOBIG. */
 int blob_get_buf(struct blob_store *bs, const char *sha, struct buf *out, size_t max,
 		 struct err *err);

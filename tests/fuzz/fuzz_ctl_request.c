@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int methods[] = {HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_PATCH};
 	static struct ctl *c; /* one store for the whole run: state carries over */
-	struct http_resp resp = {200, "application/json", BUF_INIT, "", {0}, {{0}}, 0};
+	struct http_resp resp = HTTP_RESP_INIT;
 	struct ctl_req req = {0};
 	struct query q;
 	char *text, *nl, *qm;
