@@ -128,6 +128,8 @@ static void prune_cache(const char *dir)
 		snprintf(all[n].name, sizeof(all[n].name), "%s", e->d_name);
 		all[n++].mtime = st.st_mtime;
 	}
+	if (n <= CACHE_KEEP)
+		goto out; /* also: all is NULL when n is 0 */
 	qsort(all, n, sizeof(*all), newest_first);
 	for (i = CACHE_KEEP; i < n; i++) {
 		if (now - all[i].mtime < CACHE_GRACE_S)
