@@ -59,8 +59,11 @@ int dyn_open(struct dyn_lib *lib);
 	static const char *const names[] = {LIST(DYN__NAME)};                                      \
 	_Static_assert(sizeof(fn) == sizeof(names) / sizeof(names[0]) * sizeof(void *),            \
 		       "function pointers are not the size of void *");                            \
-	static struct dyn_lib lib = {soname_, package_, names, sizeof(names) / sizeof(names[0]),   \
-				     &fn,     0,	{0},   {0}};                               \
+	static struct dyn_lib lib = {.soname = soname_,                                            \
+				     .package = package_,                                          \
+				     .names = names,                                               \
+				     .count = sizeof(names) / sizeof(names[0]),                    \
+				     .table = &fn};                                                \
 	static pthread_once_t once = PTHREAD_ONCE_INIT;                                            \
 	static void load(void)                                                                     \
 	{                                                                                          \
