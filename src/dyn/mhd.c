@@ -31,6 +31,7 @@
 	X(MHD_lookup_connection_value_n)                                                           \
 	X(MHD_create_response_from_buffer)                                                         \
 	X(MHD_create_response_from_buffer_with_free_callback)                                      \
+	X(MHD_create_response_from_fd64)                                                           \
 	X(MHD_add_response_header)                                                                 \
 	X(MHD_queue_response)                                                                      \
 	X(MHD_destroy_response)
@@ -84,6 +85,8 @@ DYN_FWD(struct MHD_Response *, MHD_create_response_from_buffer, NULL,
 	(size_t size, void *buffer, enum MHD_ResponseMemoryMode mode), (size, buffer, mode))
 DYN_FWD(struct MHD_Response *, MHD_create_response_from_buffer_with_free_callback, NULL,
 	(size_t size, void *buffer, MHD_ContentReaderFreeCallback crfc), (size, buffer, crfc))
+DYN_FWD(struct MHD_Response *, MHD_create_response_from_fd64, NULL, (uint64_t size, int fd),
+	(size, fd))
 DYN_FWD(enum MHD_Result, MHD_add_response_header, MHD_NO,
 	(struct MHD_Response * r, const char *header, const char *content), (r, header, content))
 DYN_FWD(enum MHD_Result, MHD_queue_response, MHD_NO,
