@@ -10,10 +10,13 @@
 
 VERSION := 0.1.0
 CC ?= cc
-PKGS := jansson libcrypto libmicrohttpd yaml-0.1 libgit2 sqlite3 libcurl libpq
+PKGS := jansson libcrypto yaml-0.1 sqlite3
 # XGBoost's headers only: src/ml/xgb.c loads the library with dlopen when a
 # model is trained, so commands that never train do not carry it in memory.
-PKGS_HEADERS := xgboost
+# The same for DYN_PKGS, opened on first use by src/dyn/ (docs/build.md):
+# linked, they and their dependencies cost every process ~4 ms before main.
+DYN_PKGS := libmicrohttpd libcurl libpq libgit2
+PKGS_HEADERS := xgboost $(DYN_PKGS)
 LIBS_EXTRA := -llinear -lm -lpthread -ldl
 
 SANITIZE ?=
@@ -37,7 +40,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(PKGS_HEADERS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
-CPPFLAGS += -Isrc -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"'
+DYN_FLAGS := $(shell scripts/dynflags.sh $(DYN_PKGS))
+
+CPPFLAGS += -Isrc -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' $(DYN_FLAGS)
 CFLAGS += -std=c11 $(WARN) $(OPT) $(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(SAN_FLAGS)
 LDLIBS += $(PKG_LIBS) $(LIBS_EXTRA)
