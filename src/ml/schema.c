@@ -82,10 +82,9 @@ static int sset_grow(struct sset *t)
 	return 0;
 }
 
-/* Counts one occurrence of s; returns its slot, or NULL when out of memory. */
-static struct sset_slot *sset_add(struct sset *t, const char *s, size_t len)
+/* Counts one occurrence of s, whose sset_hash is h; its slot, or NULL when out of memory. */
+static struct sset_slot *sset_add_hashed(struct sset *t, const char *s, size_t len, uint64_t h)
 {
-	uint64_t h = sset_hash(s, len, t->fold);
 	size_t j;
 	if ((t->n + 1) * 2 > t->cap && sset_grow(t) < 0)
 		return NULL;
@@ -98,6 +97,12 @@ static struct sset_slot *sset_add(struct sset *t, const char *s, size_t len)
 	t->slot[j] = (struct sset_slot){s, len, 1, h};
 	t->n++;
 	return &t->slot[j];
+}
+
+/* Counts one occurrence of s; returns its slot, or NULL when out of memory. */
+static struct sset_slot *sset_add(struct sset *t, const char *s, size_t len)
+{
+	return sset_add_hashed(t, s, len, sset_hash(s, len, t->fold));
 }
 
 static void sset_free(struct sset *t)
@@ -306,6 +311,33 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
+/* isspace() of the C locale, the one kiln runs in, without the table lookup. */
+static int is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * One pass over a cell: its length, its sset_hash (not folded) and the
+ * number of its whitespace-separated tokens (count_tokens without a vocab).
+ */
+static long cell_scan(const char *s, size_t *len, uint64_t *hash)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = 1469598103934665603ULL; /* sset_hash's FNV-1a */
+	long n = 0;
+	int in = 0;
+	for (; *p; p++) {
+		int sp = is_space(*p);
+		h = (h ^ *p) * 1099511628211ULL;
+		n += !sp && !in;
+		in = !sp;
+	}
+	*len = (size_t)(p - (const unsigned char *)s);
+	*hash = h;
+	return n;
+}
+
 /* Counts the whitespace-separated tokens of s into vocab (when not NULL). */
 static long count_tokens(const char *s, struct sset *vocab)
 {
@@ -423,13 +455,13 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 		goto out;
 	}
 	for (size_t r = 0; r < nrows; r++) {
-		long t;
+		size_t len;
+		uint64_t h;
 		if (!cells[r])
 			continue;
-		if (!sset_add(&set, cells[r], strlen(cells[r])) ||
-		    (t = count_tokens(cells[r], NULL)) < 0)
+		tokens += (double)cell_scan(cells[r], &len, &h);
+		if (!sset_add_hashed(&set, cells[r], len, h))
 			goto nomem;
-		tokens += (double)t;
 	}
 	if (c->count && (tokens / (double)c->count >= TEXT_MIN_TOKENS ||
 			 (set.n * 2 > c->count && set.n > TEXT_MIN_DISTINCT))) {
