@@ -117,17 +117,17 @@ static int emit_integer(struct buf *out, json_int_t v)
  */
 static int emit_json(struct buf *out, const json_t *v, int depth)
 {
-	size_t i, n;
+	size_t i, n, klen;
 	const char *key;
-	const json_t *x;
+	json_t *x;
 	if (depth > MANIFEST_MAX_DEPTH)
 		return -1;
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: {
 		const char *sep = "{";
-		json_object_foreach((json_t *)v, key, x)
+		json_object_keylen_foreach((json_t *)v, key, klen, x)
 		{
-			if (buf_adds(out, sep) < 0 || emit_string(out, key, strlen(key)) < 0 ||
+			if (buf_adds(out, sep) < 0 || emit_string(out, key, klen) < 0 ||
 			    buf_addch(out, ':') < 0 || emit_json(out, x, depth + 1) < 0)
 				return -1;
 			sep = ",";
@@ -158,11 +158,10 @@ static int emit_json(struct buf *out, const json_t *v, int depth)
 	}
 }
 
-/* Lays the whole file out in out (header, manifest, payload, checksum). */
-static int bundle_encode(struct ml_bundle *b, struct buf *out, struct err *err)
+int ml_bundle_encode(const struct ml_bundle *b, struct buf *out, struct err *err)
 {
-	unsigned char head[BUNDLE_HEAD_LEN], len8[8], sum[HASH_SHA256_LEN];
-	size_t mlen;
+	unsigned char head[BUNDLE_HEAD_LEN], len8[8], sum[HASH_SHA256_LEN], *at;
+	size_t start = out->len, mlen;
 
 	if (!json_is_object(b->manifest))
 		return err_set(err, ERR_INTERNAL, "bundle manifest is not a JSON object");
@@ -173,18 +172,19 @@ static int bundle_encode(struct ml_bundle *b, struct buf *out, struct err *err)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	if (emit_json(out, b->manifest, 0) < 0)
 		return err_set(err, ERR_NOMEM, "cannot serialize the bundle manifest");
-	mlen = out->len - sizeof(head);
+	mlen = out->len - start - sizeof(head);
 	if (mlen + b->payload_len + BUNDLE_MIN_LEN > ML_BUNDLE_MAX)
 		return err_set(err, ERR_TOOBIG, "bundle would exceed %lu bytes", ML_BUNDLE_MAX);
-	memcpy(out->ptr, ML_BUNDLE_MAGIC, BUNDLE_MAGIC_LEN); /* the NUL is the 8th byte */
-	put_u32((unsigned char *)out->ptr + 8, ML_BUNDLE_VERSION);
-	put_u32((unsigned char *)out->ptr + 12, 0);
-	put_u64((unsigned char *)out->ptr + 16, mlen);
+	at = (unsigned char *)out->ptr + start;
+	memcpy(at, ML_BUNDLE_MAGIC, BUNDLE_MAGIC_LEN); /* the NUL is the 8th byte */
+	put_u32(at + 8, ML_BUNDLE_VERSION);
+	put_u32(at + 12, 0);
+	put_u64(at + 16, mlen);
 	put_u64(len8, b->payload_len);
 	if (buf_add(out, len8, sizeof(len8)) < 0 ||
 	    (b->payload_len && buf_add(out, b->payload, b->payload_len) < 0))
 		return err_set(err, ERR_NOMEM, "out of memory");
-	hash_sha256(out->ptr, out->len, sum);
+	hash_sha256(out->ptr + start, out->len - start, sum);
 	if (buf_add(out, sum, sizeof(sum)) < 0)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	return 0;
@@ -195,7 +195,7 @@ int ml_bundle_write(struct ml_bundle *b, const char *path, struct err *err)
 	struct buf out = BUF_INIT;
 	unsigned char sum[HASH_SHA256_LEN];
 	int ret = -1;
-	if (bundle_encode(b, &out, err) < 0)
+	if (ml_bundle_encode(b, &out, err) < 0)
 		goto out;
 	if (file_write_atomic(path, out.ptr, out.len, err) < 0)
 		goto out;
