@@ -55,47 +55,139 @@ void ml_bundle_release(struct ml_bundle *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Lays the whole file out in out (header, manifest, payload, checksum). */
-static int bundle_encode(struct ml_bundle *b, struct buf *out, struct err *err)
+/* --- the manifest's JSON text -------------------------------------------------- */
+
+/* Nesting deeper than this is not a manifest kiln wrote (and could be a cycle). */
+#define MANIFEST_MAX_DEPTH 64
+
+/* Flags of the manifest's text: the bytes every kiln has written. */
+#define MANIFEST_JSON_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII)
+
+/* v as jansson writes it with MANIFEST_JSON_FLAGS, appended to out. */
+static int emit_by_jansson(struct buf *out, const json_t *v)
 {
-	unsigned char head[BUNDLE_HEAD_LEN], len8[8], sum[HASH_SHA256_LEN];
-	char *manifest = NULL;
-	size_t mlen;
-	int ret = -1;
+	char *text = json_dumps(v, MANIFEST_JSON_FLAGS | JSON_ENCODE_ANY);
+	int rc = text && buf_adds(out, text) == 0 ? 0 : -1;
+	free(text); /* jansson's allocator is malloc */
+	return rc;
+}
+
+/* s[0..len) as a JSON string; only printable ASCII without '"' or '\\' here. */
+static int emit_string(struct buf *out, const char *s, size_t len)
+{
+	size_t i;
+	json_t *tmp;
+	int rc;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '"' ||
+		    s[i] == '\\')
+			break;
+	if (i == len)
+		return buf_addch(out, '"') < 0 || buf_add(out, s, len) < 0 ? -1
+									   : buf_addch(out, '"');
+	/* escapes: jansson's own (\uXXXX for non-ASCII, short forms for controls) */
+	tmp = json_stringn_nocheck(s, len);
+	rc = tmp ? emit_by_jansson(out, tmp) : -1;
+	json_decref(tmp);
+	return rc;
+}
+
+/* An integer as "%lld" prints it. */
+static int emit_integer(struct buf *out, json_int_t v)
+{
+	char tmp[24];
+	size_t n = sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		tmp[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--n] = '-';
+	return buf_add(out, tmp + n, sizeof(tmp) - n);
+}
+
+/*
+ * Appends the text json_dumps(v, MANIFEST_JSON_FLAGS) would return, byte for
+ * byte, without its per-value printf and the copies of the whole text: a
+ * manifest with text features holds tens of thousands of integers (the idf
+ * buckets), and jansson took 3 ms for sentiment's. Objects keep jansson's
+ * iteration order; reals and strings that need escapes are formatted by
+ * jansson itself, value by value.
+ */
+static int emit_json(struct buf *out, const json_t *v, int depth)
+{
+	size_t i, n, klen;
+	const char *key;
+	json_t *x;
+	if (depth > MANIFEST_MAX_DEPTH)
+		return -1;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *sep = "{";
+		json_object_keylen_foreach((json_t *)v, key, klen, x)
+		{
+			if (buf_adds(out, sep) < 0 || emit_string(out, key, klen) < 0 ||
+			    buf_addch(out, ':') < 0 || emit_json(out, x, depth + 1) < 0)
+				return -1;
+			sep = ",";
+		}
+		return *sep == '{' ? buf_adds(out, "{}") : buf_addch(out, '}');
+	}
+	case JSON_ARRAY:
+		n = json_array_size(v);
+		if (buf_addch(out, '[') < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if ((i && buf_addch(out, ',') < 0) ||
+			    emit_json(out, json_array_get(v, i), depth + 1) < 0)
+				return -1;
+		return buf_addch(out, ']');
+	case JSON_STRING:
+		return emit_string(out, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return emit_integer(out, json_integer_value(v));
+	case JSON_TRUE:
+		return buf_adds(out, "true");
+	case JSON_FALSE:
+		return buf_adds(out, "false");
+	case JSON_NULL:
+		return buf_adds(out, "null");
+	default:
+		return emit_by_jansson(out, v);
+	}
+}
+
+int ml_bundle_encode(const struct ml_bundle *b, struct buf *out, struct err *err)
+{
+	unsigned char head[BUNDLE_HEAD_LEN], len8[8], sum[HASH_SHA256_LEN], *at;
+	size_t start = out->len, mlen;
 
 	if (!json_is_object(b->manifest))
 		return err_set(err, ERR_INTERNAL, "bundle manifest is not a JSON object");
-	manifest = json_dumps(b->manifest, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (!manifest) {
-		err_set(err, ERR_NOMEM, "cannot serialize the bundle manifest");
-		goto out;
-	}
-	mlen = strlen(manifest);
-	if (mlen + b->payload_len + BUNDLE_MIN_LEN > ML_BUNDLE_MAX) {
-		err_set(err, ERR_TOOBIG, "bundle would exceed %lu bytes", ML_BUNDLE_MAX);
-		goto out;
-	}
-	memcpy(head, ML_BUNDLE_MAGIC, BUNDLE_MAGIC_LEN); /* the NUL is the 8th byte */
-	put_u32(head + 8, ML_BUNDLE_VERSION);
-	put_u32(head + 12, 0);
-	put_u64(head + 16, mlen);
+	/* The header's manifest length is filled in once the text is written. */
+	memset(head, 0, sizeof(head));
+	if (buf_grow(out, BUNDLE_MIN_LEN + b->payload_len + (1 << 16)) < 0 ||
+	    buf_add(out, head, sizeof(head)) < 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	if (emit_json(out, b->manifest, 0) < 0)
+		return err_set(err, ERR_NOMEM, "cannot serialize the bundle manifest");
+	mlen = out->len - start - sizeof(head);
+	if (mlen + b->payload_len + BUNDLE_MIN_LEN > ML_BUNDLE_MAX)
+		return err_set(err, ERR_TOOBIG, "bundle would exceed %lu bytes", ML_BUNDLE_MAX);
+	at = (unsigned char *)out->ptr + start;
+	memcpy(at, ML_BUNDLE_MAGIC, BUNDLE_MAGIC_LEN); /* the NUL is the 8th byte */
+	put_u32(at + 8, ML_BUNDLE_VERSION);
+	put_u32(at + 12, 0);
+	put_u64(at + 16, mlen);
 	put_u64(len8, b->payload_len);
-	if (buf_grow(out, mlen + b->payload_len + BUNDLE_MIN_LEN) < 0 ||
-	    buf_add(out, head, sizeof(head)) < 0 || buf_add(out, manifest, mlen) < 0 ||
-	    buf_add(out, len8, sizeof(len8)) < 0 ||
-	    (b->payload_len && buf_add(out, b->payload, b->payload_len) < 0)) {
-		err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	hash_sha256(out->ptr, out->len, sum);
-	if (buf_add(out, sum, sizeof(sum)) < 0) {
-		err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	ret = 0;
-out:
-	free(manifest); /* jansson's allocator is malloc */
-	return ret;
+	if (buf_add(out, len8, sizeof(len8)) < 0 ||
+	    (b->payload_len && buf_add(out, b->payload, b->payload_len) < 0))
+		return err_set(err, ERR_NOMEM, "out of memory");
+	hash_sha256(out->ptr + start, out->len - start, sum);
+	if (buf_add(out, sum, sizeof(sum)) < 0)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	return 0;
 }
 
 int ml_bundle_write(struct ml_bundle *b, const char *path, struct err *err)
@@ -103,7 +195,7 @@ int ml_bundle_write(struct ml_bundle *b, const char *path, struct err *err)
 	struct buf out = BUF_INIT;
 	unsigned char sum[HASH_SHA256_LEN];
 	int ret = -1;
-	if (bundle_encode(b, &out, err) < 0)
+	if (ml_bundle_encode(b, &out, err) < 0)
 		goto out;
 	if (file_write_atomic(path, out.ptr, out.len, err) < 0)
 		goto out;

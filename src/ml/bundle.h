@@ -35,6 +35,14 @@ struct ml_bundle {
 /* Writes the bundle atomically (temporary file + rename); fills b->sha256. */
 int ml_bundle_write(struct ml_bundle *b, const char *path, struct err *err);
 /*
+ * The bytes ml_bundle_write would write, appended to out (a struct buf of
+ * base/buf.h; for tests and fuzzing). The manifest's text is exactly
+ * json_dumps(manifest, JSON_COMPACT | JSON_ENSURE_ASCII). 0, or -1 with
+ * ERR_NOMEM, ERR_TOOBIG or ERR_INTERNAL (the manifest is not an object).
+ */
+struct buf;
+int ml_bundle_encode(const struct ml_bundle *b, struct buf *out, struct err *err);
+/*
  * Reads and checks a bundle: ERR_FORMAT for a foreign file, ERR_VERSION for
  * a newer format, ERR_CHECKSUM for corruption or truncation, with the path
  * in the message. On failure b is empty.

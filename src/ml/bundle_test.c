@@ -202,6 +202,86 @@ static void test_bundle_parse_survives_allocation_failure(void **state)
 	buf_release(&raw);
 }
 
+/*
+ * The manifest's text is json_dumps(manifest, JSON_COMPACT | JSON_ENSURE_ASCII),
+ * byte for byte: bundles stay identical to those of earlier kilns. Values
+ * chosen to reach every branch of the writer (escapes, non-ASCII, extreme
+ * integers, reals, empty containers, nesting).
+ */
+static void test_bundle_manifest_text_is_janssons(void **state)
+{
+	static const char *const strs[] = {"plain",
+					   "",
+					   "quote \" back \\ slash /",
+					   "tab\tnl\nret\rbs\bff\f",
+					   "ctl \x01\x1f del \x7f",
+					   "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"};
+	struct ml_bundle b;
+	struct err err = ERR_INIT;
+	struct buf raw = BUF_INIT;
+	char path[256], *want;
+	json_t *a, *o;
+	size_t i, mlen;
+
+	memset(&b, 0, sizeof(b));
+	b.manifest = json_object();
+	a = json_array();
+	assert_non_null(b.manifest);
+	assert_non_null(a);
+	for (i = 0; i < sizeof(strs) / sizeof(*strs); i++) {
+		assert_int_equal(json_array_append_new(a, json_string(strs[i])), 0);
+		assert_int_equal(
+			json_object_set_new(b.manifest, strs[i], json_integer((json_int_t)i)), 0);
+	}
+	assert_int_equal(json_object_set_new(b.manifest, "strings", a), 0);
+	o = json_pack(
+		"{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:b, s:n, s:{}, s:[], "
+		"s:[[[{s:[i,i,{}]}]]]}",
+		"zero", (json_int_t)0, "neg", (json_int_t)-1234567, "max", (json_int_t)INT64_MAX,
+		"min", (json_int_t)INT64_MIN, "one", 1.0, "tenth", 0.1, "negzero", -0.0, "big",
+		1e300, "small", -2.5e-300, "third", 1.0 / 3, "t", 1, "f", 0, "null", "empty_obj",
+		"empty_arr", "deep", "x", 1, -2);
+	assert_non_null(o);
+	assert_int_equal(json_object_set_new(b.manifest, "values", o), 0);
+	snprintf(path, sizeof(path), "%s/text.kiln", dir);
+	if (ml_bundle_write(&b, path, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(buf_read_file(&raw, path, 0), 0);
+	want = json_dumps(b.manifest, JSON_COMPACT | JSON_ENSURE_ASCII);
+	assert_non_null(want);
+	mlen = 0;
+	for (i = 0; i < 8; i++)
+		mlen |= (size_t)(unsigned char)raw.ptr[16 + i] << (8 * i);
+	assert_int_equal(mlen, strlen(want));
+	assert_memory_equal(raw.ptr + 24, want, mlen);
+	free(want); /* jansson's allocator is malloc */
+	buf_release(&raw);
+	ml_bundle_release(&b);
+}
+
+static void test_bundle_write_survives_allocation_failure(void **state)
+{
+	char path[256];
+	int ok = 0;
+	snprintf(path, sizeof(path), "%s/wnomem.kiln", dir);
+	for (long n = 0; n < 50 && !ok; n++) {
+		struct ml_bundle b;
+		struct err err = ERR_INIT;
+		memset(&b, 0, sizeof(b));
+		b.manifest = json_pack("{s:s, s:[i,i,i], s:f}", "task", "t\u00e9", "idx", 1, 2, 3,
+				       "x", 0.5);
+		assert_non_null(b.manifest);
+		mem_set_fail_after(n);
+		if (ml_bundle_write(&b, path, &err) == 0)
+			ok = 1;
+		else
+			assert_int_equal(err.code, ERR_NOMEM);
+		mem_set_fail_after(-1);
+		ml_bundle_release(&b);
+	}
+	assert_true(ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +293,8 @@ int main(void)
 		cmocka_unit_test(test_bundle_sealed_but_inconsistent_is_refused),
 		cmocka_unit_test(test_bundle_write_refuses_non_object_manifest),
 		cmocka_unit_test(test_bundle_parse_survives_allocation_failure),
+		cmocka_unit_test(test_bundle_manifest_text_is_janssons),
+		cmocka_unit_test(test_bundle_write_survives_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -82,10 +82,9 @@ static int sset_grow(struct sset *t)
 	return 0;
 }
 
-/* Counts one occurrence of s; returns its slot, or NULL when out of memory. */
-static struct sset_slot *sset_add(struct sset *t, const char *s, size_t len)
+/* Counts one occurrence of s, whose sset_hash is h; its slot, or NULL when out of memory. */
+static struct sset_slot *sset_add_hashed(struct sset *t, const char *s, size_t len, uint64_t h)
 {
-	uint64_t h = sset_hash(s, len, t->fold);
 	size_t j;
 	if ((t->n + 1) * 2 > t->cap && sset_grow(t) < 0)
 		return NULL;
@@ -98,6 +97,12 @@ static struct sset_slot *sset_add(struct sset *t, const char *s, size_t len)
 	t->slot[j] = (struct sset_slot){s, len, 1, h};
 	t->n++;
 	return &t->slot[j];
+}
+
+/* Counts one occurrence of s; returns its slot, or NULL when out of memory. */
+static struct sset_slot *sset_add(struct sset *t, const char *s, size_t len)
+{
+	return sset_add_hashed(t, s, len, sset_hash(s, len, t->fold));
 }
 
 static void sset_free(struct sset *t)
@@ -297,32 +302,30 @@ static void numeric_stats(struct ml_column *c, const double *v, size_t n)
 
 /* ---------- strings ---------- */
 
-static size_t utf8_chars(const char *s)
+/* isspace() of the C locale, the one kiln runs in, without the table lookup. */
+static int is_space(unsigned char c)
 {
-	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
+	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/* Counts the whitespace-separated tokens of s into vocab (when not NULL). */
-static long count_tokens(const char *s, struct sset *vocab)
+/*
+ * One pass over a cell: its length, its sset_hash (not folded) and the
+ * number of its whitespace-separated tokens.
+ */
+static long cell_scan(const char *s, size_t *len, uint64_t *hash)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = 1469598103934665603ULL; /* sset_hash's FNV-1a */
 	long n = 0;
-	while (*s) {
-		const char *t;
-		while (*s && isspace((unsigned char)*s))
-			s++;
-		if (!*s)
-			break;
-		for (t = s; *t && !isspace((unsigned char)*t); t++)
-			;
-		if (vocab && !sset_add(vocab, s, (size_t)(t - s)))
-			return -1;
-		n++;
-		s = t;
+	int in = 0;
+	for (; *p; p++) {
+		int sp = is_space(*p);
+		h = (h ^ *p) * 1099511628211ULL;
+		n += !sp && !in;
+		in = !sp;
 	}
+	*len = (size_t)(p - (const unsigned char *)s);
+	*hash = h;
 	return n;
 }
 
@@ -350,6 +353,43 @@ out:
 	return ret;
 }
 
+/*
+ * One pass over a text cell: its characters (UTF-8 lead bytes) into *chars,
+ * and each whitespace-separated token into vocab with its folded sset_hash
+ * computed on the way. The number of tokens, or -1 when out of memory.
+ */
+static long text_scan(const char *s, struct sset *vocab, size_t *chars)
+{
+	const unsigned char *p = (const unsigned char *)s, *tok = NULL;
+	uint64_t h = 0;
+	size_t nc = 0;
+	long n = 0;
+	for (;; p++) {
+		unsigned char ch = *p;
+		if (ch == '\0' || is_space(ch)) {
+			if (tok) {
+				if (!sset_add_hashed(vocab, (const char *)tok, (size_t)(p - tok),
+						     h))
+					return -1;
+				n++;
+				tok = NULL;
+			}
+			if (ch == '\0')
+				break;
+		} else {
+			if (!tok) {
+				tok = p;
+				h = 1469598103934665603ULL; /* sset_hash's FNV-1a, folded */
+			}
+			h = (h ^ (unsigned char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch)) *
+			    1099511628211ULL;
+		}
+		nc += (ch & 0xc0) != 0x80;
+	}
+	*chars = nc;
+	return n;
+}
+
 /* Text statistics; len_mean etc. from the non-missing cells. */
 static int text_stats(struct ml_column *c, char *const *cells, size_t nrows)
 {
@@ -358,15 +398,16 @@ static int text_stats(struct ml_column *c, char *const *cells, size_t nrows)
 	long toks = 0;
 	int ret = -1;
 	for (size_t r = 0; r < nrows; r++) {
+		size_t nc = 0;
 		double len;
 		long t;
 		if (!cells[r])
 			continue;
-		len = (double)utf8_chars(cells[r]);
+		if ((t = text_scan(cells[r], &vocab, &nc)) < 0)
+			goto out;
+		len = (double)nc;
 		sl += len;
 		sl2 += len * len;
-		if ((t = count_tokens(cells[r], &vocab)) < 0)
-			goto out;
 		toks += t;
 	}
 	if (c->count) {
@@ -423,13 +464,13 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 		goto out;
 	}
 	for (size_t r = 0; r < nrows; r++) {
-		long t;
+		size_t len;
+		uint64_t h;
 		if (!cells[r])
 			continue;
-		if (!sset_add(&set, cells[r], strlen(cells[r])) ||
-		    (t = count_tokens(cells[r], NULL)) < 0)
+		tokens += (double)cell_scan(cells[r], &len, &h);
+		if (!sset_add_hashed(&set, cells[r], len, h))
 			goto nomem;
-		tokens += (double)t;
 	}
 	if (c->count && (tokens / (double)c->count >= TEXT_MIN_TOKENS ||
 			 (set.n * 2 > c->count && set.n > TEXT_MIN_DISTINCT))) {

@@ -96,6 +96,29 @@ static void test_schema_infers_kinds_and_stats(void **state)
 	ml_schema_release(&s);
 }
 
+/*
+ * Text statistics split tokens on any C-locale blank (space, tab, newline),
+ * fold ASCII case only for the vocabulary, and count UTF-8 characters.
+ */
+static void test_schema_text_stats_split_on_blanks_and_fold_ascii(void **state)
+{
+	static const char csv[] = "txt,y\n"
+				  "\"H\xc3\xa9llo  WORLD\tfoo\",a\n"
+				  "hello world FOO bar,b\n"
+				  "\" HELLO\nWorld  h\xc3\xa9llo \",a\n";
+	struct ml_schema s;
+	const struct ml_column *txt;
+	infer(&s, csv, NULL, ML_TASK_AUTO);
+	txt = ml_schema_col(&s, "txt");
+	assert_non_null(txt);
+	assert_int_equal(txt->kind, ML_TEXT);
+	assert_float_equal(txt->tokens_mean, 10.0 / 3, 1e-12); /* 3, 4, 3 */
+	assert_float_equal(txt->len_mean, 55.0 / 3, 1e-12);    /* 16, 19, 20 characters */
+	/* h\xc3\xa9llo, world, foo, hello, bar: "H\xc3\xa9llo" folds to "h\xc3\xa9llo" */
+	assert_int_equal(txt->vocab_size, 5);
+	ml_schema_release(&s);
+}
+
 /* Order statistics of mixed signs and magnitudes (the sort behind them). */
 static void test_schema_quantiles_of_mixed_values(void **state)
 {
@@ -384,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_number_matches_strtod),
 		cmocka_unit_test(test_schema_infers_kinds_and_stats),
+		cmocka_unit_test(test_schema_text_stats_split_on_blanks_and_fold_ascii),
 		cmocka_unit_test(test_schema_quantiles_of_mixed_values),
 		cmocka_unit_test(test_schema_task_from_target),
 		cmocka_unit_test(test_schema_many_distinct_short_strings_are_text),
