@@ -2,12 +2,14 @@
  * csv.c - the streaming CSV tokenizer of csv.h: a byte state machine over a
  * bounded read buffer, with a fast scan for plain unquoted bytes. Field
  * bytes of one row go into one reused buffer, so reading allocates nothing
- * per field once the buffers have grown.
+ * per field once the buffers have grown. ml_csv_read_parts runs the same
+ * machine on two threads over two parts of a block of the read buffer.
  */
 #include "ml/csv.h"
 #include "base/mem.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 enum csv_state { ST_START, ST_PLAIN, ST_QUOTED, ST_QUOTE_SEEN };
@@ -31,6 +33,7 @@ int ml_csv_open_fp(struct ml_csv *r, FILE *fp, const char *name, struct err *err
 	if (!r->rbuf)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	r->in = r->rbuf;
+	r->bufsize = ML_CSV_BUFSIZE;
 	return 0;
 }
 
@@ -91,7 +94,7 @@ static int csv_fill(struct ml_csv *r, struct err *err)
 		return 1;
 	if (r->eof || !r->fp)
 		return 0;
-	n = fread(r->rbuf, 1, ML_CSV_BUFSIZE, r->fp);
+	n = fread(r->rbuf, 1, r->bufsize, r->fp);
 	if (n == 0) {
 		if (ferror(r->fp))
 			return err_set(err, ERR_IO, "%s:%zu: read error: %s", r->name, r->line,
@@ -436,6 +439,11 @@ int ml_csv_next(struct ml_csv *r, struct err *err)
 	unsigned char ch;
 	int c;
 
+	if (r->one_row) {
+		if (r->one_row == 2)
+			return 0;
+		r->one_row = 2;
+	}
 	r->nfields = 0;
 	r->dlen = 0;
 	if (!r->started && csv_skip_bom(r, err) < 0)
@@ -545,4 +553,236 @@ int ml_csv_next(struct ml_csv *r, struct err *err)
 			break;
 		}
 	}
+}
+
+/*
+ * Moves the unread bytes to the start of the read buffer, grown to at least
+ * size, and reads until it is full or the input ends. A reader over memory
+ * has all its input already.
+ */
+static int csv_top_up(struct ml_csv *r, size_t size, struct err *err)
+{
+	size_t n;
+	if (!r->fp)
+		return 0;
+	if (size > r->bufsize) {
+		unsigned char *p = mem_realloc(r->rbuf, size);
+		if (!p)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		r->rbuf = p;
+		r->in = p;
+		r->bufsize = size;
+	}
+	if (r->pos) {
+		memmove(r->rbuf, r->rbuf + r->pos, r->avail - r->pos);
+		r->avail -= r->pos;
+		r->pos = 0;
+	}
+	while (!r->eof && r->avail < r->bufsize) {
+		n = fread(r->rbuf + r->avail, 1, r->bufsize - r->avail, r->fp);
+		if (n == 0) {
+			if (ferror(r->fp))
+				return err_set(err, ERR_IO, "%s:%zu: read error: %s", r->name,
+					       r->line, strerror(errno));
+			r->eof = 1;
+		}
+		r->avail += n;
+	}
+	return 0;
+}
+
+/*
+ * A row end in p[0..n), which starts at a row start: the offset after a
+ * line feed. exact = 0 takes any line feed (a guess); exact = 1 only one
+ * outside quotes, counting quotes from p[0] (a true row end unless a row
+ * before it is malformed, and then its reader reports that row). With last,
+ * the last row end or 0 when there is none; otherwise the first at or after
+ * at, or n when there is none.
+ */
+static size_t csv_row_end(const unsigned char *p, size_t n, size_t at, int exact, int last)
+{
+	size_t i = 0, end = last ? 0 : n;
+	int quoted = 0;
+	while (i < n) {
+		/* [i, stop) has no quote: all of it is inside or outside quotes */
+		const unsigned char *q = exact ? memchr(p + i, '"', n - i) : NULL;
+		size_t stop = q ? (size_t)(q - p) : n;
+		const unsigned char *nl = NULL;
+		if (!quoted && last) {
+			nl = memrchr(p + i, '\n', stop - i);
+			end = nl ? (size_t)(nl - p) + 1 : end;
+		} else if (!quoted && stop > at) {
+			size_t from = i > at ? i : at;
+			nl = memchr(p + from, '\n', stop - from);
+			if (nl)
+				return (size_t)(nl - p) + 1;
+		}
+		if (!q)
+			break;
+		quoted = !quoted;
+		i = stop + 1;
+	}
+	return end;
+}
+
+static size_t csv_count_lines(const unsigned char *p, size_t n)
+{
+	const unsigned char *end;
+	size_t k = 0;
+	if (n == 0)
+		return 0;
+	end = p + n;
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		k++;
+		p++;
+	}
+	return k;
+}
+
+/* One part of a block, with the reader over it and what its callback said. */
+struct csv_part {
+	const struct ml_csv_parts *ops;
+	int i, rc;
+	struct ml_csv rd;	     /* a reader over the part's bytes */
+	struct ml_csv *rows;	     /* &rd, or the whole input's reader for a long row */
+	const unsigned char *before; /* part 1: the bytes of part 0, whose lines come first */
+	size_t nbefore;
+	struct err err;
+};
+
+/* Points a part's reader at p[0..n), which starts a row on line. */
+static void csv_part_set(struct csv_part *pt, const unsigned char *p, size_t n, size_t line,
+			 const unsigned char *before, size_t nbefore)
+{
+	struct ml_csv *rd = &pt->rd;
+	rd->in = p;
+	rd->pos = 0;
+	rd->avail = n;
+	rd->eof = 1;
+	rd->started = 1; /* a BOM is only skipped at the start of the input */
+	rd->line = line;
+	pt->rows = rd;
+	pt->before = before;
+	pt->nbefore = nbefore;
+}
+
+static void *csv_run_part(void *arg)
+{
+	struct csv_part *pt = arg;
+	/* counted here, on the part's own thread, while part 0 is being read */
+	pt->rows->line += csv_count_lines(pt->before, pt->nbefore);
+	pt->rc = pt->ops->part(pt->ops->ctx, pt->i, pt->rows, &pt->err);
+	return NULL;
+}
+
+/*
+ * Runs the callbacks of both parts, part 1 on a second thread when it has
+ * bytes (or here, after part 0, when no thread can be made). Returns the
+ * first part that failed, -1 when none did, or -2 with err set.
+ */
+static int csv_run_parts(struct csv_part *pt, struct err *err)
+{
+	pthread_t th;
+	int threaded = 0;
+	for (int i = 0; i < 2; i++) {
+		err_clear(&pt[i].err);
+		pt[i].rc = 0;
+	}
+	if (pt[1].rows->avail > pt[1].rows->pos)
+		threaded = pthread_create(&th, NULL, csv_run_part, &pt[1]) == 0;
+	csv_run_part(&pt[0]);
+	if (!threaded)
+		csv_run_part(&pt[1]);
+	else if (pthread_join(th, NULL) != 0) {
+		err_set(err, ERR_INTERNAL, "cannot join the reading thread");
+		return -2;
+	}
+	return pt[0].rc < 0 ? 0 : pt[1].rc < 0 ? 1 : -1;
+}
+
+static int csv_part_fail(const struct csv_part *pt, struct err *err)
+{
+	return err_set(err, pt->err.code, "%s", pt->err.msg);
+}
+
+/* A row longer than the block: read alone through r, with bounded memory. */
+static int csv_long_row(struct ml_csv *r, struct csv_part *pt, const struct ml_csv_parts *ops,
+			struct err *err)
+{
+	int bad;
+	csv_part_set(&pt[1], r->in + r->pos, 0, r->line, NULL, 0);
+	pt[0].rows = r;
+	pt[0].nbefore = 0;
+	r->one_row = 1;
+	bad = csv_run_parts(pt, err);
+	r->one_row = 0;
+	if (bad == -2)
+		return -1;
+	if (bad >= 0)
+		return csv_part_fail(&pt[bad], err);
+	return ops->commit(ops->ctx, err) < 0 ? -1 : 1;
+}
+
+/* Reads one block. Returns 1 after a block, 0 at the end of the input, -1 on error. */
+static int csv_block(struct ml_csv *r, size_t block, struct csv_part *pt,
+		     const struct ml_csv_parts *ops, struct err *err)
+{
+	const unsigned char *p;
+	size_t n, end, mid;
+	int last, exact, bad = -1;
+
+	if (csv_top_up(r, block, err) < 0)
+		return -1;
+	n = r->avail - r->pos;
+	last = r->eof && n <= block;
+	n = n < block ? n : block;
+	if (n == 0)
+		return 0;
+	p = r->in + r->pos;
+	/* First with guessed row ends; when a part fails, again with counted quotes. */
+	for (exact = 0; exact < 2; exact++) {
+		end = last ? n : csv_row_end(p, n, 0, exact, 1);
+		if (end == 0)
+			return csv_long_row(r, pt, ops, err);
+		mid = csv_row_end(p, end, end / 2, exact, 0);
+		csv_part_set(&pt[0], p, mid, r->line, NULL, 0);
+		csv_part_set(&pt[1], p + mid, end - mid, r->line, p, mid);
+		bad = csv_run_parts(pt, err);
+		if (bad == -2)
+			return -1;
+		if (bad < 0)
+			break;
+	}
+	if (bad >= 0)
+		return csv_part_fail(&pt[bad], err); /* the input's first error */
+	/* a callback that stopped early leaves lines uncounted */
+	r->line = pt[1].rd.line +
+		  csv_count_lines(pt[1].rd.in + pt[1].rd.pos, pt[1].rd.avail - pt[1].rd.pos);
+	r->pos += end;
+	return ops->commit(ops->ctx, err) < 0 ? -1 : 1;
+}
+
+int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts *ops,
+		      struct err *err)
+{
+	struct csv_part pt[2];
+	int rc = -1;
+
+	memset(pt, 0, sizeof(pt));
+	for (int i = 0; i < 2; i++) {
+		pt[i].ops = ops;
+		pt[i].i = i;
+		if (csv_init(&pt[i].rd, ml_csv_name(r), err) < 0)
+			goto out;
+		pt[i].rd.slow_only = r->slow_only;
+	}
+	if (!r->started && csv_skip_bom(r, err) < 0)
+		goto out;
+	block = block ? block : 1;
+	while ((rc = csv_block(r, block, pt, ops, err)) > 0)
+		;
+out:
+	ml_csv_close(&pt[0].rd);
+	ml_csv_close(&pt[1].rd);
+	return rc;
 }

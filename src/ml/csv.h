@@ -47,7 +47,9 @@ struct ml_csv {
 	/* private */
 	FILE *fp;
 	int own_fp, eof, started;
-	int slow_only; /* tests: 1 reads every row with the state machine, no fast path */
+	int slow_only;	/* tests: 1 reads every row with the state machine, no fast path */
+	int one_row;	/* ml_csv_read_parts: 1 returns one more row, 2 then the end */
+	size_t bufsize; /* allocated bytes of rbuf */
 	char *name;
 	const unsigned char *in; /* read buffer (rbuf) or the caller's memory */
 	unsigned char *rbuf;
@@ -80,6 +82,42 @@ int ml_csv_next(struct ml_csv *r, struct err *err);
 const char *ml_csv_name(const struct ml_csv *r);
 /* Frees everything; closes the file it opened. r is zeroed. */
 void ml_csv_close(struct ml_csv *r);
+
+/*
+ * Parallel reading: rows in parts on two threads, each part read by its own
+ * reader over a range of r's read buffer with the same state machine, so
+ * its rows, fields, line numbers and errors are those ml_csv_next on r
+ * would give.
+ *
+ * ml_csv_read_parts reads the rest of r's input (after any rows read with
+ * ml_csv_next) block by block: it fills r's read buffer up to block bytes,
+ * cuts the whole rows in it into two parts at a row end near the middle,
+ * and calls ops->part(ops->ctx, i, rows, err) for part 0 on the calling
+ * thread and part 1 on a second one. rows reads part i: the callback reads
+ * it with ml_csv_next(rows, err) to the end and returns 0, or -1 with err
+ * set (its own error, or one from ml_csv_next). When both parts of a block
+ * returned 0, ops->commit(ops->ctx, err) runs on the calling thread: the
+ * rows of both parts are final, in order part 0 then part 1.
+ *
+ * Row ends are first guessed (the last line feed of the buffer, the first
+ * after its middle): a guess inside a quoted field makes a part fail, and
+ * then the block is cut again by counting quotes and both parts run again,
+ * so a part callback must start its work afresh on every call. A row
+ * longer than the buffer is read alone through r (as part 0; part 1 gets
+ * no rows), so memory stays bounded by block and the longest row.
+ *
+ * Returns 0 at the end of the input; -1 with the first error in input order
+ * (a part's, or commit's, or a read error). Do not use r afterwards but for
+ * r->line (the line after the input) and ml_csv_close.
+ */
+struct ml_csv_parts {
+	int (*part)(void *ctx, int i, struct ml_csv *rows, struct err *err);
+	int (*commit)(void *ctx, struct err *err);
+	void *ctx;
+};
+#define ML_CSV_BLOCK (4UL << 20) /* a good block for ml_csv_read_parts */
+int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts *ops,
+		      struct err *err);
 
 /*
  * Length of the longest valid UTF-8 prefix of s[0..len): len when all of s
