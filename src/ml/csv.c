@@ -592,37 +592,62 @@ static int csv_top_up(struct ml_csv *r, size_t size, struct err *err)
 }
 
 /*
- * A row end in p[0..n), which starts at a row start: the offset after a
- * line feed. exact = 0 takes any line feed (a guess); exact = 1 only one
- * outside quotes, counting quotes from p[0] (a true row end unless a row
- * before it is malformed, and then its reader reports that row). With last,
- * the last row end or 0 when there is none; otherwise the first at or after
- * at, or n when there is none.
+ * 1 when p[0..n) holds an odd number of quotes. The inner loop has a fixed
+ * count, so the compiler turns it into vector compares; the byte sum wraps
+ * at 256, which keeps its parity.
  */
-static size_t csv_row_end(const unsigned char *p, size_t n, size_t at, int exact, int last)
+static unsigned csv_quotes_odd(const unsigned char *p, size_t n)
 {
-	size_t i = 0, end = last ? 0 : n;
-	int quoted = 0;
-	while (i < n) {
-		/* [i, stop) has no quote: all of it is inside or outside quotes */
-		const unsigned char *q = exact ? memchr(p + i, '"', n - i) : NULL;
-		size_t stop = q ? (size_t)(q - p) : n;
-		const unsigned char *nl = NULL;
-		if (!quoted && last) {
-			nl = memrchr(p + i, '\n', stop - i);
-			end = nl ? (size_t)(nl - p) + 1 : end;
-		} else if (!quoted && stop > at) {
-			size_t from = i > at ? i : at;
-			nl = memchr(p + from, '\n', stop - from);
-			if (nl)
-				return (size_t)(nl - p) + 1;
-		}
-		if (!q)
-			break;
-		quoted = !quoted;
-		i = stop + 1;
+	unsigned odd = 0;
+	size_t i = 0;
+	for (; i + 256 <= n; i += 256) {
+		unsigned char c = 0;
+		for (int j = 0; j < 256; j++)
+			c += p[i + j] == '"';
+		odd ^= c & 1u;
 	}
-	return end;
+	for (; i < n; i++)
+		odd ^= p[i] == '"';
+	return odd;
+}
+
+/*
+ * Row ends in p[0..n), which starts at a row start: the offset after a line
+ * feed with an even number of quotes before it (outside quotes, as the
+ * state machine sees it, unless a row before it is malformed: and then its
+ * reader reports that row first).
+ */
+
+/* The first row end at or after at, or n when there is none. */
+static size_t csv_row_end_after(const unsigned char *p, size_t n, size_t at)
+{
+	unsigned odd = csv_quotes_odd(p, at);
+	const unsigned char *nl;
+	size_t i = at;
+	while (i < n && (nl = memchr(p + i, '\n', n - i)) != NULL) {
+		size_t e = (size_t)(nl - p);
+		odd ^= csv_quotes_odd(p + i, e - i);
+		if (!odd)
+			return e + 1;
+		i = e + 1;
+	}
+	return n;
+}
+
+/* The last row end, or 0 when there is none. */
+static size_t csv_last_row_end(const unsigned char *p, size_t n)
+{
+	unsigned odd = csv_quotes_odd(p, n); /* of p[0..i) */
+	const unsigned char *nl;
+	size_t i = n;
+	while (i > 0 && (nl = memrchr(p, '\n', i)) != NULL) {
+		size_t e = (size_t)(nl - p);
+		odd ^= csv_quotes_odd(p + e, i - e);
+		if (!odd)
+			return e + 1;
+		i = e;
+	}
+	return 0;
 }
 
 static size_t csv_count_lines(const unsigned char *p, size_t n)
@@ -729,7 +754,7 @@ static int csv_block(struct ml_csv *r, size_t block, struct csv_part *pt,
 {
 	const unsigned char *p;
 	size_t n, end, mid;
-	int last, exact, bad = -1;
+	int last, bad;
 
 	if (csv_top_up(r, block, err) < 0)
 		return -1;
@@ -739,20 +764,15 @@ static int csv_block(struct ml_csv *r, size_t block, struct csv_part *pt,
 	if (n == 0)
 		return 0;
 	p = r->in + r->pos;
-	/* First with guessed row ends; when a part fails, again with counted quotes. */
-	for (exact = 0; exact < 2; exact++) {
-		end = last ? n : csv_row_end(p, n, 0, exact, 1);
-		if (end == 0)
-			return csv_long_row(r, pt, ops, err);
-		mid = csv_row_end(p, end, end / 2, exact, 0);
-		csv_part_set(&pt[0], p, mid, r->line, NULL, 0);
-		csv_part_set(&pt[1], p + mid, end - mid, r->line, p, mid);
-		bad = csv_run_parts(pt, err);
-		if (bad == -2)
-			return -1;
-		if (bad < 0)
-			break;
-	}
+	end = last ? n : csv_last_row_end(p, n);
+	if (end == 0)
+		return csv_long_row(r, pt, ops, err);
+	mid = csv_row_end_after(p, end, end / 2);
+	csv_part_set(&pt[0], p, mid, r->line, NULL, 0);
+	csv_part_set(&pt[1], p + mid, end - mid, r->line, p, mid);
+	bad = csv_run_parts(pt, err);
+	if (bad == -2)
+		return -1;
 	if (bad >= 0)
 		return csv_part_fail(&pt[bad], err); /* the input's first error */
 	/* a callback that stopped early leaves lines uncounted */

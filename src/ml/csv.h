@@ -99,12 +99,10 @@ void ml_csv_close(struct ml_csv *r);
  * returned 0, ops->commit(ops->ctx, err) runs on the calling thread: the
  * rows of both parts are final, in order part 0 then part 1.
  *
- * Row ends are first guessed (the last line feed of the buffer, the first
- * after its middle): a guess inside a quoted field makes a part fail, and
- * then the block is cut again by counting quotes and both parts run again,
- * so a part callback must start its work afresh on every call. A row
- * longer than the buffer is read alone through r (as part 0; part 1 gets
- * no rows), so memory stays bounded by block and the longest row.
+ * Row ends are line feeds with an even number of quotes before them in the
+ * block (found at memory speed: the quotes are only counted). A row
+ * longer than the buffer is read alone through r (as part 0; part 1 gets no
+ * rows), so memory stays bounded by block and the longest row.
  *
  * Returns 0 at the end of the input; -1 with the first error in input order
  * (a part's, or commit's, or a read error). Do not use r afterwards but for
