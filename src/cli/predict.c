@@ -88,7 +88,7 @@ struct csv_job {
 	size_t ncols;	/* the schema's columns */
 	size_t ncsv;	/* fields of the header row */
 	const char *name;
-	struct csv_part_out part[2];
+	struct csv_part_out part[ML_CSV_PARTS];
 	struct buf head; /* the output's header line, until the first commit */
 	FILE *out;
 	size_t rows; /* committed */
@@ -161,12 +161,12 @@ static int flush_buf(struct buf *b, FILE *fp, struct err *err)
 }
 
 /* ml_csv_read_parts' commit callback: writes a block's text in order. */
-static int predict_commit(void *ctx, struct err *err)
+static int predict_commit(void *ctx, size_t n, struct err *err)
 {
 	struct csv_job *job = ctx;
 	if (flush_buf(&job->head, job->out, err) < 0)
 		return -1;
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (flush_buf(&job->part[i].text, job->out, err) < 0)
 			return -1;
 		job->rows += job->part[i].rows;
@@ -247,7 +247,7 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 	job.name = name;
 	job.out = out;
 	buf_init(&job.head, 0);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < ML_CSV_PARTS; i++) {
 		buf_init(&job.part[i].text, 0);
 		job.part[i].cells = mem_calloc(s->ncols + 1, sizeof(*job.part[i].cells));
 		fail |= !job.part[i].cells;
@@ -285,7 +285,7 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 out:
 	ml_csv_close(&r);
 	buf_release(&job.head);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < ML_CSV_PARTS; i++) {
 		buf_release(&job.part[i].text);
 		mem_free(job.part[i].cells);
 	}

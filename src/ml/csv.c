@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 enum csv_state { ST_START, ST_PLAIN, ST_QUOTED, ST_QUOTE_SEEN };
@@ -592,23 +593,26 @@ static int csv_top_up(struct ml_csv *r, size_t size, struct err *err)
 }
 
 /*
- * 1 when p[0..n) holds an odd number of quotes. The inner loop has a fixed
- * count, so the compiler turns it into vector compares; the byte sum wraps
- * at 256, which keeps its parity.
+ * How many bytes of p[0..n) are c. The inner loop has a fixed count, so
+ * the compiler turns it into vector compares (a byte sum of at most 128).
  */
-static unsigned csv_quotes_odd(const unsigned char *p, size_t n)
+static size_t csv_count(const unsigned char *p, size_t n, unsigned char c)
 {
-	unsigned odd = 0;
-	size_t i = 0;
-	for (; i + 256 <= n; i += 256) {
-		unsigned char c = 0;
-		for (int j = 0; j < 256; j++)
-			c += p[i + j] == '"';
-		odd ^= c & 1u;
+	size_t k = 0, i = 0;
+	for (; i + 128 <= n; i += 128) {
+		unsigned char m = 0;
+		for (int j = 0; j < 128; j++)
+			m += p[i + j] == c;
+		k += m;
 	}
 	for (; i < n; i++)
-		odd ^= p[i] == '"';
-	return odd;
+		k += p[i] == c;
+	return k;
+}
+
+static unsigned csv_quotes_odd(const unsigned char *p, size_t n)
+{
+	return (unsigned)(csv_count(p, n, '"') & 1);
 }
 
 /*
@@ -618,16 +622,21 @@ static unsigned csv_quotes_odd(const unsigned char *p, size_t n)
  * reader reports that row first).
  */
 
-/* The first row end at or after at, or n when there is none. */
-static size_t csv_row_end_after(const unsigned char *p, size_t n, size_t at)
+/*
+ * The first row end at or after at, or n when there is none. *odd is the
+ * parity of the quotes in p[0..from), from <= at, and becomes that of the
+ * quotes before the offset returned.
+ */
+static size_t csv_row_end_after(const unsigned char *p, size_t n, size_t from, size_t at,
+				unsigned *odd)
 {
-	unsigned odd = csv_quotes_odd(p, at);
 	const unsigned char *nl;
 	size_t i = at;
+	*odd ^= csv_quotes_odd(p + from, at - from);
 	while (i < n && (nl = memchr(p + i, '\n', n - i)) != NULL) {
 		size_t e = (size_t)(nl - p);
-		odd ^= csv_quotes_odd(p + i, e - i);
-		if (!odd)
+		*odd ^= csv_quotes_odd(p + i, e + 1 - i);
+		if (!*odd)
 			return e + 1;
 		i = e + 1;
 	}
@@ -650,111 +659,117 @@ static size_t csv_last_row_end(const unsigned char *p, size_t n)
 	return 0;
 }
 
-static size_t csv_count_lines(const unsigned char *p, size_t n)
-{
-	const unsigned char *end;
-	size_t k = 0;
-	if (n == 0)
-		return 0;
-	end = p + n;
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		k++;
-		p++;
-	}
-	return k;
-}
-
-/* One part of a block, with the reader over it and what its callback said. */
-struct csv_part {
+/*
+ * One block being read: its parts, claimed in order by the threads (so a
+ * thread that is not scheduled holds up no more than one part), each read
+ * to its end once claimed, so that every part before a failed one is done.
+ */
+struct csv_block_run {
 	const struct ml_csv_parts *ops;
-	int i, rc;
-	struct ml_csv rd;	     /* a reader over the part's bytes */
-	struct ml_csv *rows;	     /* &rd, or the whole input's reader for a long row */
-	const unsigned char *before; /* part 1: the bytes of part 0, whose lines come first */
-	size_t nbefore;
-	struct err err;
+	size_t nparts;
+	const unsigned char *ptr[ML_CSV_PARTS];
+	size_t len[ML_CSV_PARTS], line[ML_CSV_PARTS];
+	int rc[ML_CSV_PARTS];
+	struct err err[ML_CSV_PARTS];
+	atomic_size_t next;
+	atomic_int stop; /* a part failed: claim no more */
 };
 
-/* Points a part's reader at p[0..n), which starts a row on line. */
-static void csv_part_set(struct csv_part *pt, const unsigned char *p, size_t n, size_t line,
-			 const unsigned char *before, size_t nbefore)
-{
-	struct ml_csv *rd = &pt->rd;
-	rd->in = p;
-	rd->pos = 0;
-	rd->avail = n;
-	rd->eof = 1;
-	rd->started = 1; /* a BOM is only skipped at the start of the input */
-	rd->line = line;
-	pt->rows = rd;
-	pt->before = before;
-	pt->nbefore = nbefore;
-}
+/* A thread's share of a block, read with its own reader. */
+struct csv_worker {
+	struct csv_block_run *run;
+	struct ml_csv rd;
+};
 
-static void *csv_run_part(void *arg)
+static void *csv_work(void *arg)
 {
-	struct csv_part *pt = arg;
-	/* counted here, on the part's own thread, while part 0 is being read */
-	pt->rows->line += csv_count_lines(pt->before, pt->nbefore);
-	pt->rc = pt->ops->part(pt->ops->ctx, pt->i, pt->rows, &pt->err);
+	struct csv_worker *w = arg;
+	struct csv_block_run *run = w->run;
+	struct ml_csv *rd = &w->rd;
+	size_t i;
+	while (!atomic_load(&run->stop) && (i = atomic_fetch_add(&run->next, 1)) < run->nparts) {
+		rd->in = run->ptr[i];
+		rd->pos = 0;
+		rd->avail = run->len[i];
+		rd->eof = 1;
+		rd->started = 1; /* a BOM is only skipped at the start of the input */
+		rd->line = run->line[i];
+		run->rc[i] = run->ops->part(run->ops->ctx, (int)i, rd, &run->err[i]);
+		if (run->rc[i] < 0)
+			atomic_store(&run->stop, 1);
+	}
 	return NULL;
 }
 
 /*
- * Runs the callbacks of both parts, part 1 on a second thread when it has
- * bytes (or here, after part 0, when no thread can be made). Returns the
- * first part that failed, -1 when none did, or -2 with err set.
+ * Runs the parts of run on this thread and a second one (or on this one
+ * alone when no thread can be made), then reports the first part that
+ * failed. Returns 0, or -1 with err set.
  */
-static int csv_run_parts(struct csv_part *pt, struct err *err)
+static int csv_run_block(struct csv_block_run *run, struct csv_worker *w, struct err *err)
 {
 	pthread_t th;
 	int threaded = 0;
-	for (int i = 0; i < 2; i++) {
-		err_clear(&pt[i].err);
-		pt[i].rc = 0;
+	atomic_store(&run->next, 0);
+	atomic_store(&run->stop, 0);
+	for (size_t i = 0; i < run->nparts; i++) {
+		err_clear(&run->err[i]);
+		run->rc[i] = 1; /* not run */
 	}
-	if (pt[1].rows->avail > pt[1].rows->pos)
-		threaded = pthread_create(&th, NULL, csv_run_part, &pt[1]) == 0;
-	csv_run_part(&pt[0]);
-	if (!threaded)
-		csv_run_part(&pt[1]);
-	else if (pthread_join(th, NULL) != 0) {
-		err_set(err, ERR_INTERNAL, "cannot join the reading thread");
-		return -2;
-	}
-	return pt[0].rc < 0 ? 0 : pt[1].rc < 0 ? 1 : -1;
-}
-
-static int csv_part_fail(const struct csv_part *pt, struct err *err)
-{
-	return err_set(err, pt->err.code, "%s", pt->err.msg);
+	w[0].run = w[1].run = run;
+	if (run->nparts > 1)
+		threaded = pthread_create(&th, NULL, csv_work, &w[1]) == 0;
+	csv_work(&w[0]);
+	if (threaded && pthread_join(th, NULL) != 0)
+		return err_set(err, ERR_INTERNAL, "cannot join the reading thread");
+	/* parts are claimed in order: all before the first failure ran */
+	for (size_t i = 0; i < run->nparts; i++)
+		if (run->rc[i] < 0)
+			return err_set(err, run->err[i].code, "%s", run->err[i].msg);
+	return 0;
 }
 
 /* A row longer than the block: read alone through r, with bounded memory. */
-static int csv_long_row(struct ml_csv *r, struct csv_part *pt, const struct ml_csv_parts *ops,
-			struct err *err)
+static int csv_long_row(struct ml_csv *r, const struct ml_csv_parts *ops, struct err *err)
 {
-	int bad;
-	csv_part_set(&pt[1], r->in + r->pos, 0, r->line, NULL, 0);
-	pt[0].rows = r;
-	pt[0].nbefore = 0;
+	int rc;
 	r->one_row = 1;
-	bad = csv_run_parts(pt, err);
+	rc = ops->part(ops->ctx, 0, r, err);
 	r->one_row = 0;
-	if (bad == -2)
+	if (rc < 0)
 		return -1;
-	if (bad >= 0)
-		return csv_part_fail(&pt[bad], err);
-	return ops->commit(ops->ctx, err) < 0 ? -1 : 1;
+	return ops->commit(ops->ctx, 1, err) < 0 ? -1 : 1;
+}
+
+/*
+ * Cuts p[0..end) (whole rows) into parts at row ends near equal shares,
+ * with the line each part starts on.
+ */
+static void csv_cut(struct csv_block_run *run, const unsigned char *p, size_t end, size_t line)
+{
+	size_t from = 0, k;
+	unsigned odd = 0;
+	run->nparts = 0;
+	for (k = 1; from < end; k++) {
+		size_t at = k < ML_CSV_PARTS ? end / ML_CSV_PARTS * k : end;
+		size_t cut = at <= from ? from : csv_row_end_after(p, end, from, at, &odd);
+		if (cut == from)
+			continue;
+		run->ptr[run->nparts] = p + from;
+		run->len[run->nparts] = cut - from;
+		run->line[run->nparts++] = line;
+		line += csv_count(p + from, cut - from, '\n');
+		from = cut;
+	}
 }
 
 /* Reads one block. Returns 1 after a block, 0 at the end of the input, -1 on error. */
-static int csv_block(struct ml_csv *r, size_t block, struct csv_part *pt,
-		     const struct ml_csv_parts *ops, struct err *err)
+static int csv_block(struct ml_csv *r, size_t block, struct csv_block_run *run,
+		     struct csv_worker *w, struct err *err)
 {
 	const unsigned char *p;
-	size_t n, end, mid;
-	int last, bad;
+	size_t n, end;
+	int last;
 
 	if (csv_top_up(r, block, err) < 0)
 		return -1;
@@ -766,43 +781,42 @@ static int csv_block(struct ml_csv *r, size_t block, struct csv_part *pt,
 	p = r->in + r->pos;
 	end = last ? n : csv_last_row_end(p, n);
 	if (end == 0)
-		return csv_long_row(r, pt, ops, err);
-	mid = csv_row_end_after(p, end, end / 2);
-	csv_part_set(&pt[0], p, mid, r->line, NULL, 0);
-	csv_part_set(&pt[1], p + mid, end - mid, r->line, p, mid);
-	bad = csv_run_parts(pt, err);
-	if (bad == -2)
+		return csv_long_row(r, run->ops, err);
+	csv_cut(run, p, end, r->line);
+	if (csv_run_block(run, w, err) < 0)
 		return -1;
-	if (bad >= 0)
-		return csv_part_fail(&pt[bad], err); /* the input's first error */
-	/* a callback that stopped early leaves lines uncounted */
-	r->line = pt[1].rd.line +
-		  csv_count_lines(pt[1].rd.in + pt[1].rd.pos, pt[1].rd.avail - pt[1].rd.pos);
+	r->line = run->line[run->nparts - 1] +
+		  csv_count(run->ptr[run->nparts - 1], run->len[run->nparts - 1], '\n');
 	r->pos += end;
-	return ops->commit(ops->ctx, err) < 0 ? -1 : 1;
+	return run->ops->commit(run->ops->ctx, run->nparts, err) < 0 ? -1 : 1;
 }
 
 int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts *ops,
 		      struct err *err)
 {
-	struct csv_part pt[2];
+	struct csv_block_run *run = mem_calloc(1, sizeof(*run));
+	struct csv_worker w[2];
 	int rc = -1;
 
-	memset(pt, 0, sizeof(pt));
+	memset(w, 0, sizeof(w));
+	if (!run)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	run->ops = ops;
+	atomic_init(&run->next, 0);
+	atomic_init(&run->stop, 0);
 	for (int i = 0; i < 2; i++) {
-		pt[i].ops = ops;
-		pt[i].i = i;
-		if (csv_init(&pt[i].rd, ml_csv_name(r), err) < 0)
+		if (csv_init(&w[i].rd, ml_csv_name(r), err) < 0)
 			goto out;
-		pt[i].rd.slow_only = r->slow_only;
+		w[i].rd.slow_only = r->slow_only;
 	}
 	if (!r->started && csv_skip_bom(r, err) < 0)
 		goto out;
 	block = block ? block : 1;
-	while ((rc = csv_block(r, block, pt, ops, err)) > 0)
+	while ((rc = csv_block(r, block, run, w, err)) > 0)
 		;
 out:
-	ml_csv_close(&pt[0].rd);
-	ml_csv_close(&pt[1].rd);
+	ml_csv_close(&w[0].rd);
+	ml_csv_close(&w[1].rd);
+	mem_free(run);
 	return rc;
 }

@@ -101,8 +101,9 @@ static void dump_end(struct buf *b, int rc, const struct ml_csv *r, const struct
 }
 
 struct parts_dump {
-	struct buf part[2], out;
-	int ran[2], failed[2];
+	struct buf part[ML_CSV_PARTS], out;
+	int ran[ML_CSV_PARTS]; /* in the block being read */
+	int failed[ML_CSV_PARTS];
 };
 
 static int dump_part(void *ctx, int i, struct ml_csv *rows, struct err *err)
@@ -118,12 +119,13 @@ static int dump_part(void *ctx, int i, struct ml_csv *rows, struct err *err)
 	return rc;
 }
 
-static int dump_commit(void *ctx, struct err *err)
+static int dump_commit(void *ctx, size_t n, struct err *err)
 {
 	struct parts_dump *d = ctx;
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < n; i++)
 		if (buf_add(&d->out, d->part[i].ptr, d->part[i].len) < 0)
 			__builtin_trap();
+	memset(d->ran, 0, sizeof(d->ran));
 	return 0;
 }
 
@@ -134,10 +136,14 @@ static int dump_commit(void *ctx, struct err *err)
  */
 static void dump_reader(struct ml_csv *r, int header, size_t block, struct buf *out)
 {
-	struct parts_dump d = {{BUF_INIT, BUF_INIT}, BUF_INIT, {0, 0}, {0, 0}};
+	struct parts_dump d;
 	const struct ml_csv_parts ops = {dump_part, dump_commit, &d};
 	struct err err = ERR_INIT;
 	int rc = 1;
+	memset(&d, 0, sizeof(d));
+	for (int i = 0; i < ML_CSV_PARTS; i++)
+		buf_init(&d.part[i], 0);
+	buf_init(&d.out, 0);
 	if (header && (rc = ml_csv_next(r, &err)) > 0)
 		dump_row(out, r);
 	if (rc > 0 && block == 0)
@@ -147,15 +153,15 @@ static void dump_reader(struct ml_csv *r, int header, size_t block, struct buf *
 		rc = ml_csv_read_parts(r, block, &ops, &err);
 	if (buf_add(out, d.out.ptr, d.out.len) < 0)
 		__builtin_trap();
-	for (int i = 0; rc < 0 && i < 2 && d.ran[i]; i++) {
+	for (int i = 0; rc < 0 && i < ML_CSV_PARTS && d.ran[i]; i++) {
 		if (buf_add(out, d.part[i].ptr, d.part[i].len) < 0)
 			__builtin_trap();
 		if (d.failed[i])
 			break;
 	}
 	dump_end(out, rc, r, &err);
-	buf_release(&d.part[0]);
-	buf_release(&d.part[1]);
+	for (int i = 0; i < ML_CSV_PARTS; i++)
+		buf_release(&d.part[i]);
 	buf_release(&d.out);
 }
 
