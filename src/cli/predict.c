@@ -1,7 +1,7 @@
 /*
  * predict.c - `kiln predict`: run a model bundle over CSV rows or JSON
  * lines, streamed (constant memory; CSV is read and predicted in blocks,
- * each cut in two parts for two threads: ml_csv_read_parts). Output
+ * cut into parts that two threads take: ml_csv_read_parts). Output
  * goes to a temporary file, renamed (-o) or copied to stdout only when every
  * row is predicted, so a bad input line leaves no partial output. Not a
  * server: serve.c.
