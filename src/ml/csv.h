@@ -110,7 +110,7 @@ void ml_csv_close(struct ml_csv *r);
  * run, but nothing after it is committed. Do not use r afterwards but for
  * r->line (the line after the input) and ml_csv_close.
  */
-#define ML_CSV_PARTS 8
+#define ML_CSV_PARTS 32
 struct ml_csv_parts {
 	int (*part)(void *ctx, int i, struct ml_csv *rows, struct err *err);
 	int (*commit)(void *ctx, size_t n, struct err *err);
