@@ -1,7 +1,7 @@
 /*
  * predict.c - `kiln predict`: run a model bundle over CSV rows or JSON
- * lines, streamed in chunks (constant memory; for CSV one thread reads the
- * next chunk while two predict the current one). Output
+ * lines, streamed (constant memory; CSV is read and predicted in blocks,
+ * cut into parts that two threads take: ml_csv_read_parts). Output
  * goes to a temporary file, renamed (-o) or copied to stdout only when every
  * row is predicted, so a bad input line leaves no partial output. Not a
  * server: serve.c.
@@ -18,9 +18,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,39 +71,27 @@ static int add_value(struct buf *b, double v)
 	return buf_add(b, tmp, n + 1);
 }
 
-/* Rows of the input held for one round of prediction (constant memory). */
-#define PREDICT_CHUNK 4096
-/* A chunk also ends once its rows hold this many bytes (wide rows, long texts). */
-#define PREDICT_CHUNK_BYTES (32u << 20)
-/* Rows a thread claims at a time from a chunk being predicted. */
-#define PREDICT_BLOCK 64
-
 /*
- * A chunk of CSV rows copied out of the reader (whose row memory is reused)
- * into data, with where the model's columns are in it; the cells of a row
- * are made from that when it is predicted. Only offsets and lengths are
- * kept per cell: data may move while the chunk fills, and the chunk's
- * memory stays small enough to stay in the caches.
+ * CSV rows are read and predicted in the parts of ml_csv_read_parts, on two
+ * threads; each part's output text is kept until the block is committed,
+ * then written in input order.
  */
-struct chunk {
-	size_t ncols, n;
-	const int *map; /* schema column -> CSV column, or -1 */
-	size_t *off;	/* PREDICT_CHUNK * ncols: where a cell's string is in data */
-	uint32_t *len;	/* PREDICT_CHUNK * ncols: its length, 0 for a missing value */
-	size_t line[PREDICT_CHUNK];
-	struct buf data;
-	/* the output text of each block of PREDICT_BLOCK rows, in order */
-	struct buf out[PREDICT_CHUNK / PREDICT_BLOCK];
-	atomic_size_t next; /* first row no thread has claimed yet */
+struct csv_part_out {
+	struct ml_cell *cells; /* the row being predicted */
+	struct buf text;       /* the output lines of the part's rows */
+	size_t rows;
 };
 
-/* What one thread found predicting a chunk: the first row that failed. */
-struct share {
+struct csv_job {
 	const struct ml_model *m;
-	struct chunk *c;
-	struct ml_cell *cells; /* ncols: the row being predicted */
-	size_t bad;	       /* SIZE_MAX: none */
-	struct err err;
+	const int *map; /* schema column -> CSV column, or -1 */
+	size_t ncols;	/* the schema's columns */
+	size_t ncsv;	/* fields of the header row */
+	const char *name;
+	struct csv_part_out part[ML_CSV_PARTS];
+	struct buf head; /* the output's header line, until the first commit */
+	FILE *out;
+	size_t rows; /* committed */
 };
 
 /* Appends the prediction of one row to out; nonzero when out of memory. */
@@ -123,84 +108,47 @@ static int format_row(const struct ml_model *m, const struct ml_pred *p, struct 
 	return fail | buf_addch(out, '\n');
 }
 
-/* The cells of row r of chunk c, made in cells (ncols of them). */
-static const struct ml_cell *row_cells(const struct chunk *c, size_t r, struct ml_cell *cells)
+/* The cells of the current row of rows, made in cells (ncols of them). */
+static const struct ml_cell *row_cells(const struct csv_job *job, const struct ml_csv *rows,
+				       struct ml_cell *cells)
 {
-	const size_t *off = c->off + r * c->ncols;
-	const uint32_t *len = c->len + r * c->ncols;
-	for (size_t i = 0; i < c->ncols; i++) {
-		cells[i].kind = len[i] ? ML_CELL_STR : ML_CELL_MISSING;
-		cells[i].str = c->data.ptr + off[i];
-		cells[i].len = len[i];
+	for (size_t i = 0; i < job->ncols; i++) {
+		int col = job->map[i];
+		size_t len = col < 0 ? 0 : rows->len[col];
+		cells[i].kind = len ? ML_CELL_STR : ML_CELL_MISSING;
+		cells[i].str = col < 0 ? "" : rows->field[col];
+		cells[i].len = len;
 	}
 	return cells;
 }
 
 /*
- * Predicts and formats blocks of rows claimed from c->next until none are
- * left or a row fails. Any number of threads may run this on one chunk:
- * each row is claimed once and its text written to its block's buffer, so
- * the results are those of row-by-row prediction. A thread stops at its
- * first failure (running out of memory for the text included); every row
- * before the earliest failure of all threads was predicted, so that row is
- * the first bad row of the chunk.
+ * ml_csv_read_parts' part callback: predicts every row of part i into its
+ * text, stopping at the first bad row (field count as the frame reader
+ * checks it, a value the model refuses, or no memory for the text).
  */
-static void *predict_share(void *arg)
+static int predict_part(void *ctx, int i, struct ml_csv *rows, struct err *err)
 {
-	struct share *sh = arg;
-	struct chunk *c = sh->c;
-	for (;;) {
-		size_t r = atomic_fetch_add(&c->next, PREDICT_BLOCK), end;
-		struct buf *out;
-		if (r >= c->n)
-			return NULL;
-		end = r + PREDICT_BLOCK < c->n ? r + PREDICT_BLOCK : c->n;
-		out = &c->out[r / PREDICT_BLOCK];
-		buf_reset(out);
-		for (; r < end; r++) {
-			struct ml_pred pred;
-			if (ml_model_predict(sh->m, row_cells(c, r, sh->cells), &pred, &sh->err) <
-			    0) {
-				sh->bad = r;
-				return NULL;
-			}
-			if (format_row(sh->m, &pred, out)) {
-				err_set(&sh->err, ERR_NOMEM, "out of memory for the output");
-				sh->bad = r;
-				return NULL;
-			}
-		}
+	struct csv_job *job = ctx;
+	struct csv_part_out *po = &job->part[i];
+	struct ml_pred pred;
+	struct err e = ERR_INIT;
+	int rc;
+
+	buf_reset(&po->text);
+	po->rows = 0;
+	while ((rc = ml_csv_next(rows, err)) > 0) {
+		if (rows->nfields != job->ncsv)
+			return err_set(err, ERR_PARSE, "%s:%zu: expected %zu fields, found %zu",
+				       job->name, rows->row_line, job->ncsv, rows->nfields);
+		if (ml_model_predict(job->m, row_cells(job, rows, po->cells), &pred, &e) < 0)
+			return err_set(err, e.code, "%s:%zu: %s", job->name, rows->row_line, e.msg);
+		if (format_row(job->m, &pred, &po->text))
+			return err_set(err, ERR_NOMEM, "%s:%zu: out of memory for the output",
+				       job->name, rows->row_line);
+		po->rows++;
 	}
-}
-
-static void share_init(struct share *sh, const struct ml_model *m, struct chunk *c,
-		       struct ml_cell *cells)
-{
-	sh->m = m;
-	sh->c = c;
-	sh->cells = cells;
-	sh->bad = SIZE_MAX;
-	memset(&sh->err, 0, sizeof(sh->err));
-}
-
-/* The earlier failure of two shares, as "name:line: message". */
-static int share_fail(const struct share *sh, const char *name, struct err *err)
-{
-	const struct share *first = sh[0].bad <= sh[1].bad ? &sh[0] : &sh[1];
-	if (first->bad == SIZE_MAX)
-		return 0;
-	return err_set(err, first->err.code, "%s:%zu: %s", name, first->c->line[first->bad],
-		       first->err.msg);
-}
-
-/* Writes the text of the n rows of a chunk, block by block, in order. */
-static int write_chunk(const struct chunk *c, FILE *fp, struct err *err)
-{
-	size_t b;
-	for (b = 0; b * PREDICT_BLOCK < c->n; b++)
-		if (c->out[b].len && fwrite(c->out[b].ptr, 1, c->out[b].len, fp) != c->out[b].len)
-			return err_set(err, ERR_IO, "cannot write the output: %s", strerror(errno));
-	return 0;
+	return rc;
 }
 
 /* Writes b to fp and empties it. */
@@ -212,83 +160,18 @@ static int flush_buf(struct buf *b, FILE *fp, struct err *err)
 	return 0;
 }
 
-/*
- * Copies the current CSV row into the chunk in one block (csv.h: a row's
- * fields are contiguous) and notes where the model's columns are in it.
- */
-static int chunk_add(struct chunk *c, const struct ml_csv *r, struct err *err)
+/* ml_csv_read_parts' commit callback: writes a block's text in order. */
+static int predict_commit(void *ctx, size_t n, struct err *err)
 {
-	const char *base = r->field[0];
-	size_t at = c->data.len, i;
-	size_t rowlen = (size_t)(r->field[r->nfields - 1] - base) + r->len[r->nfields - 1] + 1;
-	if (buf_add(&c->data, base, rowlen) < 0)
-		return err_set(err, ERR_NOMEM, "out of memory");
-	for (i = 0; i < c->ncols; i++) {
-		int col = c->map[i];
-		size_t k = c->n * c->ncols + i;
-		/* a field is at most ML_CSV_MAX_FIELD bytes: its length fits */
-		c->len[k] = col < 0 ? 0 : (uint32_t)r->len[col];
-		c->off[k] = col < 0 ? at : at + (size_t)(r->field[col] - base);
-	}
-	c->line[c->n++] = r->row_line;
-	return 0;
-}
-
-/*
- * Reads up to PREDICT_CHUNK rows (or PREDICT_CHUNK_BYTES) into c (c->n == 0
- * at the end of the input). Field counts are checked as the frame reader
- * checks them.
- */
-static int fill_chunk(struct chunk *c, struct ml_csv *r, size_t ncsv, int *eof, const char *name,
-		      struct err *err)
-{
-	int rc;
-	c->n = 0;
-	buf_reset(&c->data);
-	atomic_store(&c->next, 0);
-	while (!*eof && c->n < PREDICT_CHUNK && c->data.len < PREDICT_CHUNK_BYTES) {
-		rc = ml_csv_next(r, err);
-		if (rc < 0)
+	struct csv_job *job = ctx;
+	if (flush_buf(&job->head, job->out, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (flush_buf(&job->part[i].text, job->out, err) < 0)
 			return -1;
-		if (rc == 0) {
-			*eof = 1;
-			break;
-		}
-		if (r->nfields != ncsv)
-			return err_set(err, ERR_PARSE, "%s:%zu: expected %zu fields, found %zu",
-				       name, r->row_line, ncsv, r->nfields);
-		if (chunk_add(c, r, err) < 0)
-			return -1;
+		job->rows += job->part[i].rows;
 	}
 	return 0;
-}
-
-static struct chunk *chunk_new(size_t ncols, const int *map)
-{
-	struct chunk *c = mem_calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	buf_init(&c->data, 0);
-	atomic_init(&c->next, 0);
-	c->ncols = ncols;
-	c->map = map;
-	c->off = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->off));
-	c->len = mem_calloc(PREDICT_CHUNK * (ncols + 1), sizeof(*c->len));
-	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
-		buf_init(&c->out[b], 0);
-	return c;
-}
-
-static void chunk_free(struct chunk *c)
-{
-	if (!c)
-		return;
-	mem_free(c->off);
-	mem_free(c->len);
-	buf_release(&c->data);
-	for (size_t b = 0; b < PREDICT_CHUNK / PREDICT_BLOCK; b++)
-		buf_release(&c->out[b]);
-	mem_free(c);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -341,25 +224,35 @@ out:
 }
 
 /*
- * CSV: reads, predicts and writes PREDICT_CHUNK rows at a time, so memory
- * does not grow with the input. Two chunks are in flight: while a second
- * thread predicts one, this thread reads the next, then helps to predict
- * the rest of the first, then writes it. Output order is input order.
+ * CSV: the header row, then blocks of rows read and predicted on two
+ * threads by ml_csv_read_parts (memory bounded by its block), written in
+ * input order as each block is done.
  */
 static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FILE *out,
 		       struct err *err)
 {
 	const struct ml_schema *s = ml_model_schema(m);
+	struct csv_job job;
+	const struct ml_csv_parts run = {predict_part, predict_commit, &job};
 	struct ml_csv r;
 	int *map = mem_calloc(s->ncols + 1, sizeof(*map));
-	struct chunk *cur = chunk_new(s->ncols, map), *next = chunk_new(s->ncols, map), *tmp;
-	struct ml_cell *cells = mem_calloc(2 * (s->ncols + 1), sizeof(*cells));
-	struct buf o = BUF_INIT;
-	size_t k, ncsv, rows = 0;
-	int rc, ret = -1, fail = 0, eof = 0;
+	size_t k;
+	int rc, ret = -1, fail = 0;
 
 	memset(&r, 0, sizeof(r));
-	if (!map || !cells || !cur || !next || !cur->len || !cur->off || !next->len || !next->off) {
+	memset(&job, 0, sizeof(job));
+	job.m = m;
+	job.map = map;
+	job.ncols = s->ncols;
+	job.name = name;
+	job.out = out;
+	buf_init(&job.head, 0);
+	for (int i = 0; i < ML_CSV_PARTS; i++) {
+		buf_init(&job.part[i].text, 0);
+		job.part[i].cells = mem_calloc(s->ncols + 1, sizeof(*job.part[i].cells));
+		fail |= !job.part[i].cells;
+	}
+	if (!map || fail) {
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -371,61 +264,32 @@ static int predict_csv(const struct ml_model *m, FILE *in, const char *name, FIL
 			err_set(err, ERR_PARSE, "%s:1: empty file (no header row)", name);
 		goto out;
 	}
-	ncsv = r.nfields;
+	job.ncsv = r.nfields;
 	if (csv_header(s, &r, map, name, err) < 0)
 		goto out;
-	fail |= add_csv_field(&o, ml_model_label_name(m));
+	fail |= add_csv_field(&job.head, ml_model_label_name(m));
 	for (k = 0; ml_model_task(m) == ML_TASK_CLASSIFICATION && k < s->nclasses; k++)
-		fail |= buf_adds(&o, ",p_") | add_csv_field(&o, s->classes[k]);
-	fail |= buf_addch(&o, '\n');
-	if (fill_chunk(cur, &r, ncsv, &eof, name, err) < 0)
+		fail |= buf_adds(&job.head, ",p_") | add_csv_field(&job.head, s->classes[k]);
+	fail |= buf_addch(&job.head, '\n');
+	if (fail) {
+		err_set(err, ERR_NOMEM, "out of memory for the output");
 		goto out;
-	while (cur->n) {
-		struct share sh[2];
-		struct err rerr = ERR_INIT;
-		pthread_t th;
-		int threaded, rfail = 0;
-
-		rows += cur->n;
-		share_init(&sh[0], m, cur, cells);
-		share_init(&sh[1], m, cur, cells + s->ncols + 1);
-		/* Without a second thread this one does everything, in order. */
-		threaded = pthread_create(&th, NULL, predict_share, &sh[1]) == 0;
-		rfail = fill_chunk(next, &r, ncsv, &eof, name, &rerr) < 0;
-		predict_share(&sh[0]);
-		if (threaded && pthread_join(th, NULL) != 0) {
-			err_set(err, ERR_INTERNAL, "cannot join the prediction thread");
-			goto out;
-		}
-		/* A bad row in this chunk comes before anything in the next. */
-		if (share_fail(sh, name, err) < 0)
-			goto out;
-		if (rfail) {
-			err_set(err, rerr.code, "%s", rerr.msg);
-			goto out;
-		}
-		if (fail) {
-			err_set(err, ERR_NOMEM, "out of memory for the output");
-			goto out;
-		}
-		if (flush_buf(&o, out, err) < 0 || write_chunk(cur, out, err) < 0)
-			goto out;
-		tmp = cur;
-		cur = next;
-		next = tmp;
 	}
-	if (rows == 0) {
+	if (ml_csv_read_parts(&r, ML_CSV_BLOCK, &run, err) < 0)
+		goto out;
+	if (job.rows == 0) {
 		err_set(err, ERR_PARSE, "%s:%zu: header row without data rows", name, r.line);
 		goto out;
 	}
 	ret = 0;
 out:
 	ml_csv_close(&r);
-	buf_release(&o);
-	chunk_free(cur);
-	chunk_free(next);
+	buf_release(&job.head);
+	for (int i = 0; i < ML_CSV_PARTS; i++) {
+		buf_release(&job.part[i].text);
+		mem_free(job.part[i].cells);
+	}
 	mem_free(map);
-	mem_free(cells);
 	return ret;
 }
 

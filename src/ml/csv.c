@@ -2,12 +2,15 @@
  * csv.c - the streaming CSV tokenizer of csv.h: a byte state machine over a
  * bounded read buffer, with a fast scan for plain unquoted bytes. Field
  * bytes of one row go into one reused buffer, so reading allocates nothing
- * per field once the buffers have grown.
+ * per field once the buffers have grown. ml_csv_read_parts runs the same
+ * machine on two threads over two parts of a block of the read buffer.
  */
 #include "ml/csv.h"
 #include "base/mem.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 enum csv_state { ST_START, ST_PLAIN, ST_QUOTED, ST_QUOTE_SEEN };
@@ -31,6 +34,7 @@ int ml_csv_open_fp(struct ml_csv *r, FILE *fp, const char *name, struct err *err
 	if (!r->rbuf)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	r->in = r->rbuf;
+	r->bufsize = ML_CSV_BUFSIZE;
 	return 0;
 }
 
@@ -91,7 +95,7 @@ static int csv_fill(struct ml_csv *r, struct err *err)
 		return 1;
 	if (r->eof || !r->fp)
 		return 0;
-	n = fread(r->rbuf, 1, ML_CSV_BUFSIZE, r->fp);
+	n = fread(r->rbuf, 1, r->bufsize, r->fp);
 	if (n == 0) {
 		if (ferror(r->fp))
 			return err_set(err, ERR_IO, "%s:%zu: read error: %s", r->name, r->line,
@@ -436,6 +440,11 @@ int ml_csv_next(struct ml_csv *r, struct err *err)
 	unsigned char ch;
 	int c;
 
+	if (r->one_row) {
+		if (r->one_row == 2)
+			return 0;
+		r->one_row = 2;
+	}
 	r->nfields = 0;
 	r->dlen = 0;
 	if (!r->started && csv_skip_bom(r, err) < 0)
@@ -545,4 +554,269 @@ int ml_csv_next(struct ml_csv *r, struct err *err)
 			break;
 		}
 	}
+}
+
+/*
+ * Moves the unread bytes to the start of the read buffer, grown to at least
+ * size, and reads until it is full or the input ends. A reader over memory
+ * has all its input already.
+ */
+static int csv_top_up(struct ml_csv *r, size_t size, struct err *err)
+{
+	size_t n;
+	if (!r->fp)
+		return 0;
+	if (size > r->bufsize) {
+		unsigned char *p = mem_realloc(r->rbuf, size);
+		if (!p)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		r->rbuf = p;
+		r->in = p;
+		r->bufsize = size;
+	}
+	if (r->pos) {
+		memmove(r->rbuf, r->rbuf + r->pos, r->avail - r->pos);
+		r->avail -= r->pos;
+		r->pos = 0;
+	}
+	while (!r->eof && r->avail < r->bufsize) {
+		n = fread(r->rbuf + r->avail, 1, r->bufsize - r->avail, r->fp);
+		if (n == 0) {
+			if (ferror(r->fp))
+				return err_set(err, ERR_IO, "%s:%zu: read error: %s", r->name,
+					       r->line, strerror(errno));
+			r->eof = 1;
+		}
+		r->avail += n;
+	}
+	return 0;
+}
+
+/*
+ * How many bytes of p[0..n) are c. The inner loop has a fixed count, so
+ * the compiler turns it into vector compares (a byte sum of at most 128).
+ */
+static size_t csv_count(const unsigned char *p, size_t n, unsigned char c)
+{
+	size_t k = 0, i = 0;
+	for (; i + 128 <= n; i += 128) {
+		unsigned char m = 0;
+		for (int j = 0; j < 128; j++)
+			m += p[i + j] == c;
+		k += m;
+	}
+	for (; i < n; i++)
+		k += p[i] == c;
+	return k;
+}
+
+static unsigned csv_quotes_odd(const unsigned char *p, size_t n)
+{
+	return (unsigned)(csv_count(p, n, '"') & 1);
+}
+
+/*
+ * Row ends in p[0..n), which starts at a row start: the offset after a line
+ * feed with an even number of quotes before it (outside quotes, as the
+ * state machine sees it, unless a row before it is malformed: and then its
+ * reader reports that row first).
+ */
+
+/*
+ * The first row end at or after at, or n when there is none. *odd is the
+ * parity of the quotes in p[0..from), from <= at, and becomes that of the
+ * quotes before the offset returned.
+ */
+static size_t csv_row_end_after(const unsigned char *p, size_t n, size_t from, size_t at,
+				unsigned *odd)
+{
+	const unsigned char *nl;
+	size_t i = at;
+	*odd ^= csv_quotes_odd(p + from, at - from);
+	while (i < n && (nl = memchr(p + i, '\n', n - i)) != NULL) {
+		size_t e = (size_t)(nl - p);
+		*odd ^= csv_quotes_odd(p + i, e + 1 - i);
+		if (!*odd)
+			return e + 1;
+		i = e + 1;
+	}
+	return n;
+}
+
+/* The last row end, or 0 when there is none. */
+static size_t csv_last_row_end(const unsigned char *p, size_t n)
+{
+	unsigned odd = csv_quotes_odd(p, n); /* of p[0..i) */
+	const unsigned char *nl;
+	size_t i = n;
+	while (i > 0 && (nl = memrchr(p, '\n', i)) != NULL) {
+		size_t e = (size_t)(nl - p);
+		odd ^= csv_quotes_odd(p + e, i - e);
+		if (!odd)
+			return e + 1;
+		i = e;
+	}
+	return 0;
+}
+
+/*
+ * One block being read: its parts, claimed in order by the threads (so a
+ * thread that is not scheduled holds up no more than one part), each read
+ * to its end once claimed, so that every part before a failed one is done.
+ */
+struct csv_block_run {
+	const struct ml_csv_parts *ops;
+	size_t nparts;
+	const unsigned char *ptr[ML_CSV_PARTS];
+	size_t len[ML_CSV_PARTS], line[ML_CSV_PARTS];
+	int rc[ML_CSV_PARTS];
+	struct err err[ML_CSV_PARTS];
+	atomic_size_t next;
+	atomic_int stop; /* a part failed: claim no more */
+};
+
+/* A thread's share of a block, read with its own reader. */
+struct csv_worker {
+	struct csv_block_run *run;
+	struct ml_csv rd;
+};
+
+static void *csv_work(void *arg)
+{
+	struct csv_worker *w = arg;
+	struct csv_block_run *run = w->run;
+	struct ml_csv *rd = &w->rd;
+	size_t i;
+	while (!atomic_load(&run->stop) && (i = atomic_fetch_add(&run->next, 1)) < run->nparts) {
+		rd->in = run->ptr[i];
+		rd->pos = 0;
+		rd->avail = run->len[i];
+		rd->eof = 1;
+		rd->started = 1; /* a BOM is only skipped at the start of the input */
+		rd->line = run->line[i];
+		run->rc[i] = run->ops->part(run->ops->ctx, (int)i, rd, &run->err[i]);
+		if (run->rc[i] < 0)
+			atomic_store(&run->stop, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Runs the parts of run on this thread and a second one (or on this one
+ * alone when no thread can be made), then reports the first part that
+ * failed. Returns 0, or -1 with err set.
+ */
+static int csv_run_block(struct csv_block_run *run, struct csv_worker *w, struct err *err)
+{
+	pthread_t th;
+	int threaded = 0;
+	atomic_store(&run->next, 0);
+	atomic_store(&run->stop, 0);
+	for (size_t i = 0; i < run->nparts; i++) {
+		err_clear(&run->err[i]);
+		run->rc[i] = 1; /* not run */
+	}
+	w[0].run = w[1].run = run;
+	if (run->nparts > 1)
+		threaded = pthread_create(&th, NULL, csv_work, &w[1]) == 0;
+	csv_work(&w[0]);
+	if (threaded && pthread_join(th, NULL) != 0)
+		return err_set(err, ERR_INTERNAL, "cannot join the reading thread");
+	/* parts are claimed in order: all before the first failure ran */
+	for (size_t i = 0; i < run->nparts; i++)
+		if (run->rc[i] < 0)
+			return err_set(err, run->err[i].code, "%s", run->err[i].msg);
+	return 0;
+}
+
+/* A row longer than the block: read alone through r, with bounded memory. */
+static int csv_long_row(struct ml_csv *r, const struct ml_csv_parts *ops, struct err *err)
+{
+	int rc;
+	r->one_row = 1;
+	rc = ops->part(ops->ctx, 0, r, err);
+	r->one_row = 0;
+	if (rc < 0)
+		return -1;
+	return ops->commit(ops->ctx, 1, err) < 0 ? -1 : 1;
+}
+
+/*
+ * Cuts p[0..end) (whole rows) into parts at row ends near equal shares,
+ * with the line each part starts on.
+ */
+static void csv_cut(struct csv_block_run *run, const unsigned char *p, size_t end, size_t line)
+{
+	size_t from = 0, k;
+	unsigned odd = 0;
+	run->nparts = 0;
+	for (k = 1; from < end; k++) {
+		size_t at = k < ML_CSV_PARTS ? end / ML_CSV_PARTS * k : end;
+		size_t cut = at <= from ? from : csv_row_end_after(p, end, from, at, &odd);
+		if (cut == from)
+			continue;
+		run->ptr[run->nparts] = p + from;
+		run->len[run->nparts] = cut - from;
+		run->line[run->nparts++] = line;
+		line += csv_count(p + from, cut - from, '\n');
+		from = cut;
+	}
+}
+
+/* Reads one block. Returns 1 after a block, 0 at the end of the input, -1 on error. */
+static int csv_block(struct ml_csv *r, size_t block, struct csv_block_run *run,
+		     struct csv_worker *w, struct err *err)
+{
+	const unsigned char *p;
+	size_t n, end;
+	int last;
+
+	if (csv_top_up(r, block, err) < 0)
+		return -1;
+	n = r->avail - r->pos;
+	last = r->eof && n <= block;
+	n = n < block ? n : block;
+	if (n == 0)
+		return 0;
+	p = r->in + r->pos;
+	end = last ? n : csv_last_row_end(p, n);
+	if (end == 0)
+		return csv_long_row(r, run->ops, err);
+	csv_cut(run, p, end, r->line);
+	if (csv_run_block(run, w, err) < 0)
+		return -1;
+	r->line = run->line[run->nparts - 1] +
+		  csv_count(run->ptr[run->nparts - 1], run->len[run->nparts - 1], '\n');
+	r->pos += end;
+	return run->ops->commit(run->ops->ctx, run->nparts, err) < 0 ? -1 : 1;
+}
+
+int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts *ops,
+		      struct err *err)
+{
+	struct csv_block_run *run = mem_calloc(1, sizeof(*run));
+	struct csv_worker w[2];
+	int rc = -1;
+
+	memset(w, 0, sizeof(w));
+	if (!run)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	run->ops = ops;
+	atomic_init(&run->next, 0);
+	atomic_init(&run->stop, 0);
+	for (int i = 0; i < 2; i++) {
+		if (csv_init(&w[i].rd, ml_csv_name(r), err) < 0)
+			goto out;
+		w[i].rd.slow_only = r->slow_only;
+	}
+	if (!r->started && csv_skip_bom(r, err) < 0)
+		goto out;
+	block = block ? block : 1;
+	while ((rc = csv_block(r, block, run, w, err)) > 0)
+		;
+out:
+	ml_csv_close(&w[0].rd);
+	ml_csv_close(&w[1].rd);
+	mem_free(run);
+	return rc;
 }

@@ -47,7 +47,9 @@ struct ml_csv {
 	/* private */
 	FILE *fp;
 	int own_fp, eof, started;
-	int slow_only; /* tests: 1 reads every row with the state machine, no fast path */
+	int slow_only;	/* tests: 1 reads every row with the state machine, no fast path */
+	int one_row;	/* ml_csv_read_parts: 1 returns one more row, 2 then the end */
+	size_t bufsize; /* allocated bytes of rbuf */
 	char *name;
 	const unsigned char *in; /* read buffer (rbuf) or the caller's memory */
 	unsigned char *rbuf;
@@ -80,6 +82,43 @@ int ml_csv_next(struct ml_csv *r, struct err *err);
 const char *ml_csv_name(const struct ml_csv *r);
 /* Frees everything; closes the file it opened. r is zeroed. */
 void ml_csv_close(struct ml_csv *r);
+
+/*
+ * Parallel reading: rows in parts on two threads, each part read by a
+ * reader over a range of r's read buffer with the same state machine, so
+ * its rows, fields, line numbers and errors are those ml_csv_next on r
+ * would give.
+ *
+ * ml_csv_read_parts reads the rest of r's input (after any rows read with
+ * ml_csv_next) block by block: it fills r's read buffer up to block bytes,
+ * cuts the whole rows in it into up to ML_CSV_PARTS parts of about equal
+ * size at row ends, and two threads (the caller's and one more) take the
+ * parts in order and call ops->part(ops->ctx, i, rows, err) for each:
+ * rows reads part i. The callback reads it with ml_csv_next(rows, err) to
+ * the end and returns 0, or -1 with err set (its own error or one from
+ * ml_csv_next). Two callbacks run at the same time, on different parts.
+ * When every part of a block returned 0, ops->commit(ops->ctx, n, err)
+ * runs on the calling thread: parts 0..n-1 are final, in input order.
+ *
+ * Row ends are line feeds with an even number of quotes before them in the
+ * block (found at memory speed: the quotes are only counted). A row
+ * longer than the buffer is read alone through r, as the only part (n = 1),
+ * so memory stays bounded by block and the longest row.
+ *
+ * Returns 0 at the end of the input; -1 with the first error in input order
+ * (a part's, commit's, or a read error): a part after a failed one may have
+ * run, but nothing after it is committed. Do not use r afterwards but for
+ * r->line (the line after the input) and ml_csv_close.
+ */
+#define ML_CSV_PARTS 32
+struct ml_csv_parts {
+	int (*part)(void *ctx, int i, struct ml_csv *rows, struct err *err);
+	int (*commit)(void *ctx, size_t n, struct err *err);
+	void *ctx;
+};
+#define ML_CSV_BLOCK (4UL << 20) /* a good block for ml_csv_read_parts */
+int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts *ops,
+		      struct err *err);
 
 /*
  * Length of the longest valid UTF-8 prefix of s[0..len): len when all of s

@@ -335,6 +335,336 @@ static void test_csv_survives_allocation_failure(void **state)
 	assert_true(ok);
 }
 
+/*
+ * ml_csv_read_parts against ml_csv_next: the rows of both are written as
+ * "line:len=field|..." lines, then "end LINE" or "error MSG". Both read the
+ * first row (a header) with ml_csv_next, as kiln predict does.
+ */
+static void dump_row(struct buf *b, const struct ml_csv *r)
+{
+	assert_int_equal(buf_addf(b, "%zu:", r->row_line), 0);
+	for (size_t i = 0; i < r->nfields; i++) {
+		assert_int_equal(buf_addf(b, "%zu=", r->len[i]), 0);
+		assert_int_equal(buf_add(b, r->field[i], r->len[i]), 0);
+		assert_int_equal(buf_addch(b, i + 1 < r->nfields ? '|' : '\n'), 0);
+	}
+}
+
+static void dump_end(struct buf *b, int rc, const struct ml_csv *r, const struct err *err)
+{
+	if (rc < 0)
+		assert_int_equal(buf_addf(b, "error %s\n", err->msg), 0);
+	else
+		assert_int_equal(buf_addf(b, "end %zu\n", r->line), 0);
+}
+
+static FILE *open_bytes(const char *s, size_t n)
+{
+	FILE *fp = fmemopen((void *)s, n, "rb");
+	assert_non_null(fp);
+	return fp;
+}
+
+static void dump_stream(const char *s, size_t n, struct buf *out)
+{
+	FILE *fp = open_bytes(s, n);
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	int rc;
+	assert_int_equal(ml_csv_open_fp(&r, fp, "t", &err), 0);
+	while ((rc = ml_csv_next(&r, &err)) > 0)
+		dump_row(out, &r);
+	dump_end(out, rc, &r, &err);
+	ml_csv_close(&r);
+	fclose(fp);
+}
+
+struct parts_dump {
+	struct buf part[ML_CSV_PARTS], out;
+	int calls[ML_CSV_PARTS]; /* in all */
+	int ran[ML_CSV_PARTS];	 /* in the block being read */
+	int failed[ML_CSV_PARTS];
+	int commits;
+	const char *bad; /* a field value the callback refuses, or NULL */
+};
+
+static void parts_dump_init(struct parts_dump *d, const char *bad)
+{
+	memset(d, 0, sizeof(*d));
+	for (int i = 0; i < ML_CSV_PARTS; i++)
+		buf_init(&d->part[i], 0);
+	buf_init(&d->out, 0);
+	d->bad = bad;
+}
+
+static int dump_part(void *ctx, int i, struct ml_csv *rows, struct err *err)
+{
+	struct parts_dump *d = ctx;
+	int rc;
+	buf_reset(&d->part[i]);
+	d->calls[i]++;
+	d->ran[i] = 1;
+	d->failed[i] = 1;
+	while ((rc = ml_csv_next(rows, err)) > 0) {
+		if (d->bad && strcmp(rows->field[0], d->bad) == 0)
+			return err_set(err, ERR_INVALID, "t:%zu: refused", rows->row_line);
+		dump_row(&d->part[i], rows);
+	}
+	d->failed[i] = rc < 0;
+	return rc;
+}
+
+static int dump_commit(void *ctx, size_t n, struct err *err)
+{
+	struct parts_dump *d = ctx;
+	d->commits++;
+	for (size_t i = 0; i < n; i++)
+		if (buf_add(&d->out, d->part[i].ptr, d->part[i].len) < 0)
+			return err_set(err, ERR_NOMEM, "out of memory");
+	memset(d->ran, 0, sizeof(d->ran));
+	return 0;
+}
+
+/*
+ * Reads s as kiln predict does; returns the read buffer's final size. After
+ * an error, the rows the parts read before it follow the committed ones,
+ * so that the text is that of the streaming reader.
+ */
+static size_t dump_parts(const char *s, size_t n, size_t block, struct parts_dump *d)
+{
+	const struct ml_csv_parts ops = {dump_part, dump_commit, d};
+	FILE *fp = open_bytes(s, n);
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	size_t size;
+	int rc;
+	assert_int_equal(ml_csv_open_fp(&r, fp, "t", &err), 0);
+	rc = ml_csv_next(&r, &err);
+	if (rc > 0) {
+		dump_row(&d->out, &r);
+		rc = ml_csv_read_parts(&r, block, &ops, &err);
+	}
+	for (int i = 0; rc < 0 && i < ML_CSV_PARTS && d->ran[i]; i++) {
+		assert_int_equal(buf_add(&d->out, d->part[i].ptr, d->part[i].len), 0);
+		if (d->failed[i])
+			break;
+	}
+	dump_end(&d->out, rc, &r, &err);
+	size = r.bufsize;
+	ml_csv_close(&r);
+	fclose(fp);
+	return size;
+}
+
+static void parts_dump_release(struct parts_dump *d)
+{
+	for (int i = 0; i < ML_CSV_PARTS; i++)
+		buf_release(&d->part[i]);
+	buf_release(&d->out);
+}
+
+/* Both readings of s give the same text; returns the parts' counters. */
+static struct parts_dump expect_parts_like_stream(const char *s, size_t n, size_t block)
+{
+	struct parts_dump d, counts;
+	struct buf want = BUF_INIT;
+	parts_dump_init(&d, NULL);
+	dump_stream(s, n, &want);
+	dump_parts(s, n, block, &d);
+	if (strcmp(want.ptr, d.out.ptr) != 0)
+		fail_msg("block %zu:\nstreaming:\n%s\nparts:\n%s", block, want.ptr, d.out.ptr);
+	counts = d;
+	parts_dump_release(&d);
+	buf_release(&want);
+	return counts;
+}
+
+static const char mixed_csv[] = "\xef\xbb\xbftext,n\r\n"
+				"plain,1\r\n"
+				"\"two\nlines\",2\n"
+				"\n"
+				"\"say \"\"hi\"\"\",3\r\n"
+				"\"crlf\r\ninside\",4\n"
+				"\xc3\xa9t\xc3\xa9,5\n"
+				"\"\",\n"
+				"\"a,b\nc\n\nd\",7\r\n"
+				"\r\n"
+				"last,8";
+
+/* Every block size puts a block end, and a cut, at every byte of the input. */
+static void test_csv_parts_match_the_streaming_reader_at_every_block_size(void **state)
+{
+	size_t n = sizeof(mixed_csv) - 1;
+	for (size_t block = 1; block <= n + 2; block++)
+		(void)expect_parts_like_stream(mixed_csv, n, block);
+		/* errors too: the same first error, line and all */
+#define BAD(s)                                                                                     \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
+	static const struct {
+		const char *s;
+		size_t n;
+	} bad[] = {
+		BAD("a,b\n1,2\n\"open,3\n4,5\n"), BAD("a,b\n1,2\n3,x\"y\n4,5\n"),
+		BAD("a,b\n1,\"2\"x\n"),		  BAD("a,b\n1,2\n3,\r4\n"),
+		BAD("a,b\n1,2\n\xff,3\n"),	  BAD("a,b\n1,2\n3,4\n5\0,6\n"),
+	};
+#undef BAD
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		for (size_t block = 1; block <= bad[k].n + 2; block++)
+			(void)expect_parts_like_stream(bad[k].s, bad[k].n, block);
+}
+
+/*
+ * The middle of the block falls inside a quoted field of many lines: the
+ * cut goes after it, where the quotes before a line feed are even, and
+ * each part is read once.
+ */
+static void test_csv_parts_cut_outside_quotes(void **state)
+{
+	struct buf s = BUF_INIT;
+	struct parts_dump d;
+	assert_int_equal(buf_adds(&s, "text,n\nfirst,1\n\""), 0);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(buf_adds(&s, "line\n"), 0);
+	assert_int_equal(buf_adds(&s, "\",2\nafter,3\nlast,4\n"), 0);
+	d = expect_parts_like_stream(s.ptr, s.len, 1UL << 20);
+	assert_int_equal(d.commits, 1);
+	for (int i = 0; i < ML_CSV_PARTS; i++)
+		assert_true(d.calls[i] <= 1); /* no part read twice */
+	assert_true(d.calls[1] == 1);
+	buf_release(&s);
+}
+
+/* CRLF line ends with a block end between CR and LF, at every offset. */
+static void test_csv_parts_crlf_across_a_block_end(void **state)
+{
+	struct buf s = BUF_INIT;
+	assert_int_equal(buf_adds(&s, "id,text\r\n"), 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(buf_addf(&s, "%d,\"t %d\"\r\n", i, i), 0);
+	for (size_t block = 2; block <= 40; block++)
+		(void)expect_parts_like_stream(s.ptr, s.len, block);
+	buf_release(&s);
+}
+
+/* A row longer than the block is read alone: one commit with only that row. */
+static void test_csv_parts_read_a_row_longer_than_the_block(void **state)
+{
+	struct buf s = BUF_INIT;
+	struct parts_dump d;
+	assert_int_equal(buf_adds(&s, "a,b\n1,2\n\""), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(buf_adds(&s, "0123456789"), 0);
+	assert_int_equal(buf_adds(&s, "\",3\n4,5\n"), 0);
+	d = expect_parts_like_stream(s.ptr, s.len, 64);
+	assert_true(d.commits >= 3); /* rows before, the long row, rows after */
+	buf_release(&s);
+}
+
+/*
+ * A 10 MB field: the same error as the streaming reader gives, found with
+ * a read buffer that stayed the size of one block. Rows of several MB
+ * whose fields are within the limit are read whole.
+ */
+static void test_csv_parts_10mb_field(void **state)
+{
+	size_t big = 10UL << 20, block = 1UL << 20;
+	char *s = mem_malloc(big + 64);
+	struct parts_dump d;
+	size_t n;
+	assert_non_null(s);
+	parts_dump_init(&d, NULL);
+	n = (size_t)snprintf(s, 64, "a,b\n1,2\n3,\"");
+	memset(s + n, 'x', big);
+	memcpy(s + n + big, "\"\n4,5\n", 6);
+	n += big + 6;
+	(void)expect_parts_like_stream(s, n, block);
+	assert_int_equal(dump_parts(s, n, block, &d), block);
+	assert_non_null(strstr(d.out.ptr, "error t:3: field 2 is longer than 1048576 bytes"));
+	parts_dump_release(&d);
+	/* three fields of 1 MB less a byte, with quoted line feeds: 3 MB in one row */
+	n = (size_t)snprintf(s, 64, "a,b,c\n");
+	for (int k = 0; k < 3; k++) {
+		s[n++] = '"';
+		memset(s + n, k == 1 ? '\n' : 'y', ML_CSV_MAX_FIELD - 1);
+		n += ML_CSV_MAX_FIELD - 1;
+		memcpy(s + n, k < 2 ? "\"," : "\"\n", 2);
+		n += 2;
+	}
+	memcpy(s + n, "1,2,3\n", 6);
+	(void)expect_parts_like_stream(s, n + 6, block);
+	mem_free(s);
+}
+
+/*
+ * Errors in both parts: the one earlier in the input is reported, and no
+ * block after... nor the failed block is committed. A commit's error stops
+ * the reading too.
+ */
+static void test_csv_parts_first_error_in_input_order(void **state)
+{
+	struct buf s = BUF_INIT;
+	struct parts_dump d;
+	parts_dump_init(&d, "BAD");
+	assert_int_equal(buf_adds(&s, "a,b\n"), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(buf_adds(&s, i == 10	? "BAD,1\n"
+					      : i == 90 ? "x\"y,1\n"
+							: "ok,1\n"),
+				 0);
+	dump_parts(s.ptr, s.len, 1UL << 20, &d);
+	assert_non_null(strstr(d.out.ptr, "error t:12: refused"));
+	assert_int_equal(d.commits, 0);
+	parts_dump_release(&d);
+	/* without the refused value: the malformed row, as the streaming reader says */
+	(void)expect_parts_like_stream(s.ptr, s.len, 1UL << 20);
+	buf_release(&s);
+}
+
+static int count_part(void *ctx, int i, struct ml_csv *rows, struct err *err)
+{
+	size_t *n = ctx;
+	int rc;
+	n[i] = 0;
+	while ((rc = ml_csv_next(rows, err)) > 0)
+		n[i]++;
+	return rc;
+}
+
+static int count_commit(void *ctx, size_t parts, struct err *err)
+{
+	size_t *n = ctx;
+	for (size_t i = 0; i < parts; i++)
+		n[ML_CSV_PARTS] += n[i];
+	return 0;
+}
+
+/* Every allocation failure is a clean ERR_NOMEM, never a crash or a leak. */
+static void test_csv_parts_survive_allocation_failure(void **state)
+{
+	int ok = 0;
+	for (long k = 0; k < 400 && !ok; k++) {
+		size_t n[ML_CSV_PARTS + 1] = {0};
+		const struct ml_csv_parts ops = {count_part, count_commit, n};
+		struct ml_csv r;
+		struct err err = ERR_INIT;
+		mem_set_fail_after(k);
+		if (ml_csv_open_mem(&r, mixed_csv, sizeof(mixed_csv) - 1, "t", &err) == 0 &&
+		    ml_csv_read_parts(&r, 16, &ops, &err) == 0) {
+			ok = 1;
+			assert_int_equal(n[ML_CSV_PARTS], 9); /* the header is a row here */
+			assert_int_equal(r.line, 16);
+		} else {
+			assert_int_equal(err.code, ERR_NOMEM);
+		}
+		mem_set_fail_after(-1);
+		ml_csv_close(&r);
+	}
+	assert_true(ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +686,13 @@ int main(void)
 		cmocka_unit_test(test_csv_open_missing_file_names_it),
 		cmocka_unit_test(test_csv_reader_row_api),
 		cmocka_unit_test(test_csv_survives_allocation_failure),
+		cmocka_unit_test(test_csv_parts_match_the_streaming_reader_at_every_block_size),
+		cmocka_unit_test(test_csv_parts_cut_outside_quotes),
+		cmocka_unit_test(test_csv_parts_crlf_across_a_block_end),
+		cmocka_unit_test(test_csv_parts_read_a_row_longer_than_the_block),
+		cmocka_unit_test(test_csv_parts_10mb_field),
+		cmocka_unit_test(test_csv_parts_first_error_in_input_order),
+		cmocka_unit_test(test_csv_parts_survive_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

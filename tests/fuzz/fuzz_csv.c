@@ -3,13 +3,16 @@
  * frame after it: any bytes must give a frame or one error, and a frame must
  * survive schema inference, the JSON round trip and validation against
  * itself, never a crash, leak, hang or non-finite statistic. The reader's
- * fast path is checked against its state machine on every input.
+ * fast path is checked against its state machine on every input, and the
+ * parallel reader (ml_csv_read_parts) against the streaming one.
  */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "ml/csv.h"
 #include "ml/frame.h"
@@ -79,11 +82,134 @@ out:
 	ml_csv_close(&b);
 }
 
+/* Rows as text: "line:len=field|...\n" each, then the end line or the error. */
+static void dump_row(struct buf *b, const struct ml_csv *r)
+{
+	int fail = buf_addf(b, "%zu:", r->row_line);
+	for (size_t i = 0; i < r->nfields; i++)
+		fail |= buf_addf(b, "%zu=", r->len[i]) | buf_add(b, r->field[i], r->len[i]) |
+			buf_addch(b, i + 1 < r->nfields ? '|' : '\n');
+	if (fail)
+		__builtin_trap();
+}
+
+static void dump_end(struct buf *b, int rc, const struct ml_csv *r, const struct err *err)
+{
+	if ((rc < 0 ? buf_addf(b, "error %d %s\n", err->code, err->msg)
+		    : buf_addf(b, "end %zu\n", r->line)) < 0)
+		__builtin_trap();
+}
+
+struct parts_dump {
+	struct buf part[ML_CSV_PARTS], out;
+	int ran[ML_CSV_PARTS]; /* in the block being read */
+	int failed[ML_CSV_PARTS];
+};
+
+static int dump_part(void *ctx, int i, struct ml_csv *rows, struct err *err)
+{
+	struct parts_dump *d = ctx;
+	int rc;
+	buf_reset(&d->part[i]);
+	d->ran[i] = 1;
+	d->failed[i] = 1;
+	while ((rc = ml_csv_next(rows, err)) > 0)
+		dump_row(&d->part[i], rows);
+	d->failed[i] = rc < 0;
+	return rc;
+}
+
+static int dump_commit(void *ctx, size_t n, struct err *err)
+{
+	struct parts_dump *d = ctx;
+	for (size_t i = 0; i < n; i++)
+		if (buf_add(&d->out, d->part[i].ptr, d->part[i].len) < 0)
+			__builtin_trap();
+	memset(d->ran, 0, sizeof(d->ran));
+	return 0;
+}
+
+/*
+ * Reads r (a header row with ml_csv_next when header, then the rest) into
+ * out: with ml_csv_next alone, or with ml_csv_read_parts in blocks of block
+ * bytes, adding after an error the rows its parts read before it.
+ */
+static void dump_reader(struct ml_csv *r, int header, size_t block, struct buf *out)
+{
+	struct parts_dump d;
+	const struct ml_csv_parts ops = {dump_part, dump_commit, &d};
+	struct err err = ERR_INIT;
+	int rc = 1;
+	memset(&d, 0, sizeof(d));
+	for (int i = 0; i < ML_CSV_PARTS; i++)
+		buf_init(&d.part[i], 0);
+	buf_init(&d.out, 0);
+	if (header && (rc = ml_csv_next(r, &err)) > 0)
+		dump_row(out, r);
+	if (rc > 0 && block == 0)
+		while ((rc = ml_csv_next(r, &err)) > 0)
+			dump_row(out, r);
+	else if (rc > 0)
+		rc = ml_csv_read_parts(r, block, &ops, &err);
+	if (buf_add(out, d.out.ptr, d.out.len) < 0)
+		__builtin_trap();
+	for (int i = 0; rc < 0 && i < ML_CSV_PARTS && d.ran[i]; i++) {
+		if (buf_add(out, d.part[i].ptr, d.part[i].len) < 0)
+			__builtin_trap();
+		if (d.failed[i])
+			break;
+	}
+	dump_end(out, rc, r, &err);
+	for (int i = 0; i < ML_CSV_PARTS; i++)
+		buf_release(&d.part[i]);
+	buf_release(&d.out);
+}
+
+/*
+ * The parallel reader gives the streaming reader's rows, fields, line
+ * numbers, end and first error: over memory in blocks of a size the input
+ * chooses, and through a FILE in blocks smaller than the read buffer.
+ */
+static void check_parts(const uint8_t *data, size_t size)
+{
+	struct buf want = BUF_INIT, got = BUF_INIT;
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	int header = (int)(size & 1);
+	size_t block = size ? 1 + data[size - 1] % 48 : 1;
+	FILE *fp = NULL;
+
+	if (ml_csv_open_mem(&r, data, size, "f", &err) < 0)
+		goto out;
+	dump_reader(&r, header, 0, &want);
+	ml_csv_close(&r);
+	if (ml_csv_open_mem(&r, data, size, "f", &err) < 0)
+		goto out;
+	dump_reader(&r, header, block, &got);
+	ml_csv_close(&r);
+	if (strcmp(want.ptr, got.ptr) != 0)
+		__builtin_trap();
+	fp = size ? fmemopen((void *)data, size, "rb") : NULL;
+	if (!fp || ml_csv_open_fp(&r, fp, "f", &err) < 0)
+		goto out;
+	buf_reset(&got);
+	dump_reader(&r, header, block * 3, &got);
+	ml_csv_close(&r);
+	if (strcmp(want.ptr, got.ptr) != 0)
+		__builtin_trap();
+out:
+	if (fp)
+		fclose(fp);
+	buf_release(&want);
+	buf_release(&got);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ml_frame f;
 	struct err err = ERR_INIT;
 	check_fast_path(data, size);
+	check_parts(data, size);
 	if (ml_frame_parse_csv(&f, data, size, "fuzz.csv", &err) == 0) {
 		/* Touch every cell so ASan checks the frame's pointers. */
 		for (size_t c = 0; c < f.ncols; c++)
