@@ -32,6 +32,12 @@ const struct cmd *cli_find(const char *name);
 
 /* Prints "kiln: error: <msg>" on stderr; returns the exit code for the error. */
 int cli_fail(const struct err *err);
+/*
+ * For a command that allocates megabytes and exits (train, predict): large
+ * blocks from the heap, kept when freed, the first 30 MB on transparent
+ * huge pages. Best effort; results do not depend on it.
+ */
+void cli_heap_tuning(void);
 /* Prints "kiln NAME: <msg>" and the usage line hint; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when the argument vector asks for help (-h / --help) at argv[1]. */

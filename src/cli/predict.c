@@ -508,6 +508,7 @@ int cmd_predict(int argc, char **argv)
 	name = strcmp(inpath, "-") == 0 ? "stdin" : inpath;
 	if (outpath && strcmp(outpath, "-") == 0)
 		outpath = NULL; /* stdout, through the temporary file */
+	cli_heap_tuning();
 	m = ml_model_load(argv[optind], &err);
 	if (!m)
 		return cli_fail(&err);

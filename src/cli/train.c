@@ -12,9 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,38 +296,6 @@ static int register_opt(int c, const char *arg, struct cli_register *r)
 	return slot != NULL;
 }
 
-/*
- * Training allocates and frees arrays of megabytes one stage after another
- * (frames, feature rows, idf and weight vectors, liblinear's and XGBoost's
- * matrices), and every fresh 4 KB page costs a fault: about 2 us on these
- * machines, 2,000 to 5,000 faults per run, 5-15% of it. So the heap is
- * prepared once: large blocks come from it instead of mmap, freed memory
- * stays there for the next stage, and its first TRAIN_HEAP_MB are backed by
- * transparent huge pages (one fault per 2 MB; THP is "madvise" here). The
- * process ends after training, so nothing is held long; peak RSS grows by
- * 2-4 MB (whole huge pages).
- */
-#define TRAIN_HEAP_MB 30 /* one block under the mmap threshold (32 MB), so from the heap */
-
-static void train_malloc_tuning(void)
-{
-	const size_t huge = (size_t)2 << 20, len = (size_t)TRAIN_HEAP_MB << 20;
-	char *block;
-
-	/* Best effort throughout: another allocator (a sanitizer's) may refuse,
-	 * and results are the same either way. */
-	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	(void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
-	block = mem_malloc(len);
-	if (block) {
-		uintptr_t from = ((uintptr_t)block + huge - 1) & ~(uintptr_t)(huge - 1);
-		uintptr_t to = ((uintptr_t)block + len) & ~(uintptr_t)(huge - 1);
-		if (to > from)
-			(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
-	}
-	mem_free(block); /* back into the heap, which keeps it (no trim) */
-}
-
 int cmd_train(int argc, char **argv)
 {
 	struct cli_register reg = {0};
@@ -372,7 +338,7 @@ int cmd_train(int argc, char **argv)
 				       "--alias, --experiment and --server need --register");
 	if (reg.name && cli_client_open(reg.server, &client, &err) < 0)
 		return cli_fail(&err); /* before training: no server, no hour lost */
-	train_malloc_tuning();
+	cli_heap_tuning();
 	m = ml_model_train(&o, &err);
 	if (!m || ml_model_save(m, out, &err) < 0) {
 		ml_model_free(m);
