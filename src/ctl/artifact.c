@@ -91,10 +91,14 @@ static int send_blob(struct ctl__call *call, const char *sha, const char *name, 
 	uint64_t size = 0;
 	int exists = 0;
 	buf_reset(&resp->body);
-	if (call->c->spool_dir && blob_stat(call->c->bs, sha, &exists, &size, err) < 0)
+	if ((call->c->spool_dir || call->req->method == HTTP_HEAD) &&
+	    blob_stat(call->c->bs, sha, &exists, &size, err) < 0)
 		return -1;
-	if (exists && size > SEND_MEM_MAX ? send_blob_file(call, sha, err) < 0
-					  : blob_get_buf(call->c->bs, sha, &resp->body, 0, err) < 0)
+	if (call->req->method == HTTP_HEAD && exists)
+		resp->head_len = (int64_t)size; /* the size alone: the bytes are not read */
+	else if (exists && size > SEND_MEM_MAX
+			 ? send_blob_file(call, sha, err) < 0
+			 : blob_get_buf(call->c->bs, sha, &resp->body, 0, err) < 0)
 		return -1;
 	call->raw = 1;
 	resp->content_type = type;

@@ -32,6 +32,7 @@
 	X(MHD_create_response_from_buffer)                                                         \
 	X(MHD_create_response_from_buffer_with_free_callback)                                      \
 	X(MHD_create_response_from_fd64)                                                           \
+	X(MHD_create_response_from_callback)                                                       \
 	X(MHD_add_response_header)                                                                 \
 	X(MHD_queue_response)                                                                      \
 	X(MHD_destroy_response)
@@ -87,6 +88,10 @@ DYN_FWD(struct MHD_Response *, MHD_create_response_from_buffer_with_free_callbac
 	(size_t size, void *buffer, MHD_ContentReaderFreeCallback crfc), (size, buffer, crfc))
 DYN_FWD(struct MHD_Response *, MHD_create_response_from_fd64, NULL, (uint64_t size, int fd),
 	(size, fd))
+DYN_FWD(struct MHD_Response *, MHD_create_response_from_callback, NULL,
+	(uint64_t size, size_t block_size, MHD_ContentReaderCallback crc, void *crc_cls,
+	 MHD_ContentReaderFreeCallback crfc),
+	(size, block_size, crc, crc_cls, crfc))
 DYN_FWD(enum MHD_Result, MHD_add_response_header, MHD_NO,
 	(struct MHD_Response * r, const char *header, const char *content), (r, header, content))
 DYN_FWD(enum MHD_Result, MHD_queue_response, MHD_NO,

@@ -226,6 +226,15 @@ static void access_log(struct http_server *s, struct MHD_Connection *c, struct r
 	buf_release(&line);
 }
 
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 /* Queues resp and counts it against route ri (nroutes: no route). */
 static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c,
 				 struct req_state *st, size_t ri, int method,
@@ -237,7 +246,12 @@ static enum MHD_Result send_resp(struct http_server *s, struct MHD_Connection *c
 	char allow_hdr[64] = "";
 	double secs;
 
-	if (resp->body_fd >= 0) {
+	if (method == HTTP_HEAD && resp->head_len >= 0 && resp->body_fd < 0) {
+		/* libmicrohttpd sends no body for HEAD: the reader is never called. */
+		r = MHD_create_response_from_callback((uint64_t)resp->head_len, 4096, no_body, NULL,
+						      NULL);
+		len = 0;
+	} else if (resp->body_fd >= 0) {
 		/* libmicrohttpd owns the file from here, also on failure. */
 		r = MHD_create_response_from_fd64(resp->body_fd_len, resp->body_fd);
 		if (!r)

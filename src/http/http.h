@@ -69,11 +69,17 @@ struct http_resp {
 	 */
 	int body_fd;
 	uint64_t body_fd_len;
+	/*
+	 * A reply to HEAD with no body at hand: >= 0 is the Content-Length to
+	 * announce (what a GET would send), so a handler can answer HEAD from a
+	 * size without reading the bytes. Ignored for other methods.
+	 */
+	int64_t head_len;
 };
 
 #define HTTP_RESP_INIT                                                                             \
 	{                                                                                          \
-		200, "application/json", BUF_INIT, "", {0}, {{0}}, 0, -1, 0                        \
+		200, "application/json", BUF_INIT, "", {0}, {{0}}, 0, -1, 0, -1                    \
 	}
 
 /*

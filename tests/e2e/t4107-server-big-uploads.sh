@@ -36,6 +36,20 @@ cmp -s big.bin big.back || fail "the big blob came back different"
 len=$(curl -sfI "$R/api/2.0/kiln/blobs/$sha" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ll]ength: //p')
 [ "$len" = $((96 * 1024 * 1024)) ] || fail "HEAD Content-Length '$len'"
 
+# HEAD answers from the store's size without reading the bytes (kiln data
+# push asks it for every file): a stored blob damaged in place still gets
+# its size from HEAD, while GET, which verifies, refuses it.
+obj=$TMP/home/blobs/objects/${ssha:0:2}/${ssha:2}
+[ -f "$obj" ] || fail "no stored object at $obj"
+chmod u+w "$obj"
+printf 'SMALL' >"$obj"
+len=$(curl -sfI "$R/api/2.0/kiln/blobs/$ssha" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ll]ength: //p')
+[ "$len" = 5 ] || fail "HEAD of a stored blob: Content-Length '$len'"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$R/api/2.0/kiln/blobs/$ssha")
+[ "$code" != 200 ] || fail "GET sent a blob that does not match its hash"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$R/api/2.0/kiln/blobs/$(printf 'none' | sha256sum | cut -d' ' -f1)")" = 404 ] ||
+	fail "HEAD of a missing blob is not 404"
+
 # An artifact through the mlflow-artifacts API, and its listing.
 code=$(curl -s "${A[@]}" -X PUT --data-binary @big.bin -o /dev/null -w '%{http_code}' \
 	"$R/api/2.0/mlflow-artifacts/artifacts/0/run1/artifacts/data/big.bin")
