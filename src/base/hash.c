@@ -26,8 +26,10 @@ void hash_hex(const unsigned char *digest, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-int hash_sha256_fd(int fd, const char *what, char out[HASH_SHA256_HEX], struct err *err)
+int hash_sha256_fd(int fd, const char *what, char out[HASH_SHA256_HEX], uint64_t *size,
+		   struct err *err)
 {
+	uint64_t total = 0;
 	unsigned char md[HASH_SHA256_LEN], chunk[65536];
 	unsigned int n = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -47,7 +49,10 @@ int hash_sha256_fd(int fd, const char *what, char out[HASH_SHA256_HEX], struct e
 		if (got == 0)
 			break;
 		EVP_DigestUpdate(ctx, chunk, (size_t)got);
+		total += (uint64_t)got;
 	}
+	if (size)
+		*size = total;
 	EVP_DigestFinal_ex(ctx, md, &n);
 	hash_hex(md, HASH_SHA256_LEN, out);
 	ret = 0;
@@ -61,7 +66,7 @@ int hash_sha256_file(const char *path, char out[HASH_SHA256_HEX], struct err *er
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
 	if (fd < 0)
 		return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-	ret = hash_sha256_fd(fd, path, out, err);
+	ret = hash_sha256_fd(fd, path, out, NULL, err);
 	close(fd);
 	return ret;
 }

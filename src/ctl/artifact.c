@@ -254,7 +254,7 @@ static int blob(struct ctl__call *call, const char *key, struct err *err)
 		return err_set(err, ERR_INVALID, "method not allowed on blobs");
 	/* Checked before it is stored: a damaged upload leaves nothing behind. */
 	if (req->spooled) {
-		if (hash_sha256_fd(req->body_fd, "the uploaded body", sha, err) < 0)
+		if (hash_sha256_fd(req->body_fd, "the uploaded body", sha, NULL, err) < 0)
 			return -1;
 	} else {
 		hash_sha256(req->body, req->body_len, digest);

@@ -435,6 +435,12 @@ static int token_equal(const char *a, const char *b)
 	return d == 0;
 }
 
+static void reply_unauthenticated(struct http_resp *resp)
+{
+	ctl_reply_error(resp, 401, "UNAUTHENTICATED",
+			"writes need the header 'Authorization: Bearer TOKEN'");
+}
+
 static int authorized(const struct ctl *c, const struct ctl_req *req)
 {
 	const char *h = req->authorization;
@@ -462,8 +468,7 @@ int ctl_before_body(struct ctl *c, const struct ctl_req *req, struct http_resp *
 	if (i == sizeof(uploads) / sizeof(uploads[0]))
 		return HTTP_BODY_MEMORY;
 	if (!authorized(c, req)) {
-		ctl_reply_error(resp, 401, "UNAUTHENTICATED",
-				"writes need the header 'Authorization: Bearer TOKEN'");
+		reply_unauthenticated(resp);
 		return HTTP_BODY_REFUSE;
 	}
 	return HTTP_BODY_SPOOL;
@@ -601,8 +606,7 @@ void ctl_handle(struct ctl *c, const struct ctl_req *req, struct http_resp *resp
 		return;
 	}
 	if (!authorized(c, req)) {
-		ctl_reply_error(resp, 401, "UNAUTHENTICATED",
-				"writes need the header 'Authorization: Bearer TOKEN'");
+		reply_unauthenticated(resp);
 		return;
 	}
 	call.out = json_object();

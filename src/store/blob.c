@@ -75,7 +75,7 @@ int blob__copy_hash(int fd, FILE *tmp, char sha[HASH_SHA256_HEX], uint64_t *size
 		}
 		if (r == 0)
 			break;
-		if (tmp && fwrite(chunk, 1, (size_t)r, tmp) != (size_t)r) {
+		if (fwrite(chunk, 1, (size_t)r, tmp) != (size_t)r) {
 			err_set(err, ERR_IO, "cannot write blob: %s", strerror(errno));
 			goto out;
 		}

@@ -29,8 +29,8 @@ int blob__sink_write(struct blob__sink *s, const void *p, size_t len, struct err
 
 /*
  * Streams fd into the already-open FILE tmp while hashing: sha and size are
- * filled. Shared by the backends that spool before storing. tmp NULL only
- * hashes (a regular file that is read again afterwards).
+ * filled. Shared by the backends that spool before storing. (To hash only:
+ * hash_sha256_fd.)
  */
 int blob__copy_hash(int fd, FILE *tmp, char sha[HASH_SHA256_HEX], uint64_t *size, struct err *err);
 

@@ -250,7 +250,7 @@ static FILE *upload_source(int fd, char sha[HASH_SHA256_HEX], uint64_t *n, struc
 	FILE *f = NULL;
 	int dup_fd;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0) {
-		if (blob__copy_hash(fd, NULL, sha, n, err) < 0)
+		if (hash_sha256_fd(fd, "blob input", sha, n, err) < 0)
 			return NULL;
 		dup_fd = dup(fd);
 		if (dup_fd < 0 || !(f = fdopen(dup_fd, "rb"))) {
