@@ -12,6 +12,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum csv_state { ST_START, ST_PLAIN, ST_QUOTED, ST_QUOTE_SEEN };
 
@@ -75,6 +78,8 @@ const char *ml_csv_name(const struct ml_csv *r)
 
 void ml_csv_close(struct ml_csv *r)
 {
+	if (r->map)
+		(void)munmap(r->map, r->map_len);
 	if (r->own_fp && r->fp)
 		fclose(r->fp);
 	mem_free(r->name);
@@ -564,7 +569,7 @@ int ml_csv_next(struct ml_csv *r, struct err *err)
 static int csv_top_up(struct ml_csv *r, size_t size, struct err *err)
 {
 	size_t n;
-	if (!r->fp)
+	if (!r->fp || r->map)
 		return 0;
 	if (size > r->bufsize) {
 		unsigned char *p = mem_realloc(r->rbuf, size);
@@ -681,9 +686,8 @@ struct csv_worker {
 	struct ml_csv rd;
 };
 
-static void *csv_work(void *arg)
+static void csv_work(struct csv_worker *w)
 {
-	struct csv_worker *w = arg;
 	struct csv_block_run *run = w->run;
 	struct ml_csv *rd = &w->rd;
 	size_t i;
@@ -698,30 +702,112 @@ static void *csv_work(void *arg)
 		if (run->rc[i] < 0)
 			atomic_store(&run->stop, 1);
 	}
-	return NULL;
 }
 
 /*
- * Runs the parts of run on this thread and a second one (or on this one
- * alone when no thread can be made), then reports the first part that
- * failed. Returns 0, or -1 with err set.
+ * The second thread, made once per ml_csv_read_parts and handed each block
+ * in turn: run is the block to help with, NULL when there is none; taken
+ * says the thread has started on it (until then the caller may take it
+ * back, so a thread that is not scheduled holds nothing up).
  */
-static int csv_run_block(struct csv_block_run *run, struct csv_worker *w, struct err *err)
-{
+struct csv_pool {
 	pthread_t th;
-	int threaded = 0;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* run, taken or quit changed */
+	struct csv_worker *w;
+	struct csv_block_run *run;
+	int taken, quit, threaded;
+};
+
+static void *csv_pool_main(void *arg)
+{
+	struct csv_pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && (!p->run || p->taken))
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit)
+			break;
+		p->taken = 1;
+		p->w->run = p->run;
+		pthread_mutex_unlock(&p->mu);
+		csv_work(p->w);
+		pthread_mutex_lock(&p->mu);
+		p->run = NULL;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void csv_pool_start(struct csv_pool *p, struct csv_worker *w)
+{
+	memset(p, 0, sizeof(*p));
+	p->w = w;
+	if (pthread_mutex_init(&p->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&p->cv, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		return;
+	}
+	p->threaded = pthread_create(&p->th, NULL, csv_pool_main, p) == 0;
+	if (!p->threaded) {
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+	}
+}
+
+static void csv_pool_stop(struct csv_pool *p)
+{
+	if (!p->threaded)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	(void)pthread_join(p->th, NULL);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+}
+
+static void csv_run_reset(struct csv_block_run *run)
+{
 	atomic_store(&run->next, 0);
 	atomic_store(&run->stop, 0);
 	for (size_t i = 0; i < run->nparts; i++) {
 		err_clear(&run->err[i]);
 		run->rc[i] = 1; /* not run */
 	}
-	w[0].run = w[1].run = run;
-	if (run->nparts > 1)
-		threaded = pthread_create(&th, NULL, csv_work, &w[1]) == 0;
-	csv_work(&w[0]);
-	if (threaded && pthread_join(th, NULL) != 0)
-		return err_set(err, ERR_INTERNAL, "cannot join the reading thread");
+}
+
+/* Offers run to the second thread (when there is one and run has parts to share). */
+static void csv_pool_offer(struct csv_pool *p, struct csv_block_run *run)
+{
+	if (!p->threaded || run->nparts < 2)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->run = run;
+	p->taken = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits until the second thread is done with the block offered, if it took it. */
+static void csv_pool_wait(struct csv_pool *p)
+{
+	if (!p->threaded)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (!p->taken)
+		p->run = NULL; /* not started: nothing left for it to do */
+	while (p->run)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The first part of run that failed, as err; 0 when none did. */
+static int csv_run_result(const struct csv_block_run *run, struct err *err)
+{
 	/* parts are claimed in order: all before the first failure ran */
 	for (size_t i = 0; i < run->nparts; i++)
 		if (run->rc[i] < 0)
@@ -743,9 +829,9 @@ static int csv_long_row(struct ml_csv *r, const struct ml_csv_parts *ops, struct
 
 /*
  * Cuts p[0..end) (whole rows) into parts at row ends near equal shares,
- * with the line each part starts on.
+ * with the line each part starts on. Returns the line after the block.
  */
-static void csv_cut(struct csv_block_run *run, const unsigned char *p, size_t end, size_t line)
+static size_t csv_cut(struct csv_block_run *run, const unsigned char *p, size_t end, size_t line)
 {
 	size_t from = 0, k;
 	unsigned odd = 0;
@@ -761,62 +847,149 @@ static void csv_cut(struct csv_block_run *run, const unsigned char *p, size_t en
 		line += csv_count(p + from, cut - from, '\n');
 		from = cut;
 	}
+	return line;
 }
 
-/* Reads one block. Returns 1 after a block, 0 at the end of the input, -1 on error. */
-static int csv_block(struct ml_csv *r, size_t block, struct csv_block_run *run,
-		     struct csv_worker *w, struct err *err)
+/*
+ * Takes the next block of whole rows from r (up to block bytes) and cuts
+ * it into run's parts; r moves past it. Returns 1, 0 at the end of the
+ * input, 2 when the next row is longer than block (r is left on it: read
+ * it with csv_long_row), -1 on a read error.
+ */
+static int csv_take_block(struct ml_csv *r, size_t block, struct csv_block_run *run,
+			  struct err *err)
 {
 	const unsigned char *p;
 	size_t n, end;
-	int last;
 
 	if (csv_top_up(r, block, err) < 0)
 		return -1;
 	n = r->avail - r->pos;
-	last = r->eof && n <= block;
-	n = n < block ? n : block;
 	if (n == 0)
 		return 0;
 	p = r->in + r->pos;
-	end = last ? n : csv_last_row_end(p, n);
+	end = r->eof && n <= block ? n : csv_last_row_end(p, n < block ? n : block);
 	if (end == 0)
-		return csv_long_row(r, run->ops, err);
-	csv_cut(run, p, end, r->line);
-	if (csv_run_block(run, w, err) < 0)
-		return -1;
-	r->line = run->line[run->nparts - 1] +
-		  csv_count(run->ptr[run->nparts - 1], run->len[run->nparts - 1], '\n');
+		return 2;
+	r->line = csv_cut(run, p, end, r->line);
+	csv_run_reset(run);
 	r->pos += end;
-	return run->ops->commit(run->ops->ctx, run->nparts, err) < 0 ? -1 : 1;
+	return 1;
+}
+
+/*
+ * A regular file is mapped from r's position to its end and r then reads
+ * it as memory: blocks are read in place, with no copy into the read
+ * buffer, and the next block can be cut while the parts of one are read.
+ * Pages are dropped once their rows are committed (csv_drop_read), so the
+ * process keeps at most two blocks of the file resident. Anything else (a
+ * pipe, a failed mmap) is read through the buffer as before.
+ */
+static void csv_map_rest(struct ml_csv *r)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	off_t at, base;
+	void *m;
+	int fd;
+
+	if (!r->fp || r->eof || page <= 0 || (fd = fileno(r->fp)) < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (at = ftello(r->fp)) < 0)
+		return;
+	/* the bytes of the read buffer not read yet start at offset at */
+	if ((size_t)at < r->avail - r->pos || st.st_size <= at)
+		return;
+	at -= (off_t)(r->avail - r->pos);
+	base = at / page * page;
+	m = mmap(NULL, (size_t)(st.st_size - base), PROT_READ, MAP_PRIVATE, fd, base);
+	if (m == MAP_FAILED)
+		return;
+	r->map = m;
+	r->map_len = (size_t)(st.st_size - base);
+	r->in = m;
+	r->pos = (size_t)(at - base);
+	r->avail = r->map_len;
+	r->eof = 1;
+}
+
+/* Drops the mapped pages wholly before end, whose rows are done. */
+static void csv_drop_read(struct ml_csv *r, const unsigned char *end)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t upto;
+	if (!r->map || page <= 0)
+		return;
+	upto = (size_t)(end - (const unsigned char *)r->map) / (size_t)page * (size_t)page;
+	if (upto > r->map_dropped &&
+	    madvise((char *)r->map + r->map_dropped, upto - r->map_dropped, MADV_DONTNEED) == 0)
+		r->map_dropped = upto;
 }
 
 int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts *ops,
 		      struct err *err)
 {
-	struct csv_block_run *run = mem_calloc(1, sizeof(*run));
+	struct csv_block_run *runs = mem_calloc(2, sizeof(*runs)), *cur, *nxt, *t;
 	struct csv_worker w[2];
-	int rc = -1;
+	struct csv_pool pool;
+	struct err e2 = ERR_INIT;
+	int rc = -1, rc2;
 
 	memset(w, 0, sizeof(w));
-	if (!run)
+	memset(&pool, 0, sizeof(pool));
+	if (!runs)
 		return err_set(err, ERR_NOMEM, "out of memory");
-	run->ops = ops;
-	atomic_init(&run->next, 0);
-	atomic_init(&run->stop, 0);
+	runs[0].ops = runs[1].ops = ops;
+	cur = &runs[0];
+	nxt = &runs[1];
 	for (int i = 0; i < 2; i++) {
+		atomic_init(&runs[i].next, 0);
+		atomic_init(&runs[i].stop, 0);
 		if (csv_init(&w[i].rd, ml_csv_name(r), err) < 0)
 			goto out;
 		w[i].rd.slow_only = r->slow_only;
 	}
 	if (!r->started && csv_skip_bom(r, err) < 0)
 		goto out;
+	csv_map_rest(r);
 	block = block ? block : 1;
-	while ((rc = csv_block(r, block, run, w, err)) > 0)
-		;
+	csv_pool_start(&pool, &w[1]);
+	w[0].run = cur;
+	rc = csv_take_block(r, block, cur, err);
+	while (rc > 0) {
+		if (rc == 2) {
+			if ((rc = csv_long_row(r, ops, err)) > 0)
+				rc = csv_take_block(r, block, cur, err);
+			continue;
+		}
+		csv_pool_offer(&pool, cur);
+		w[0].run = cur;
+		csv_work(&w[0]);
+		/* In memory, the next block is cut while the other thread ends
+		 * its last part; from a FILE it is read into the same buffer, so
+		 * only once this block is done. */
+		rc2 = r->fp && !r->map ? -2 : csv_take_block(r, block, nxt, &e2);
+		csv_pool_wait(&pool);
+		if (csv_run_result(cur, err) < 0 || ops->commit(ops->ctx, cur->nparts, err) < 0) {
+			rc = -1;
+			break;
+		}
+		if (rc2 == -2)
+			rc2 = csv_take_block(r, block, nxt, &e2);
+		csv_drop_read(r, cur->ptr[cur->nparts - 1] + cur->len[cur->nparts - 1]);
+		if (rc2 < 0) {
+			err_set(err, e2.code, "%s", e2.msg);
+			rc = -1;
+			break;
+		}
+		t = cur;
+		cur = nxt;
+		nxt = t;
+		rc = rc2;
+	}
 out:
+	csv_pool_stop(&pool);
 	ml_csv_close(&w[0].rd);
 	ml_csv_close(&w[1].rd);
-	mem_free(run);
+	mem_free(runs);
 	return rc;
 }

@@ -53,6 +53,8 @@ struct ml_csv {
 	char *name;
 	const unsigned char *in; /* read buffer (rbuf) or the caller's memory */
 	unsigned char *rbuf;
+	void *map;		     /* ml_csv_read_parts: the rest of a regular file, mapped */
+	size_t map_len, map_dropped; /* its length; bytes of it dropped (read) */
 	size_t pos, avail;
 	size_t line;	   /* line of the next byte */
 	size_t fline;	   /* line where the current field started */

@@ -365,6 +365,20 @@ static FILE *open_bytes(const char *s, size_t n)
 	return fp;
 }
 
+/*
+ * The same bytes in a temporary regular file, which ml_csv_read_parts maps
+ * and reads in place (a FILE over memory is read through the buffer).
+ */
+static FILE *open_bytes_file(const char *s, size_t n)
+{
+	FILE *fp = tmpfile();
+	assert_non_null(fp);
+	assert_int_equal(fwrite(s, 1, n, fp), n);
+	assert_int_equal(fflush(fp), 0);
+	rewind(fp);
+	return fp;
+}
+
 static void dump_stream(const char *s, size_t n, struct buf *out)
 {
 	FILE *fp = open_bytes(s, n);
@@ -426,14 +440,16 @@ static int dump_commit(void *ctx, size_t n, struct err *err)
 }
 
 /*
- * Reads s as kiln predict does; returns the read buffer's final size. After
+ * Reads s as kiln predict does, from a temporary file when in_file (else
+ * through a FILE over memory); returns the read buffer's final size. After
  * an error, the rows the parts read before it follow the committed ones,
  * so that the text is that of the streaming reader.
  */
-static size_t dump_parts(const char *s, size_t n, size_t block, struct parts_dump *d)
+static size_t dump_parts_from(const char *s, size_t n, size_t block, struct parts_dump *d,
+			      int in_file)
 {
 	const struct ml_csv_parts ops = {dump_part, dump_commit, d};
-	FILE *fp = open_bytes(s, n);
+	FILE *fp = in_file ? open_bytes_file(s, n) : open_bytes(s, n);
 	struct ml_csv r;
 	struct err err = ERR_INIT;
 	size_t size;
@@ -456,6 +472,11 @@ static size_t dump_parts(const char *s, size_t n, size_t block, struct parts_dum
 	return size;
 }
 
+static size_t dump_parts(const char *s, size_t n, size_t block, struct parts_dump *d)
+{
+	return dump_parts_from(s, n, block, d, 0);
+}
+
 static void parts_dump_release(struct parts_dump *d)
 {
 	for (int i = 0; i < ML_CSV_PARTS; i++)
@@ -468,13 +489,16 @@ static struct parts_dump expect_parts_like_stream(const char *s, size_t n, size_
 {
 	struct parts_dump d, counts;
 	struct buf want = BUF_INIT;
-	parts_dump_init(&d, NULL);
 	dump_stream(s, n, &want);
-	dump_parts(s, n, block, &d);
-	if (strcmp(want.ptr, d.out.ptr) != 0)
-		fail_msg("block %zu:\nstreaming:\n%s\nparts:\n%s", block, want.ptr, d.out.ptr);
-	counts = d;
-	parts_dump_release(&d);
+	for (int in_file = 1; in_file >= 0; in_file--) {
+		parts_dump_init(&d, NULL);
+		dump_parts_from(s, n, block, &d, in_file);
+		if (strcmp(want.ptr, d.out.ptr) != 0)
+			fail_msg("block %zu, %s:\nstreaming:\n%s\nparts:\n%s", block,
+				 in_file ? "file" : "memory", want.ptr, d.out.ptr);
+		counts = d;
+		parts_dump_release(&d);
+	}
 	buf_release(&want);
 	return counts;
 }
@@ -665,6 +689,78 @@ static void test_csv_parts_survive_allocation_failure(void **state)
 	assert_true(ok);
 }
 
+/* Resident pages of files this process maps, in kB (RssFile of /proc/self/status). */
+static long rss_file_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *fp = fopen("/proc/self/status", "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (strncmp(line, "RssFile:", 8) == 0)
+			kb = strtol(line + 8, NULL, 10);
+	fclose(fp);
+	assert_true(kb >= 0);
+	return kb;
+}
+
+struct rss_watch {
+	long base, peak;
+	size_t rows;
+};
+
+static int rss_part(void *ctx, int i, struct ml_csv *rows, struct err *err)
+{
+	int rc;
+	(void)ctx;
+	(void)i;
+	while ((rc = ml_csv_next(rows, err)) > 0)
+		;
+	return rc;
+}
+
+static int rss_commit(void *ctx, size_t parts, struct err *err)
+{
+	struct rss_watch *w = ctx;
+	long kb = rss_file_kb() - w->base;
+	(void)parts;
+	(void)err;
+	w->peak = kb > w->peak ? kb : w->peak;
+	return 0;
+}
+
+/*
+ * A file is mapped and read in place, and the pages of committed blocks
+ * are dropped: reading 24 MB in blocks of 1 MB keeps a few MB of it
+ * resident, not all of it.
+ */
+static void test_csv_parts_keep_a_few_blocks_of_a_file_resident(void **state)
+{
+	const size_t block = 1UL << 20, want = 24UL << 20;
+	struct rss_watch w = {0, 0, 0};
+	const struct ml_csv_parts ops = {rss_part, rss_commit, &w};
+	char row[64];
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	size_t n = 0;
+	FILE *fp = tmpfile();
+	assert_non_null(fp);
+	while (n < want) {
+		int len = snprintf(row, sizeof(row), "%zu,\"some text, quoted\",%zu.5\n", n, n);
+		assert_int_equal(fwrite(row, 1, (size_t)len, fp), (size_t)len);
+		n += (size_t)len;
+	}
+	assert_int_equal(fflush(fp), 0);
+	rewind(fp);
+	assert_int_equal(ml_csv_open_fp(&r, fp, "t", &err), 0);
+	w.base = rss_file_kb();
+	assert_int_equal(ml_csv_read_parts(&r, block, &ops, &err), 0);
+	assert_true(w.peak > 0);		       /* it was mapped */
+	assert_true(w.peak < (long)(4 * block >> 10)); /* and dropped as it went */
+	ml_csv_close(&r);
+	fclose(fp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_csv_parts_10mb_field),
 		cmocka_unit_test(test_csv_parts_first_error_in_input_order),
 		cmocka_unit_test(test_csv_parts_survive_allocation_failure),
+		cmocka_unit_test(test_csv_parts_keep_a_few_blocks_of_a_file_resident),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -165,10 +167,26 @@ static void dump_reader(struct ml_csv *r, int header, size_t block, struct buf *
 	buf_release(&d.out);
 }
 
+/* A FILE over a memfd (a regular file) holding data[0..size), at its start. */
+static FILE *memfd_file(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("fuzz_csv", 0);
+	FILE *fp;
+	if (fd < 0)
+		return NULL;
+	if (write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0 ||
+	    !(fp = fdopen(fd, "rb"))) {
+		close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
 /*
  * The parallel reader gives the streaming reader's rows, fields, line
  * numbers, end and first error: over memory in blocks of a size the input
- * chooses, and through a FILE in blocks smaller than the read buffer.
+ * chooses, through a FILE over memory in blocks smaller than the read
+ * buffer, and from a regular file (a memfd), which it maps.
  */
 static void check_parts(const uint8_t *data, size_t size)
 {
@@ -194,6 +212,15 @@ static void check_parts(const uint8_t *data, size_t size)
 		goto out;
 	buf_reset(&got);
 	dump_reader(&r, header, block * 3, &got);
+	ml_csv_close(&r);
+	if (strcmp(want.ptr, got.ptr) != 0)
+		__builtin_trap();
+	fclose(fp);
+	fp = memfd_file(data, size);
+	if (!fp || ml_csv_open_fp(&r, fp, "f", &err) < 0)
+		goto out;
+	buf_reset(&got);
+	dump_reader(&r, header, block * 2, &got);
 	ml_csv_close(&r);
 	if (strcmp(want.ptr, got.ptr) != 0)
 		__builtin_trap();
