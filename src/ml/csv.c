@@ -9,6 +9,10 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -376,6 +380,175 @@ static inline int csv_fast_field(struct ml_csv *r, const unsigned char *p, size_
 	return high & CSV_HIGH ? csv_check_utf8(r, off, n, err) : 0;
 }
 
+/* A field of the plain row: len bytes at data + off, NUL-terminated there. */
+static inline int csv_plain_field(struct ml_csv *r, size_t k, size_t off, size_t len, int quoted,
+				  struct err *err)
+{
+	if (k >= r->fcap) {
+		if (k >= ML_CSV_MAX_FIELDS)
+			return 1; /* too many: the state machine says so */
+		r->nfields = k;
+		if (csv_grow_fields(r, err) < 0)
+			return -1;
+	}
+	r->off[k] = off;
+	r->len[k] = len;
+	r->quoted[k] = (unsigned char)quoted;
+	r->field[k] = r->data + off;
+	return 0;
+}
+
+/* Bit i of x ^ bit i of every lower bit: 1 from an odd quote to the next. */
+static inline uint64_t csv_prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	return x ^ (x << 32);
+}
+
+/* Bit masks of 64 bytes at q: commas, quotes, CR or NUL, and high-bit bytes. */
+struct csv_masks {
+	uint64_t comma, quote, bad, high;
+};
+
+static inline void csv_masks64(const unsigned char *q, struct csv_masks *m)
+{
+#ifdef __SSE2__
+	m->comma = m->quote = m->bad = m->high = 0;
+	for (int j = 0; j < 4; j++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * j));
+		__m128i bad = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+					   _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+		m->comma |=
+			(uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))
+			<< (16 * j);
+		m->quote |=
+			(uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')))
+			<< (16 * j);
+		m->bad |= (uint64_t)(unsigned)_mm_movemask_epi8(bad) << (16 * j);
+		m->high |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << (16 * j);
+	}
+#else
+	m->comma = m->quote = m->bad = m->high = 0;
+	for (int j = 0; j < 64; j++) {
+		m->comma |= (uint64_t)(q[j] == ',') << j;
+		m->quote |= (uint64_t)(q[j] == '"') << j;
+		m->bad |= (uint64_t)(q[j] == '\r' || q[j] == '\0') << j;
+		m->high |= (uint64_t)(q[j] >> 7) << j;
+	}
+#endif
+}
+
+#define CSV_PLAIN_MAX 4096 /* bytes of a line csv_plain_row reads; longer ones go slower */
+
+/*
+ * The common line, read a block of 64 bytes at a time: fields unquoted, or
+ * quoted with no quote, CR or line break inside; no CR but a CRLF's, no
+ * NUL. p[0..len) is the line without its line end; the input's bytes go on
+ * to limit. Separators are the commas outside quotes (the quotes' prefix
+ * parity); every quote must then open a field or close one. Returns 1 with
+ * the row, 0 when the line is not that simple or not valid UTF-8 (the
+ * callers read it their way and report what is wrong), -1 out of memory.
+ */
+static int csv_plain_row(struct ml_csv *r, const unsigned char *p, size_t len,
+			 const unsigned char *limit, struct err *err)
+{
+	uint64_t sep[CSV_PLAIN_MAX / 64], quote[CSV_PLAIN_MAX / 64];
+	uint64_t inside = 0, high = 0, anyq = 0, prevq = 0;
+	size_t nb = (len + 63) / 64, b, k = 0, start = 0, dst = 0;
+	unsigned char tail[64];
+	char *d;
+	int rc;
+
+	if (len == 0 || len > CSV_PLAIN_MAX)
+		return 0;
+	for (b = 0; b < nb; b++) {
+		const unsigned char *q = p + 64 * b;
+		size_t left = len - 64 * b;
+		uint64_t valid = left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1, x;
+		struct csv_masks m;
+		if (left < 64 && (size_t)(limit - q) < 64) {
+			memcpy(tail, q, left); /* do not read past the input */
+			memset(tail + left, 0, 64 - left);
+			q = tail;
+		}
+		csv_masks64(q, &m);
+		if (m.bad & valid)
+			return 0;
+		m.quote &= valid;
+		high |= m.high & valid;
+		quote[b] = m.quote;
+		anyq |= m.quote;
+		/* "" (an escaped quote, or an empty quoted field): the slower ways */
+		if (m.quote & ((m.quote << 1) | prevq))
+			return 0;
+		prevq = m.quote >> 63;
+		x = csv_prefix_xor(m.quote) ^ inside;
+		sep[b] = m.comma & valid & ~x;
+		inside = (uint64_t)0 - (x >> 63);
+	}
+	if (anyq) {
+		/* the quotes must pair up, each a field's first or last byte */
+		if (inside)
+			return 0;
+		for (b = 0; b < nb; b++) {
+			uint64_t starts = sep[b] << 1 | (b ? sep[b - 1] >> 63 : 1);
+			uint64_t ends = sep[b] >> 1 | (b + 1 < nb ? sep[b + 1] << 63 : 0);
+			if (b + 1 == nb)
+				ends |= (uint64_t)1 << ((len - 1) % 64);
+			if (quote[b] & ~(starts | ends))
+				return 0;
+		}
+	}
+	/* room for the bytes, a NUL each field, and 16-byte stores past the end */
+	if (csv_grow_data(r, len + 17, err) < 0)
+		return -1;
+	d = r->data;
+	for (b = 0; b <= nb; b++) {
+		uint64_t m = b < nb ? sep[b] : 1;
+		for (; m; m &= m - 1) {
+			size_t at = b < nb ? 64 * b + (size_t)__builtin_ctzll(m) : len;
+			size_t from = start, n = at - start;
+			int quoted = n > 0 && p[from] == '"';
+			if (quoted) {
+				if (n < 2 || p[at - 1] != '"')
+					goto decline;
+				from++;
+				n -= 2;
+			} else if (n > 0 && p[at - 1] == '"') {
+				goto decline;
+			}
+#ifdef __SSE2__
+			if (n <= 16 && (size_t)(limit - (p + from)) >= 16)
+				_mm_storeu_si128(
+					(__m128i *)(void *)(d + dst),
+					_mm_loadu_si128((const __m128i *)(const void *)(p + from)));
+			else
+#endif
+				memcpy(d + dst, p + from, n);
+			d[dst + n] = '\0';
+			if ((rc = csv_plain_field(r, k++, dst, n, quoted, err)) < 0)
+				return -1;
+			if (rc > 0)
+				goto decline;
+			dst += n + 1;
+			start = at + 1;
+		}
+	}
+	/* quotes and commas are ASCII: the fields are valid when the line is */
+	if (high && ml_utf8_valid_prefix((const char *)p, len) != len)
+		goto decline;
+	r->nfields = k;
+	r->dlen = dst;
+	return 1;
+decline:
+	r->nfields = 0;
+	return 0;
+}
+
 /*
  * The common row, read without the state machine: one whole line in the
  * buffer, fields unquoted or quoted without "" or line breaks inside, no
@@ -399,6 +572,16 @@ static int csv_fast_row(struct ml_csv *r, struct err *err)
 	/* every field fits: bytes plus one NUL per field, at most one field per byte + 1 */
 	if (csv_grow_data(r, 2 * (size_t)(end - p) + 2, err) < 0)
 		return -1;
+	switch (csv_plain_row(r, p, (size_t)(end - p), r->in + r->avail, err)) {
+	case 1:
+		r->pos = (size_t)(nl + 1 - r->in);
+		r->line++;
+		return 1;
+	case -1:
+		return -1;
+	default:
+		break;
+	}
 	for (;;) {
 		high = 0;
 		if (*p == '"') {

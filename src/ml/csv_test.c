@@ -275,6 +275,89 @@ static void test_csv_single_line_rows_the_fast_path_declines(void **state)
 	expect_error("a,b\n\"x\" ,1\n", "t.csv:2: unexpected character after closing quote");
 }
 
+/* Every row of s as "line:quoted/len=field|...", read with or without the fast paths. */
+static void dump_rows(const char *s, size_t n, int slow_only, struct buf *out)
+{
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	int rc;
+	assert_int_equal(ml_csv_open_mem(&r, s, n, "t", &err), 0);
+	r.slow_only = slow_only;
+	while ((rc = ml_csv_next(&r, &err)) > 0) {
+		assert_int_equal(buf_addf(out, "%zu:", r.row_line), 0);
+		for (size_t i = 0; i < r.nfields; i++) {
+			assert_int_equal(buf_addf(out, "%d/%zu=", r.quoted[i], r.len[i]), 0);
+			assert_int_equal(buf_add(out, r.field[i], r.len[i]), 0);
+			assert_int_equal(buf_addch(out, '|'), 0);
+			if (i + 1 <
+			    r.nfields) /* one block: each field right after the last's NUL */
+				assert_ptr_equal(r.field[i + 1], r.field[i] + r.len[i] + 1);
+		}
+		assert_int_equal(buf_addch(out, '\n'), 0);
+	}
+	if (rc < 0)
+		assert_int_equal(buf_addf(out, "error %s\n", err.msg), 0);
+	ml_csv_close(&r);
+}
+
+/*
+ * The 64-byte block reader of plain lines against the state machine: lines
+ * of fields quoted or not, with commas inside quotes, "" and quotes out of
+ * place, CRLF, UTF-8 good and bad, of every length around the block edges,
+ * ending at the very end of the input (no byte readable past it).
+ */
+static void test_csv_block_reader_agrees_with_the_state_machine(void **state)
+{
+	static const char *const pieces[] = {"abc",
+					     "\"q\"",
+					     "\"a,b\"",
+					     "",
+					     "12.5",
+					     "\"\"",
+					     "x\"y",
+					     "\"q\"z",
+					     "\"a\"\"b\"",
+					     "\xc3\xa9",
+					     "\xff",
+					     "\"\xc3\xa9,\"",
+					     "\"",
+					     "0123456789012345678901234567890",
+					     "\"0123456789,0123456789\""};
+	const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
+	unsigned seed = 12345;
+	for (int t = 0; t < 4000; t++) {
+		struct buf s = BUF_INIT, fast = BUF_INIT, slow = BUF_INIT;
+		int rows = 1 + t % 3;
+		for (int row = 0; row < rows; row++) {
+			int fields = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 12;
+			for (int f = 0; f < fields; f++) {
+				seed = seed * 1103515245u + 12345u;
+				/* mostly well-formed pieces, now and then a bad one */
+				size_t k = (seed >> 16) % (t % 5 == 0 ? npieces : 6);
+				if (f && buf_addch(&s, ',') < 0)
+					fail();
+				assert_int_equal(buf_adds(&s, pieces[k]), 0);
+			}
+			assert_int_equal(buf_adds(&s, t % 7 == 0 ? "\r\n" : "\n"), 0);
+		}
+		if (t % 4 == 1 && s.len > 1) /* no final line end */
+			s.len -= s.ptr[s.len - 2] == '\r' ? 2 : 1;
+		/* an exact-size copy: ASan sees any read past its end */
+		char *exact = mem_malloc(s.len ? s.len : 1);
+		assert_non_null(exact);
+		memcpy(exact, s.ptr, s.len);
+		dump_rows(exact, s.len, 0, &fast);
+		dump_rows(exact, s.len, 1, &slow);
+		if (strcmp(fast.ptr ? fast.ptr : "", slow.ptr ? slow.ptr : "") != 0)
+			fail_msg("input:\n%.*s\nfast:\n%s\nslow:\n%s", (int)s.len, s.ptr, fast.ptr,
+				 slow.ptr);
+		mem_free(exact);
+		buf_release(&s);
+		buf_release(&fast);
+		buf_release(&slow);
+	}
+}
+
 /* csv.h: a row's fields are one block, each followed by its NUL. */
 static void test_csv_row_fields_are_contiguous(void **state)
 {
@@ -779,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_csv_fast_rows_across_buffer_boundaries),
 		cmocka_unit_test(test_csv_single_line_rows_the_fast_path_declines),
 		cmocka_unit_test(test_csv_row_fields_are_contiguous),
+		cmocka_unit_test(test_csv_block_reader_agrees_with_the_state_machine),
 		cmocka_unit_test(test_csv_open_missing_file_names_it),
 		cmocka_unit_test(test_csv_reader_row_api),
 		cmocka_unit_test(test_csv_survives_allocation_failure),
