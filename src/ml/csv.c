@@ -888,10 +888,10 @@ static void csv_work(struct csv_worker *w)
 }
 
 /*
- * The second thread, made once per ml_csv_read_parts and handed each block
- * in turn: run is the block to help with, NULL when there is none; taken
- * says the thread has started on it (until then the caller may take it
- * back, so a thread that is not scheduled holds nothing up).
+ * The second thread, made once per ml_csv_read_parts (when a block first has
+ * two parts) and handed each block in turn: run is the block to help with, NULL when there is none;
+ * taken says the thread has started on it (until then the caller may take it back, so a thread that
+ * is not scheduled holds nothing up).
  */
 struct csv_pool {
 	pthread_t th;
@@ -899,7 +899,7 @@ struct csv_pool {
 	pthread_cond_t cv; /* run, taken or quit changed */
 	struct csv_worker *w;
 	struct csv_block_run *run;
-	int taken, quit, threaded;
+	int taken, quit, threaded, tried;
 };
 
 static void *csv_pool_main(void *arg)
@@ -923,10 +923,10 @@ static void *csv_pool_main(void *arg)
 	return NULL;
 }
 
-static void csv_pool_start(struct csv_pool *p, struct csv_worker *w)
+/* Makes the thread, on the first block worth sharing; without it all runs here. */
+static void csv_pool_start(struct csv_pool *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->w = w;
+	p->tried = 1;
 	if (pthread_mutex_init(&p->mu, NULL) != 0)
 		return;
 	if (pthread_cond_init(&p->cv, NULL) != 0) {
@@ -966,7 +966,11 @@ static void csv_run_reset(struct csv_block_run *run)
 /* Offers run to the second thread (when there is one and run has parts to share). */
 static void csv_pool_offer(struct csv_pool *p, struct csv_block_run *run)
 {
-	if (!p->threaded || run->nparts < 2)
+	if (run->nparts < 2)
+		return;
+	if (!p->tried)
+		csv_pool_start(p);
+	if (!p->threaded)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->run = run;
@@ -1135,7 +1139,7 @@ int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts 
 		goto out;
 	csv_map_rest(r);
 	block = block ? block : 1;
-	csv_pool_start(&pool, &w[1]);
+	pool.w = &w[1];
 	w[0].run = cur;
 	rc = csv_take_block(r, block, cur, err);
 	while (rc > 0) {
