@@ -17,10 +17,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char cmd_predict_usage[] =
 	"usage: kiln predict MODEL.kiln [FILE] [-o OUT]\n"
@@ -466,6 +468,24 @@ fail:
  * -o (renamed at the end), or for stdout an unlinked temporary file copied
  * to stdout at the end, so a failure leaves no partial output either way.
  */
+/*
+ * A regular input file is mapped (ml_csv_read_parts): if another program
+ * truncates it while it is read, touching the lost pages raises SIGBUS.
+ * Then one line, the temporary output removed, exit 1 (async-signal-safe
+ * calls only).
+ */
+static const char *volatile sigbus_tmp;
+
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "kiln: error: the input file shrank while it was read\n";
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	if (sigbus_tmp)
+		(void)unlink(sigbus_tmp);
+	_exit(EXIT_FAILED);
+}
+
 static int copy_to_stdout(FILE *tmp, struct err *err)
 {
 	char block[65536];
@@ -509,6 +529,7 @@ int cmd_predict(int argc, char **argv)
 	if (outpath && strcmp(outpath, "-") == 0)
 		outpath = NULL; /* stdout, through the temporary file */
 	cli_heap_tuning();
+	(void)signal(SIGBUS, on_sigbus);
 	m = ml_model_load(argv[optind], &err);
 	if (!m)
 		return cli_fail(&err);
@@ -523,12 +544,15 @@ int cmd_predict(int argc, char **argv)
 		if (file_out_open(&fo, outpath, &err) < 0)
 			goto out;
 		out = fo.f;
+		sigbus_tmp = fo.tmp;
 	} else if (!(out = tmpfile())) {
 		err_set(&err, ERR_IO, "cannot create a temporary file: %s", strerror(errno));
 		goto out;
 	}
-	if ((first == '{' ? predict_jsonl(m, in, name, out, &err)
-			  : predict_csv(m, in, name, out, &err)) < 0)
+	c = first == '{' ? predict_jsonl(m, in, name, out, &err)
+			 : predict_csv(m, in, name, out, &err);
+	sigbus_tmp = NULL; /* the input is unmapped: no SIGBUS from here on */
+	if (c < 0)
 		goto out;
 	if (outpath ? file_out_commit(&fo, &err) < 0 : copy_to_stdout(out, &err) < 0)
 		goto out;
