@@ -83,7 +83,7 @@ bench_case() {
 		timed "$k.pred" "$KILN" predict "$k.kiln" "$k.big.csv"
 	done
 	"$work/predict_latency" --batch "$k.kiln" "$k.big.csv" >"$k.batch.json"
-	"$PY" "${bargs[@]}" --serve >"$k.serve.json"
+	"$PY" "${bargs[@]}" --serve "$k.big.csv" "$k.base-batch.out" >"$k.serve.json"
 
 	"$PY" - "$name" "$k" "$(($(wc -l <"$k.big.csv") - 1))" >>"$results" <<'EOF'
 import json, statistics, sys

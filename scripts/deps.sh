@@ -27,7 +27,7 @@ pkgs=(
 )
 for arg in "$@"; do
 	case "$arg" in
-	--bench) pkgs+=(python3-sklearn python3-xgboost time hyperfine wrk nginx python3-joblib
+	--bench) pkgs+=(python3-sklearn python3-xgboost python3-pandas time hyperfine wrk nginx python3-joblib
 		python3-flask gunicorn python3-fastapi uvicorn python3-uvloop python3-httptools) ;;
 	--lint) pkgs+=(clang-format clang-tidy cppcheck) ;;
 	*) echo "deps.sh: unknown option '$arg'" >&2; exit 2 ;;

@@ -95,14 +95,48 @@ def batch_rows_per_s(pipe, x, rows=100_000):
     return len(big) / secs
 
 
+def batch_file_rows_per_s(pipe, path, out_path, drop=None, text=None, cat=(), proba=True):
+    """Rows per second of the batch a user's script would run on a file:
+    pandas.read_csv of path (drop: the target column, if there), predict
+    (and predict_proba), and the predictions written as CSV to out_path.
+    text: the one text column to predict from; cat: indices of categorical
+    columns, read as strings ("" when missing) as for training."""
+    import pandas as pd
+    t0 = time.perf_counter()
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if drop is not None and drop in df.columns:
+        df = df.drop(columns=[drop])
+    if text is not None:
+        x = df[text].fillna("").astype(str).to_numpy(dtype=object)
+    else:
+        for j in cat:
+            col = df.columns[j]
+            df[col] = df[col].fillna("").astype(str)
+        x = df.to_numpy(dtype=object)
+    out = pd.DataFrame({"prediction": pipe.predict(x)})
+    if proba:
+        p = pipe.predict_proba(x)
+        for k, name in enumerate(pipe.classes_):
+            out["p_%s" % name] = p[:, k]
+    out.to_csv(out_path, index=False, float_format="%.6f")
+    return len(x) / (time.perf_counter() - t0)
+
+
 def report(d):
     json.dump(d, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
 def main_args():
-    """bench/baselines/X.py DATASET_DIR [--serve]: --serve also measures
-    one-row latency and batch throughput."""
+    """bench/baselines/X.py DATASET_DIR [--serve [BATCH.csv OUT.csv]]: --serve
+    also measures one-row latency and batch throughput (and, given a CSV,
+    the batch from that file to OUT.csv)."""
     if len(sys.argv) < 2:
-        sys.exit("usage: %s DATASET_DIR [--serve]" % sys.argv[0])
+        sys.exit("usage: %s DATASET_DIR [--serve [BATCH.csv OUT.csv]]" % sys.argv[0])
     return sys.argv[1], "--serve" in sys.argv[2:]
+
+
+def batch_files(argv):
+    """The BATCH.csv and OUT.csv after --serve, or (None, None)."""
+    i = argv.index("--serve") if "--serve" in argv else len(argv)
+    return (argv[i + 1], argv[i + 2]) if len(argv) > i + 2 else (None, None)

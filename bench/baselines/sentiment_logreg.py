@@ -4,6 +4,7 @@ Prints a JSON report: fit time, test accuracy, and with --serve one-row
 latency and batch throughput.
 """
 import os
+import sys
 import time
 
 T0 = time.perf_counter()
@@ -40,5 +41,9 @@ out = {
 if serve:
     out["latency_us"] = common.single_row_latency_us(pipe, np.array(xte, dtype=object))
     out["batch_rows_per_s"] = common.batch_rows_per_s(pipe, np.array(xte, dtype=object))
+    batch, batch_out = common.batch_files(sys.argv)
+    if batch:
+        out["batch_file_rows_per_s"] = common.batch_file_rows_per_s(
+            pipe, batch, batch_out, drop="label", text="text")
 out["process_s"] = time.perf_counter() - T0
 common.report(out)

@@ -1,7 +1,7 @@
 """tabular.py - baselines for bench/ml.sh on the tabular data sets (churn,
 ames, credit): XGBoost (200 trees, depth 4, hist, eta 0.1) or scikit-learn
 LogisticRegression(liblinear) behind one-hot encoding and imputation.
-  tabular.py DATASET_DIR TARGET POSITIVE_CLASS|- xgb|logreg [--serve]
+  tabular.py DATASET_DIR TARGET POSITIVE_CLASS|- xgb|logreg [--serve [BATCH.csv OUT.csv]]
 POSITIVE_CLASS "-" means regression. Prints a JSON report.
 """
 import os
@@ -71,5 +71,9 @@ else:
 if serve:
     out["latency_us"] = common.single_row_latency_us(pipe, xte)
     out["batch_rows_per_s"] = common.batch_rows_per_s(pipe, xte)
+    batch, batch_out = common.batch_files(sys.argv)
+    if batch:
+        out["batch_file_rows_per_s"] = common.batch_file_rows_per_s(
+            pipe, batch, batch_out, drop=target, cat=cat, proba=not regression)
 out["process_s"] = time.perf_counter() - T0
 common.report(out)
