@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char cmd_predict_usage[] =
@@ -486,14 +488,34 @@ static void on_sigbus(int sig)
 	_exit(EXIT_FAILED);
 }
 
+/*
+ * Copies the temporary output to stdout: in the kernel (sendfile, to a file
+ * or a pipe alike), or through a buffer where sendfile cannot write.
+ */
 static int copy_to_stdout(FILE *tmp, struct err *err)
 {
 	char block[65536];
-	size_t n;
-	if (fflush(tmp) != 0 || fseek(tmp, 0, SEEK_SET) != 0)
+	struct stat st;
+	off_t off = 0;
+	ssize_t n = 0;
+	size_t got;
+
+	if (fflush(tmp) != 0 || fstat(fileno(tmp), &st) != 0)
 		return err_set(err, ERR_IO, "cannot read back the output: %s", strerror(errno));
-	while ((n = fread(block, 1, sizeof(block), tmp)) > 0)
-		if (fwrite(block, 1, n, stdout) != n)
+	if (fflush(stdout) != 0)
+		return err_set(err, ERR_IO, "cannot write to stdout");
+	while (off < st.st_size &&
+	       (n = sendfile(STDOUT_FILENO, fileno(tmp), &off, (size_t)(st.st_size - off))) > 0)
+		;
+	if (off >= st.st_size)
+		return 0;
+	if (n < 0 && errno != EINVAL && errno != ENOSYS)
+		return err_set(err, ERR_IO, "cannot write to stdout: %s", strerror(errno));
+	/* stdout refuses sendfile (opened for appending, say): the rest by hand */
+	if (fseeko(tmp, off, SEEK_SET) != 0)
+		return err_set(err, ERR_IO, "cannot read back the output: %s", strerror(errno));
+	while ((got = fread(block, 1, sizeof(block), tmp)) > 0)
+		if (fwrite(block, 1, got, stdout) != got)
 			return err_set(err, ERR_IO, "cannot write to stdout");
 	if (ferror(tmp))
 		return err_set(err, ERR_IO, "cannot read back the output: %s", strerror(errno));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t2109: kiln predict maps a regular input file. When another program
+# t2110: kiln predict maps a regular input file. When another program
 # truncates the file while it is read, kiln says so in one line, exits 1
 # and leaves no output file, temporary or final (not a crash by SIGBUS).
 # The file is truncated once kiln has mapped it, which /proc shows; it is
