@@ -7,6 +7,9 @@
 #include "ml/internal.h"
 
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,10 +675,14 @@ static void walk_dense(const struct ml__gbdt *g, const float *dense, float *marg
  */
 void ml__gbdt_pairs_begin(const struct ml__gbdt *g, float *pair)
 {
-	size_t j;
-	pair[0] = INFINITY; /* for the dummy splits when no split uses a feature */
-	pair[1] = -INFINITY;
-	for (j = 0; j < g->nslots; j++) {
+	size_t j = 0;
+	/* pair 0 also serves the dummy splits when no split uses a feature */
+#ifdef __SSE2__
+	const __m128 two = _mm_setr_ps(INFINITY, -INFINITY, INFINITY, -INFINITY);
+	for (; j + 2 <= g->nslots; j += 2)
+		_mm_storeu_ps(pair + 2 * j, two); /* two pairs a store */
+#endif
+	for (; j < g->nslots || j == 0; j++) {
 		pair[2 * j] = INFINITY;
 		pair[2 * j + 1] = -INFINITY;
 	}
