@@ -1,0 +1,355 @@
+/*
+ * ubj.c - the UBJSON reader of ubj.h: a bounded cursor over the buffer,
+ * values described in place (no allocation), recursion limited to
+ * ML_UBJ_MAX_DEPTH. For XGBoost's models; not a general UBJSON library.
+ */
+#include "ml/ubj.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct rd {
+	const unsigned char *base, *p, *end;
+	struct err *err;
+};
+
+static int bad(const struct rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(const struct rd *r, const char *fmt, ...)
+{
+	char what[128];
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(what, sizeof(what), fmt, ap); /* a long message is cut, not lost */
+	va_end(ap);
+	return err_set(r->err, ERR_FORMAT, "payload: byte %zu: %s", (size_t)(r->p - r->base), what);
+}
+
+static int need(const struct rd *r, size_t n)
+{
+	return (size_t)(r->end - r->p) >= n ? 0 : bad(r, "truncated");
+}
+
+/* Bytes of the number after marker m, 0 when m is no number marker. */
+static size_t num_size(unsigned char m)
+{
+	switch (m) {
+	case 'i':
+	case 'U':
+		return 1;
+	case 'I':
+		return 2;
+	case 'l':
+	case 'd':
+		return 4;
+	case 'L':
+	case 'D':
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+/* The number of marker m stored big-endian at p (num_size(m) bytes). */
+static void decode_num(unsigned char m, const unsigned char *p, struct ml_ubj *v)
+{
+	uint64_t u = 0;
+	size_t k, n = num_size(m);
+	for (k = 0; k < n; k++)
+		u = u << 8 | p[k];
+	v->type = ML_UBJ_INT;
+	switch (m) {
+	case 'i':
+		v->i = (int8_t)(uint8_t)u;
+		break;
+	case 'U':
+		v->i = (int64_t)u;
+		break;
+	case 'I':
+		v->i = (int16_t)(uint16_t)u;
+		break;
+	case 'l':
+		v->i = (int32_t)(uint32_t)u;
+		break;
+	case 'L':
+		memcpy(&v->i, &u, sizeof(v->i));
+		break;
+	case 'd': {
+		uint32_t w = (uint32_t)u;
+		float f;
+		memcpy(&f, &w, sizeof(f));
+		v->type = ML_UBJ_FLOAT;
+		v->f = f;
+		return;
+	}
+	default: /* 'D' */
+		memcpy(&v->f, &u, sizeof(v->f));
+		v->type = ML_UBJ_FLOAT;
+		return;
+	}
+	v->f = (double)v->i;
+}
+
+/*
+ * A length or count: an integer of any width, not negative, and small
+ * enough that n items of unit bytes fit in what is left of the buffer.
+ */
+static int rd_count(struct rd *r, size_t unit, size_t *n)
+{
+	struct ml_ubj v;
+	unsigned char m;
+	size_t sz;
+	if (need(r, 1) < 0)
+		return -1;
+	m = *r->p;
+	sz = num_size(m);
+	if (sz == 0 || m == 'd' || m == 'D')
+		return bad(r, "expected an integer length");
+	r->p++;
+	if (need(r, sz) < 0)
+		return -1;
+	decode_num(m, r->p, &v);
+	if (v.i < 0)
+		return bad(r, "negative length %lld", (long long)v.i);
+	r->p += sz;
+	if ((uint64_t)v.i > (uint64_t)(r->end - r->p) / unit)
+		return bad(r, "length %lld runs past the end", (long long)v.i);
+	*n = (size_t)v.i;
+	return 0;
+}
+
+static void skip_noops(struct rd *r)
+{
+	while (r->p < r->end && *r->p == 'N')
+		r->p++;
+}
+
+/* An object key: a length, then that many bytes (no 'S' marker). */
+static int rd_key(struct rd *r, const char **key, size_t *klen)
+{
+	size_t n;
+	if (rd_count(r, 1, &n) < 0)
+		return -1;
+	if (key)
+		*key = (const char *)r->p;
+	if (klen)
+		*klen = n;
+	r->p += n;
+	return 0;
+}
+
+static int rd_value(struct rd *r, struct ml_ubj *v, int depth);
+
+/* The elements of an untyped container, up to its count or end marker. */
+static int rd_elements(struct rd *r, struct ml_ubj *v, int counted)
+{
+	unsigned char close = v->type == ML_UBJ_OBJECT ? '}' : ']';
+	size_t i;
+	for (i = 0; !counted || i < v->count; i++) {
+		struct ml_ubj e;
+		skip_noops(r);
+		if (!counted) {
+			if (need(r, 1) < 0)
+				return -1;
+			if (*r->p == close) {
+				v->count = i;
+				v->end = r->p++;
+				return 0;
+			}
+		}
+		if (v->type == ML_UBJ_OBJECT) {
+			if (rd_key(r, NULL, NULL) < 0)
+				return -1;
+			skip_noops(r);
+		}
+		if (rd_value(r, &e, v->depth + 1) < 0)
+			return -1;
+	}
+	v->end = r->p;
+	return 0;
+}
+
+/* After '[' or '{': the optional type and count, then the elements. */
+static int rd_container(struct rd *r, struct ml_ubj *v)
+{
+	size_t sz = 0, i;
+	int counted = 0;
+	if (v->depth >= ML_UBJ_MAX_DEPTH)
+		return bad(r, "containers nested deeper than %d", ML_UBJ_MAX_DEPTH);
+	if (r->p < r->end && *r->p == '$') {
+		r->p++;
+		if (need(r, 1) < 0)
+			return -1;
+		v->elem = *r->p;
+		sz = num_size(v->elem);
+		if (sz == 0)
+			return bad(r, "unsupported element type 0x%02x", v->elem);
+		r->p++;
+		if (r->p >= r->end || *r->p != '#')
+			return bad(r, "typed container without a count");
+	}
+	if (r->p < r->end && *r->p == '#') {
+		r->p++;
+		if (rd_count(r, v->elem && v->type == ML_UBJ_ARRAY ? sz : 1, &v->count) < 0)
+			return -1;
+		counted = 1;
+	}
+	v->body = r->p;
+	if (!v->elem)
+		return rd_elements(r, v, counted);
+	if (v->type == ML_UBJ_ARRAY) {
+		r->p += v->count * sz; /* rd_count checked that it fits */
+	} else {
+		for (i = 0; i < v->count; i++) {
+			if (rd_key(r, NULL, NULL) < 0 || need(r, sz) < 0)
+				return -1;
+			r->p += sz;
+		}
+	}
+	v->end = r->p;
+	return 0;
+}
+
+static int rd_value(struct rd *r, struct ml_ubj *v, int depth)
+{
+	unsigned char m;
+	size_t sz;
+	memset(v, 0, sizeof(*v));
+	v->base = r->base;
+	v->at = r->p;
+	v->depth = depth;
+	if (need(r, 1) < 0)
+		return -1;
+	m = *r->p++;
+	sz = num_size(m);
+	if (sz) {
+		if (need(r, sz) < 0)
+			return -1;
+		decode_num(m, r->p, v);
+		r->p += sz;
+		return 0;
+	}
+	switch (m) {
+	case 'Z':
+		v->type = ML_UBJ_NULL;
+		return 0;
+	case 'T':
+	case 'F':
+		v->type = ML_UBJ_BOOL;
+		v->i = m == 'T';
+		v->f = (double)v->i;
+		return 0;
+	case 'S':
+		v->type = ML_UBJ_STRING;
+		if (rd_count(r, 1, &v->len) < 0)
+			return -1;
+		v->str = (const char *)r->p;
+		r->p += v->len;
+		return 0;
+	case '[':
+	case '{':
+		v->type = m == '{' ? ML_UBJ_OBJECT : ML_UBJ_ARRAY;
+		return rd_container(r, v);
+	default:
+		r->p--;
+		return bad(r, "unexpected type marker 0x%02x", m);
+	}
+}
+
+int ml_ubj_parse(struct ml_ubj *v, const void *data, size_t len, struct err *err)
+{
+	struct rd r;
+	r.base = data;
+	r.p = data;
+	r.end = r.base + len;
+	r.err = err;
+	if (rd_value(&r, v, 0) < 0)
+		return -1;
+	if (r.p != r.end)
+		return bad(&r, "%zu bytes after the value", (size_t)(r.end - r.p));
+	return 0;
+}
+
+void ml_ubj_iter_init(struct ml_ubj_iter *it, const struct ml_ubj *container)
+{
+	it->c = container;
+	it->p = container->body;
+	it->i = 0;
+}
+
+int ml_ubj_next(struct ml_ubj_iter *it, const char **key, size_t *klen, struct ml_ubj *v,
+		struct err *err)
+{
+	const struct ml_ubj *c = it->c;
+	struct rd r;
+	size_t sz;
+	if ((c->type != ML_UBJ_ARRAY && c->type != ML_UBJ_OBJECT) || it->i >= c->count)
+		return 0;
+	r.base = c->base;
+	r.p = it->p;
+	r.end = c->end;
+	r.err = err;
+	if (c->type == ML_UBJ_OBJECT) {
+		skip_noops(&r);
+		if (rd_key(&r, key, klen) < 0)
+			return -1;
+	}
+	if (c->elem) {
+		sz = num_size(c->elem);
+		if (need(&r, sz) < 0)
+			return -1;
+		memset(v, 0, sizeof(*v));
+		v->base = c->base;
+		v->at = r.p;
+		v->depth = c->depth + 1;
+		decode_num(c->elem, r.p, v);
+		r.p += sz;
+	} else {
+		skip_noops(&r);
+		if (rd_value(&r, v, c->depth + 1) < 0)
+			return -1;
+	}
+	it->p = r.p;
+	it->i++;
+	return 1;
+}
+
+int ml_ubj_get(const struct ml_ubj *obj, const char *const *keys, size_t nkeys, struct ml_ubj *out,
+	       struct err *err)
+{
+	struct ml_ubj_iter it;
+	struct ml_ubj v;
+	const char *key = NULL;
+	size_t klen = 0, k;
+	int rc;
+	for (k = 0; k < nkeys; k++)
+		memset(&out[k], 0, sizeof(out[k]));
+	if (obj->type != ML_UBJ_OBJECT)
+		return 0;
+	ml_ubj_iter_init(&it, obj);
+	while ((rc = ml_ubj_next(&it, &key, &klen, &v, err)) > 0) {
+		for (k = 0; k < nkeys; k++) {
+			if (strlen(keys[k]) != klen || memcmp(keys[k], key, klen) != 0)
+				continue;
+			if (out[k].type != ML_UBJ_NONE)
+				return err_set(err, ERR_FORMAT, "payload: byte %zu: key '%s' twice",
+					       (size_t)(v.at - v.base), keys[k]);
+			out[k] = v;
+		}
+	}
+	return rc;
+}
+
+int ml_ubj_path(const struct ml_ubj *obj, const char *const *path, struct ml_ubj *out,
+		struct err *err)
+{
+	struct ml_ubj cur = *obj;
+	for (; *path; path++) {
+		if (ml_ubj_get(&cur, path, 1, out, err) < 0)
+			return -1;
+		cur = *out;
+	}
+	*out = cur;
+	return 0;
+}
