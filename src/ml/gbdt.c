@@ -379,6 +379,7 @@ static int load_tree(struct ml__gbdt *g, struct num_seq *seq, size_t n, size_t t
 		struct ml__tree_node *nd = &g->nodes[at + i];
 		double x[NTREE_KEYS], l, r, f, s;
 		int is_int, rc = 1;
+		memset(nd, 0, sizeof(*nd));
 		for (k = 0; k < NTREE_KEYS && rc > 0; k++)
 			rc = seq_next(&seq[k], &x[k], &is_int, err);
 		if (rc < 0)
@@ -503,18 +504,43 @@ static int build_perfect(struct ml__gbdt *g, struct err *err)
 	return 0;
 }
 
+/* Room for at least want nodes in g->nodes, of which *cap are allocated. */
+static int grow_nodes(struct ml__gbdt *g, size_t *cap, size_t want, struct err *err)
+{
+	size_t n = *cap ? 2 * *cap : 1024;
+	struct ml__tree_node *p;
+	if (n < want)
+		n = want;
+	if (!(p = mem_reallocarray(g->nodes, n, sizeof(*p))))
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
+	g->nodes = p;
+	*cap = n;
+	return 0;
+}
+
+/* The trees in one pass: per tree its arrays' lengths, tree_info, nodes. */
 static int load_trees(struct ml__gbdt *g, struct tree_src *src, uint32_t nfeatures, struct err *err)
 {
 	struct num_seq seq[NTREE_KEYS], info;
-	size_t i, k, total = 0;
+	size_t i, k, total = 0, cap = 0;
 	if (src->json ? !json_is_array(src->jtrees) || !json_is_array(src->jinfo) ||
 				json_array_size(src->jinfo) != json_array_size(src->jtrees)
 		      : src->utrees.type != ML_UBJ_ARRAY || src->uinfo.type != ML_UBJ_ARRAY ||
 				src->uinfo.count != src->utrees.count)
 		return err_set(err, ERR_FORMAT, "payload: trees and tree_info do not match");
 	g->ntrees = src->json ? json_array_size(src->jtrees) : src->utrees.count;
+	g->tree_start = mem_calloc(g->ntrees + 1, sizeof(*g->tree_start));
+	g->tree_group = mem_calloc(g->ntrees + 1, sizeof(*g->tree_group));
+	if (!g->tree_start || !g->tree_group)
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
 	src_rewind(src);
+	if (src->json)
+		seq_json(&info, src->jinfo);
+	else
+		seq_ubj(&info, &src->uinfo);
 	for (i = 0; i < g->ntrees; i++) {
+		double gi = 0;
+		int is_int = 0, rc;
 		size_t n;
 		if (src_tree(src, seq, err) < 0)
 			return -1;
@@ -526,36 +552,23 @@ static int load_trees(struct ml__gbdt *g, struct tree_src *src, uint32_t nfeatur
 				return err_set(err, ERR_FORMAT,
 					       "payload: tree %zu: %s has %zu entries", i,
 					       tree_keys[k], seq[k].n);
-		total += n;
-		if (total > (1u << 28))
+		if (total + n > (1u << 28))
 			return err_set(err, ERR_FORMAT, "payload: too many tree nodes");
-	}
-	g->tree_start = mem_calloc(g->ntrees + 1, sizeof(*g->tree_start));
-	g->tree_group = mem_calloc(g->ntrees + 1, sizeof(*g->tree_group));
-	g->nodes = mem_calloc(total ? total : 1, sizeof(*g->nodes));
-	if (!g->tree_start || !g->tree_group || !g->nodes)
-		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
-	total = 0;
-	src_rewind(src);
-	if (src->json)
-		seq_json(&info, src->jinfo);
-	else
-		seq_ubj(&info, &src->uinfo);
-	for (i = 0; i < g->ntrees; i++) {
-		double gi = 0;
-		int is_int = 0, rc = seq_next(&info, &gi, &is_int, err);
-		if (rc < 0)
+		if ((rc = seq_next(&info, &gi, &is_int, err)) < 0)
 			return -1;
 		if (rc == 0 || !is_int || gi < 0 || gi >= (double)g->ngroups)
 			return err_set(err, ERR_FORMAT, "payload: tree_info[%zu] out of range", i);
+		if (total + n > cap && grow_nodes(g, &cap, total + n, err) < 0)
+			return -1;
 		g->tree_group[i] = (int)gi;
 		g->tree_start[i] = total;
-		if (src_tree(src, seq, err) < 0 ||
-		    load_tree(g, seq, seq[0].n, i, total, nfeatures, err) < 0)
+		if (load_tree(g, seq, n, i, total, nfeatures, err) < 0)
 			return -1;
-		total += seq[0].n;
+		total += n;
 	}
 	g->tree_start[g->ntrees] = total;
+	if (!g->nodes && grow_nodes(g, &cap, 1, err) < 0)
+		return -1;
 	if (assign_slots(g, total, nfeatures, err) < 0)
 		return -1;
 	return build_perfect(g, err);
@@ -603,12 +616,6 @@ static int check_learner(struct ml__gbdt *g, const char *base, const char *ncls,
 	return 0;
 }
 
-/* Where both payloads keep what kiln reads, from the root object. */
-static const char *const k_base[] = {"learner", "learner_model_param", "base_score", NULL};
-static const char *const k_ncls[] = {"learner", "learner_model_param", "num_class", NULL};
-static const char *const k_obj[] = {"learner", "objective", "name", NULL};
-static const char *const k_model[] = {"learner", "gradient_booster", "model", NULL};
-
 /*
  * A UBJSON string as a C string into *out (caller frees); *out stays NULL
  * when v is no string or holds a NUL. -1 only when out of memory.
@@ -625,17 +632,24 @@ static int ubj_strdup(const struct ml_ubj *v, char **out, struct err *err)
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
 		  const void *data, size_t len, struct err *err)
 {
+	/* each object read once: every read of one walks all that it holds */
+	static const char *const k_learner[] = {"learner"};
+	static const char *const k_parts[] = {"learner_model_param", "objective",
+					      "gradient_booster"};
+	static const char *const k_params[] = {"base_score", "num_class"};
+	static const char *const k_name[] = {"name"}, *const k_model[] = {"model"};
 	static const char *const k_trees[] = {"trees", "tree_info"};
-	struct ml_ubj root, v[3], model, trees[2];
+	struct ml_ubj root, learner, part[3], v[3], model, trees[2];
 	struct tree_src src;
 	char *s[3] = {NULL, NULL, NULL};
 	int ret = -1, i;
 
 	if (gbdt_begin(g, task, nclasses, err) < 0 || ml_ubj_parse(&root, data, len, err) < 0 ||
-	    ml_ubj_path(&root, k_base, &v[0], err) < 0 ||
-	    ml_ubj_path(&root, k_ncls, &v[1], err) < 0 ||
-	    ml_ubj_path(&root, k_obj, &v[2], err) < 0 ||
-	    ml_ubj_path(&root, k_model, &model, err) < 0 ||
+	    ml_ubj_get(&root, k_learner, 1, &learner, err) < 0 ||
+	    ml_ubj_get(&learner, k_parts, 3, part, err) < 0 ||
+	    ml_ubj_get(&part[0], k_params, 2, v, err) < 0 ||
+	    ml_ubj_get(&part[1], k_name, 1, &v[2], err) < 0 ||
+	    ml_ubj_get(&part[2], k_model, 1, &model, err) < 0 ||
 	    ml_ubj_get(&model, k_trees, 2, trees, err) < 0)
 		goto out;
 	for (i = 0; i < 3; i++)
@@ -719,6 +733,9 @@ static void blank_unread(char *s, size_t len)
 int ml__gbdt_load_json(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
 		       const char *json, size_t len, struct err *err)
 {
+	static const char *const k_base[] = {"learner", "learner_model_param", "base_score", NULL};
+	static const char *const k_ncls[] = {"learner", "learner_model_param", "num_class", NULL};
+	static const char *const k_obj[] = {"learner", "objective", "name", NULL};
 	static const char *const k_trees[] = {"learner", "gradient_booster", "model", "trees",
 					      NULL};
 	static const char *const k_info[] = {"learner", "gradient_booster", "model", "tree_info",

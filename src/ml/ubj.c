@@ -51,44 +51,57 @@ static size_t num_size(unsigned char m)
 	}
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* The integer of integer marker m stored big-endian at p. */
+static int64_t decode_int(unsigned char m, const unsigned char *p)
+{
+	uint64_t u;
+	int64_t i;
+	switch (m) {
+	case 'i':
+		return (int8_t)p[0];
+	case 'U':
+		return p[0];
+	case 'I':
+		return (int16_t)(uint16_t)(p[0] << 8 | p[1]);
+	case 'l':
+		return (int32_t)be32(p);
+	default: /* 'L' */
+		u = be64(p);
+		memcpy(&i, &u, sizeof(i));
+		return i;
+	}
+}
+
 /* The number of marker m stored big-endian at p (num_size(m) bytes). */
 static void decode_num(unsigned char m, const unsigned char *p, struct ml_ubj *v)
 {
-	uint64_t u = 0;
-	size_t k, n = num_size(m);
-	for (k = 0; k < n; k++)
-		u = u << 8 | p[k];
-	v->type = ML_UBJ_INT;
-	switch (m) {
-	case 'i':
-		v->i = (int8_t)(uint8_t)u;
-		break;
-	case 'U':
-		v->i = (int64_t)u;
-		break;
-	case 'I':
-		v->i = (int16_t)(uint16_t)u;
-		break;
-	case 'l':
-		v->i = (int32_t)(uint32_t)u;
-		break;
-	case 'L':
-		memcpy(&v->i, &u, sizeof(v->i));
-		break;
-	case 'd': {
-		uint32_t w = (uint32_t)u;
-		float f;
+	uint32_t w;
+	uint64_t u;
+	float f;
+	if (m == 'd') {
+		w = be32(p);
 		memcpy(&f, &w, sizeof(f));
 		v->type = ML_UBJ_FLOAT;
 		v->f = f;
-		return;
-	}
-	default: /* 'D' */
+	} else if (m == 'D') {
+		u = be64(p);
 		memcpy(&v->f, &u, sizeof(v->f));
 		v->type = ML_UBJ_FLOAT;
-		return;
+	} else {
+		v->type = ML_UBJ_INT;
+		v->i = decode_int(m, p);
+		v->f = (double)v->i;
 	}
-	v->f = (double)v->i;
 }
 
 /*
@@ -97,9 +110,9 @@ static void decode_num(unsigned char m, const unsigned char *p, struct ml_ubj *v
  */
 static int rd_count(struct rd *r, size_t unit, size_t *n)
 {
-	struct ml_ubj v;
 	unsigned char m;
 	size_t sz;
+	int64_t v;
 	if (need(r, 1) < 0)
 		return -1;
 	m = *r->p;
@@ -109,13 +122,13 @@ static int rd_count(struct rd *r, size_t unit, size_t *n)
 	r->p++;
 	if (need(r, sz) < 0)
 		return -1;
-	decode_num(m, r->p, &v);
-	if (v.i < 0)
-		return bad(r, "negative length %lld", (long long)v.i);
+	v = decode_int(m, r->p);
+	if (v < 0)
+		return bad(r, "negative length %lld", (long long)v);
 	r->p += sz;
-	if ((uint64_t)v.i > (uint64_t)(r->end - r->p) / unit)
-		return bad(r, "length %lld runs past the end", (long long)v.i);
-	*n = (size_t)v.i;
+	if ((uint64_t)v > (uint64_t)(r->end - r->p) / unit)
+		return bad(r, "length %lld runs past the end", (long long)v);
+	*n = (size_t)v;
 	return 0;
 }
 
@@ -140,6 +153,46 @@ static int rd_key(struct rd *r, const char **key, size_t *klen)
 }
 
 static int rd_value(struct rd *r, struct ml_ubj *v, int depth);
+static int rd_container(struct rd *r, struct ml_ubj *v);
+
+/* Steps over one value, checking it as rd_value does, without describing it. */
+static int skip_value(struct rd *r, int depth)
+{
+	struct ml_ubj c;
+	size_t sz, n;
+	if (need(r, 1) < 0)
+		return -1;
+	sz = num_size(*r->p);
+	if (sz) {
+		r->p++;
+		if (need(r, sz) < 0)
+			return -1;
+		r->p += sz;
+		return 0;
+	}
+	switch (*r->p) {
+	case 'Z':
+	case 'T':
+	case 'F':
+		r->p++;
+		return 0;
+	case 'S':
+		r->p++;
+		if (rd_count(r, 1, &n) < 0)
+			return -1;
+		r->p += n;
+		return 0;
+	case '[':
+	case '{':
+		c.type = *r->p++ == '{' ? ML_UBJ_OBJECT : ML_UBJ_ARRAY;
+		c.elem = 0;
+		c.count = 0;
+		c.depth = depth;
+		return rd_container(r, &c);
+	default:
+		return rd_value(r, &c, depth); /* fails, saying why */
+	}
+}
 
 /* The elements of an untyped container, up to its count or end marker. */
 static int rd_elements(struct rd *r, struct ml_ubj *v, int counted)
@@ -147,7 +200,6 @@ static int rd_elements(struct rd *r, struct ml_ubj *v, int counted)
 	unsigned char close = v->type == ML_UBJ_OBJECT ? '}' : ']';
 	size_t i;
 	for (i = 0; !counted || i < v->count; i++) {
-		struct ml_ubj e;
 		skip_noops(r);
 		if (!counted) {
 			if (need(r, 1) < 0)
@@ -163,7 +215,7 @@ static int rd_elements(struct rd *r, struct ml_ubj *v, int counted)
 				return -1;
 			skip_noops(r);
 		}
-		if (rd_value(r, &e, v->depth + 1) < 0)
+		if (skip_value(r, v->depth + 1) < 0)
 			return -1;
 	}
 	v->end = r->p;
@@ -339,17 +391,4 @@ int ml_ubj_get(const struct ml_ubj *obj, const char *const *keys, size_t nkeys, 
 		}
 	}
 	return rc;
-}
-
-int ml_ubj_path(const struct ml_ubj *obj, const char *const *path, struct ml_ubj *out,
-		struct err *err)
-{
-	struct ml_ubj cur = *obj;
-	for (; *path; path++) {
-		if (ml_ubj_get(&cur, path, 1, out, err) < 0)
-			return -1;
-		cur = *out;
-	}
-	*out = cur;
-	return 0;
 }

@@ -81,11 +81,4 @@ int ml_ubj_next(struct ml_ubj_iter *it, const char **key, size_t *klen, struct m
 int ml_ubj_get(const struct ml_ubj *obj, const char *const *keys, size_t nkeys, struct ml_ubj *out,
 	       struct err *err);
 
-/*
- * Follows the NULL-terminated path of keys from obj through nested
- * objects into *out (ML_UBJ_NONE when a step is missing). 0, or -1.
- */
-int ml_ubj_path(const struct ml_ubj *obj, const char *const *path, struct ml_ubj *out,
-		struct err *err);
-
 #endif

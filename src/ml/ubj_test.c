@@ -174,13 +174,12 @@ static void test_ubj_reads_typed_and_counted_containers(void **state)
 	buf_release(&b);
 }
 
-static void test_ubj_follows_paths_and_refuses_duplicate_keys(void **state)
+static void test_ubj_finds_nested_keys_and_refuses_duplicates(void **state)
 {
 	struct buf b = BUF_INIT;
-	struct ml_ubj root, v;
+	struct ml_ubj root, a, v;
 	struct err err = ERR_INIT;
-	const char *path[] = {"a", "b", NULL}, *missing[] = {"a", "x", "y", NULL};
-	const char *dup[] = {"k"};
+	const char *ka[] = {"a"}, *kb[] = {"b"}, *kx[] = {"x"}, *dup[] = {"k"};
 	(void)state;
 	put(&b, "{", 1);
 	put_key(&b, "a");
@@ -193,10 +192,13 @@ static void test_ubj_follows_paths_and_refuses_duplicate_keys(void **state)
 	put_key(&b, "k");
 	put(&b, "T}", 2);
 	parse_ok(&root, &b);
-	assert_int_equal(ml_ubj_path(&root, path, &v, &err), 0);
+	assert_int_equal(ml_ubj_get(&root, ka, 1, &a, &err), 0);
+	assert_int_equal(ml_ubj_get(&a, kb, 1, &v, &err), 0);
 	assert_true(v.type == ML_UBJ_STRING && v.len == 4 && memcmp(v.str, "deep", 4) == 0);
-	assert_int_equal(ml_ubj_path(&root, missing, &v, &err), 0);
+	assert_int_equal(ml_ubj_get(&a, kx, 1, &v, &err), 0);
 	assert_int_equal(v.type, ML_UBJ_NONE);
+	assert_int_equal(ml_ubj_get(&v, kx, 1, &a, &err), 0); /* not an object: none */
+	assert_int_equal(a.type, ML_UBJ_NONE);
 	assert_int_equal(ml_ubj_get(&root, dup, 1, &v, &err), -1);
 	assert_string_equal(err.msg, "payload: byte 58: key 'k' twice");
 	buf_release(&b);
@@ -616,7 +618,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ubj_reads_every_scalar),
 		cmocka_unit_test(test_ubj_reads_typed_and_counted_containers),
-		cmocka_unit_test(test_ubj_follows_paths_and_refuses_duplicate_keys),
+		cmocka_unit_test(test_ubj_finds_nested_keys_and_refuses_duplicates),
 		cmocka_unit_test(test_ubj_refuses_every_truncation),
 		cmocka_unit_test(test_ubj_refuses_malformed_input),
 		cmocka_unit_test(test_ubj_limits_nesting),
