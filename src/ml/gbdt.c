@@ -377,14 +377,17 @@ static int load_tree(struct ml__gbdt *g, struct num_seq *seq, size_t n, size_t t
 	size_t i, k;
 	for (i = 0; i < n; i++) {
 		struct ml__tree_node *nd = &g->nodes[at + i];
-		double x[NTREE_KEYS], l, r, f, s;
+		double x[NTREE_KEYS] = {0}, l, r, f, s;
 		int is_int, rc = 1;
 		memset(nd, 0, sizeof(*nd));
 		for (k = 0; k < NTREE_KEYS && rc > 0; k++)
 			rc = seq_next(&seq[k], &x[k], &is_int, err);
 		if (rc < 0)
 			return -1;
-		l = x[0], r = x[1], f = x[2], s = x[3];
+		l = x[0];
+		r = x[1];
+		f = x[2];
+		s = x[3];
 		if (rc == 0 || !isfinite(s))
 			return err_set(err, ERR_FORMAT, "payload: tree %zu node %zu: bad values",
 				       ti, i);

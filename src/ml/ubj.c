@@ -141,7 +141,7 @@ static void skip_noops(struct rd *r)
 /* An object key: a length, then that many bytes (no 'S' marker). */
 static int rd_key(struct rd *r, const char **key, size_t *klen)
 {
-	size_t n;
+	size_t n = 0;
 	if (rd_count(r, 1, &n) < 0)
 		return -1;
 	if (key)
