@@ -282,10 +282,10 @@ static const char *const tree_keys[] = {"left_children", "right_children", "spli
 
 /*
  * An array of numbers of either payload, read in order: a jansson array
- * (JSON), or a UBJSON array when arr is NULL. Used in place: it that
- * walks val points into it.
+ * (JSON) or a UBJSON array. Not to be copied: it points into val.
  */
 struct num_seq {
+	int json;
 	const json_t *arr;
 	struct ml_ubj val;
 	struct ml_ubj_iter it;
@@ -295,6 +295,7 @@ struct num_seq {
 static void seq_json(struct num_seq *s, const json_t *a)
 {
 	memset(s, 0, sizeof(*s));
+	s->json = 1;
 	s->arr = a;
 	s->n = json_array_size(a);
 }
@@ -315,7 +316,7 @@ static int seq_next(struct num_seq *s, double *v, int *is_int, struct err *err)
 {
 	struct ml_ubj x;
 	int rc;
-	if (s->arr) {
+	if (s->json) {
 		const json_t *j = json_array_get(s->arr, s->i++);
 		*is_int = json_is_integer(j);
 		if (json_is_number(j))
@@ -335,7 +336,7 @@ static int seq_next(struct num_seq *s, double *v, int *is_int, struct err *err)
 	return 1;
 }
 
-/* The trees and tree_info of either payload, walked tree by tree. */
+/* The trees of either payload, walked once, in order. */
 struct tree_src {
 	int json;
 	const json_t *jtrees, *jinfo; /* JSON */
@@ -344,7 +345,7 @@ struct tree_src {
 	size_t i;
 };
 
-static void src_rewind(struct tree_src *s)
+static void src_begin(struct tree_src *s)
 {
 	s->i = 0;
 	ml_ubj_iter_init(&s->it, &s->utrees);
@@ -536,7 +537,7 @@ static int load_trees(struct ml__gbdt *g, struct tree_src *src, uint32_t nfeatur
 	g->tree_group = mem_calloc(g->ntrees + 1, sizeof(*g->tree_group));
 	if (!g->tree_start || !g->tree_group)
 		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
-	src_rewind(src);
+	src_begin(src);
 	if (src->json)
 		seq_json(&info, src->jinfo);
 	else

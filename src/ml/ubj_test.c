@@ -423,19 +423,24 @@ static void to_ubj(const struct tmodel *m, struct buf *b)
 	put(b, "i\x01i\x07i\x04}", 7);
 }
 
+/*
+ * The prediction through the value pairs (g->pnodes: these trees are
+ * shallow) for features f0, f1 (NaN: missing).
+ */
 static double predict2(const struct ml__gbdt *g, double f0, double f1)
 {
-	uint32_t idx[2];
-	double val[2];
-	struct ml__row r;
+	static float pair[ML__GBDT_PAIRS];
+	const double f[2] = {f0, f1};
 	struct ml_pred p;
-	struct err err = ERR_INIT;
-	ml__row_init(&r, idx, val, 2);
-	if (!isnan(f0))
-		assert_int_equal(ml__row_push(&r, 0, f0, &err), 0);
-	if (!isnan(f1))
-		assert_int_equal(ml__row_push(&r, 1, f1, &err), 0);
-	ml__gbdt_predict(g, &r, &p);
+	int k;
+	assert_non_null(g->pnodes);
+	ml__gbdt_pairs_begin(g, pair);
+	for (k = 0; k < 2; k++) {
+		int32_t slot = g->slot_of[k];
+		if (!isnan(f[k]) && slot >= 0)
+			pair[2 * slot] = pair[2 * slot + 1] = (float)f[k];
+	}
+	ml__gbdt_predict_pairs(g, pair, &p);
 	return p.value;
 }
 
