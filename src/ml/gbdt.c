@@ -636,20 +636,22 @@ static int ubj_strdup(const struct ml_ubj *v, char **out, struct err *err)
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
 		  const void *data, size_t len, struct err *err)
 {
-	/* each object read once: every read of one walks all that it holds */
+	/* each object read once (the doc's spans step over what it holds) */
 	static const char *const k_learner[] = {"learner"};
 	static const char *const k_parts[] = {"learner_model_param", "objective",
 					      "gradient_booster"};
 	static const char *const k_params[] = {"base_score", "num_class"};
 	static const char *const k_name[] = {"name"}, *const k_model[] = {"model"};
 	static const char *const k_trees[] = {"trees", "tree_info"};
-	struct ml_ubj root, learner, part[3], v[3], model, trees[2];
+	struct ml_ubj learner, part[3], v[3], model, trees[2];
+	struct ml_ubj_doc doc;
 	struct tree_src src;
 	char *s[3] = {NULL, NULL, NULL};
 	int ret = -1, i;
 
-	if (gbdt_begin(g, task, nclasses, err) < 0 || ml_ubj_parse(&root, data, len, err) < 0 ||
-	    ml_ubj_get(&root, k_learner, 1, &learner, err) < 0 ||
+	memset(&doc, 0, sizeof(doc));
+	if (gbdt_begin(g, task, nclasses, err) < 0 || ml_ubj_open(&doc, data, len, err) < 0 ||
+	    ml_ubj_get(&doc.root, k_learner, 1, &learner, err) < 0 ||
 	    ml_ubj_get(&learner, k_parts, 3, part, err) < 0 ||
 	    ml_ubj_get(&part[0], k_params, 2, v, err) < 0 ||
 	    ml_ubj_get(&part[1], k_name, 1, &v[2], err) < 0 ||
@@ -670,6 +672,7 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 out:
 	for (i = 0; i < 3; i++)
 		mem_free(s[i]);
+	ml_ubj_doc_release(&doc);
 	if (ret < 0)
 		ml__gbdt_release(g);
 	return ret;

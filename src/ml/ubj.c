@@ -7,11 +7,16 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "base/mem.h"
 
 struct rd {
 	const unsigned char *base, *p, *end;
 	struct err *err;
+	struct ml_ubj_doc *rec;	      /* ml_ubj_open: where to record the spans */
+	const struct ml_ubj_doc *use; /* walking its values: the spans to use */
 };
 
 static int bad(const struct rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -155,6 +160,42 @@ static int rd_key(struct rd *r, const char **key, size_t *klen)
 static int rd_value(struct rd *r, struct ml_ubj *v, int depth);
 static int rd_container(struct rd *r, struct ml_ubj *v);
 
+/* The span of the untyped container at offset at, or NULL. */
+static const struct ml_ubj_span *find_span(const struct ml_ubj_doc *d, size_t at)
+{
+	size_t lo = 0, hi = d->nspans;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->spans[mid].at == at)
+			return &d->spans[mid];
+		if (d->spans[mid].at < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Records container v, just read to r->p (in the order containers end). */
+static int add_span(struct rd *r, const struct ml_ubj *v)
+{
+	struct ml_ubj_doc *d = r->rec;
+	struct ml_ubj_span *sp;
+	if (d->nspans == d->cap) {
+		size_t n = d->cap ? 2 * d->cap : 64;
+		if (!(sp = mem_reallocarray(d->spans, n, sizeof(*sp))))
+			return err_set(r->err, ERR_NOMEM, "out of memory reading the payload");
+		d->spans = sp;
+		d->cap = n;
+	}
+	sp = &d->spans[d->nspans++];
+	sp->at = (size_t)(v->at - r->base);
+	sp->end = (size_t)(v->end - r->base);
+	sp->next = (size_t)(r->p - r->base);
+	sp->count = v->count;
+	return 0;
+}
+
 /* Steps over one value, checking it as rd_value does, without describing it. */
 static int skip_value(struct rd *r, int depth)
 {
@@ -184,6 +225,7 @@ static int skip_value(struct rd *r, int depth)
 		return 0;
 	case '[':
 	case '{':
+		c.at = r->p;
 		c.type = *r->p++ == '{' ? ML_UBJ_OBJECT : ML_UBJ_ARRAY;
 		c.elem = 0;
 		c.count = 0;
@@ -248,8 +290,20 @@ static int rd_container(struct rd *r, struct ml_ubj *v)
 		counted = 1;
 	}
 	v->body = r->p;
-	if (!v->elem)
-		return rd_elements(r, v, counted);
+	if (!v->elem) {
+		const struct ml_ubj_span *sp;
+		if (r->use && (sp = find_span(r->use, (size_t)(v->at - r->base)))) {
+			v->count = sp->count;
+			v->end = r->base + sp->end;
+			r->p = r->base + sp->next;
+			return 0;
+		}
+		if (rd_elements(r, v, counted) < 0)
+			return -1;
+		if (r->rec && (size_t)(r->p - v->at) >= ML_UBJ_SPAN_MIN)
+			return add_span(r, v);
+		return 0;
+	}
 	if (v->type == ML_UBJ_ARRAY) {
 		r->p += v->count * sz; /* rd_count checked that it fits */
 	} else {
@@ -271,6 +325,7 @@ static int rd_value(struct rd *r, struct ml_ubj *v, int depth)
 	v->base = r->base;
 	v->at = r->p;
 	v->depth = depth;
+	v->doc = r->rec ? r->rec : r->use;
 	if (need(r, 1) < 0)
 		return -1;
 	m = *r->p++;
@@ -309,18 +364,49 @@ static int rd_value(struct rd *r, struct ml_ubj *v, int depth)
 	}
 }
 
-int ml_ubj_parse(struct ml_ubj *v, const void *data, size_t len, struct err *err)
+static int parse(struct ml_ubj *v, const void *data, size_t len, struct ml_ubj_doc *doc,
+		 struct err *err)
 {
 	struct rd r;
 	r.base = data;
 	r.p = data;
 	r.end = r.base + len;
 	r.err = err;
+	r.rec = doc;
+	r.use = NULL;
 	if (rd_value(&r, v, 0) < 0)
 		return -1;
 	if (r.p != r.end)
 		return bad(&r, "%zu bytes after the value", (size_t)(r.end - r.p));
 	return 0;
+}
+
+int ml_ubj_parse(struct ml_ubj *v, const void *data, size_t len, struct err *err)
+{
+	return parse(v, data, len, NULL, err);
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct ml_ubj_span *x = a, *y = b;
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+int ml_ubj_open(struct ml_ubj_doc *doc, const void *data, size_t len, struct err *err)
+{
+	memset(doc, 0, sizeof(*doc));
+	if (parse(&doc->root, data, len, doc, err) < 0)
+		return -1;
+	/* recorded as containers end, inner first: sorted by start for find_span */
+	if (doc->nspans > 1)
+		qsort(doc->spans, doc->nspans, sizeof(*doc->spans), span_cmp);
+	return 0;
+}
+
+void ml_ubj_doc_release(struct ml_ubj_doc *doc)
+{
+	mem_free(doc->spans);
+	memset(doc, 0, sizeof(*doc));
 }
 
 void ml_ubj_iter_init(struct ml_ubj_iter *it, const struct ml_ubj *container)
@@ -342,6 +428,8 @@ int ml_ubj_next(struct ml_ubj_iter *it, const char **key, size_t *klen, struct m
 	r.p = it->p;
 	r.end = c->end;
 	r.err = err;
+	r.rec = NULL;
+	r.use = c->doc;
 	if (c->type == ML_UBJ_OBJECT) {
 		skip_noops(&r);
 		if (rd_key(&r, key, klen) < 0)
@@ -351,10 +439,16 @@ int ml_ubj_next(struct ml_ubj_iter *it, const char **key, size_t *klen, struct m
 		sz = num_size(c->elem);
 		if (need(&r, sz) < 0)
 			return -1;
-		memset(v, 0, sizeof(*v));
+		/* every field, without a memset: the hot path of typed arrays */
+		v->i = 0;
+		v->str = NULL;
+		v->len = v->count = 0;
+		v->elem = 0;
+		v->body = v->end = NULL;
 		v->base = c->base;
 		v->at = r.p;
 		v->depth = c->depth + 1;
+		v->doc = c->doc;
 		decode_num(c->elem, r.p, v);
 		r.p += sz;
 	} else {
@@ -382,7 +476,8 @@ int ml_ubj_get(const struct ml_ubj *obj, const char *const *keys, size_t nkeys, 
 	ml_ubj_iter_init(&it, obj);
 	while ((rc = ml_ubj_next(&it, &key, &klen, &v, err)) > 0) {
 		for (k = 0; k < nkeys; k++) {
-			if (strlen(keys[k]) != klen || memcmp(keys[k], key, klen) != 0)
+			if ((klen ? keys[k][0] != key[0] : keys[k][0] != '\0') ||
+			    strlen(keys[k]) != klen || memcmp(keys[k], key, klen) != 0)
 				continue;
 			if (out[k].type != ML_UBJ_NONE)
 				return err_set(err, ERR_FORMAT, "payload: byte %zu: key '%s' twice",

@@ -5,9 +5,10 @@
  * strings, integers of every width, float32/64, booleans, null and noop.
  * Not a writer, and not for documents kiln has not been given as UBJSON.
  *
- * Invariants: nothing is allocated and nothing is copied; a value borrows
- * the buffer it was parsed from, which must outlive it. Every read is
- * bounded by the buffer; containers nest at most ML_UBJ_MAX_DEPTH deep.
+ * Invariants: nothing is copied; a value borrows the buffer it was parsed
+ * from, which must outlive it (and the struct ml_ubj_doc, when it came from
+ * one). Every read is bounded by the buffer; containers nest at most
+ * ML_UBJ_MAX_DEPTH deep.
  * Errors are ERR_FORMAT, "payload: byte N: what", N the offset in the
  * buffer. Multi-byte numbers are big-endian, as the UBJSON spec says.
  */
@@ -32,6 +33,8 @@ enum ml_ubj_type {
 	ML_UBJ_OBJECT
 };
 
+struct ml_ubj_doc;
+
 /* One parsed value; containers keep their elements unparsed (ml_ubj_next). */
 struct ml_ubj {
 	enum ml_ubj_type type;
@@ -47,14 +50,44 @@ struct ml_ubj {
 	/* where the value starts in the buffer and the document's start */
 	const unsigned char *at, *base;
 	int depth;
+	const struct ml_ubj_doc *doc; /* the spans of ml_ubj_open, or NULL */
 };
 
 /*
  * Parses data[0..len) as exactly one value into *v (a container is
  * checked to its last byte, so that iterating it cannot fail on bad
- * bytes). Returns 0, or -1 with ERR_FORMAT.
+ * bytes). Returns 0, or -1 with ERR_FORMAT. Allocates nothing; walking a
+ * container steps over each element, so reaching a value nested d deep
+ * reads what encloses it d times.
  */
 int ml_ubj_parse(struct ml_ubj *v, const void *data, size_t len, struct err *err);
+
+/* Where a large untyped container's elements end, as offsets in the buffer. */
+struct ml_ubj_span {
+	size_t at, end, next, count;
+};
+
+/*
+ * A parsed document that remembers, from its one checking pass, where
+ * each untyped container of ML_UBJ_SPAN_MIN bytes or more ends, so that
+ * walking the values under doc->root steps over such a container at
+ * once: every byte is read about once however deep the value sought.
+ */
+#define ML_UBJ_SPAN_MIN 256
+struct ml_ubj_doc {
+	struct ml_ubj root;
+	struct ml_ubj_span *spans; /* sorted by at */
+	size_t nspans, cap;
+};
+
+/*
+ * ml_ubj_parse into doc->root, with the spans (at most one per
+ * ML_UBJ_SPAN_MIN bytes). 0, or -1 with ERR_FORMAT or ERR_NOMEM. The doc
+ * must not move while its values are used; ml_ubj_doc_release frees it
+ * (also after a failure).
+ */
+int ml_ubj_open(struct ml_ubj_doc *doc, const void *data, size_t len, struct err *err);
+void ml_ubj_doc_release(struct ml_ubj_doc *doc);
 
 /* The state of a walk over a container's elements, in order. */
 struct ml_ubj_iter {

@@ -283,6 +283,83 @@ static void test_ubj_limits_nesting(void **state)
 	parse_fails(doc, 2 * ML_UBJ_MAX_DEPTH + 2, "byte 65: containers nested deeper than 64");
 }
 
+static void mix(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	while (n--)
+		*h = (*h ^ *c++) * 1099511628211ULL;
+}
+
+/* Folds everything under v, in order, into *h: types, numbers, strings, keys. */
+static void digest(const struct ml_ubj *v, uint64_t *h)
+{
+	struct ml_ubj_iter it;
+	struct ml_ubj e;
+	struct err err = ERR_INIT;
+	const char *key = NULL;
+	size_t klen = 0;
+	mix(h, &v->type, sizeof(v->type));
+	mix(h, &v->i, sizeof(v->i));
+	mix(h, &v->f, sizeof(v->f));
+	mix(h, &v->count, sizeof(v->count));
+	if (v->type == ML_UBJ_STRING)
+		mix(h, v->str, v->len);
+	ml_ubj_iter_init(&it, v);
+	while (ml_ubj_next(&it, &key, &klen, &e, &err) == 1) {
+		mix(h, key, v->type == ML_UBJ_OBJECT ? klen : 0);
+		digest(&e, h);
+	}
+	assert_int_equal(err.code, ERR_OK);
+}
+
+/* Nested containers large and small: the spans change no value. */
+static void test_ubj_doc_spans_walk_as_the_plain_parse(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct ml_ubj plain;
+	struct ml_ubj_doc doc;
+	struct err err = ERR_INIT;
+	uint64_t h1 = 14695981039346656037ULL, h2 = h1;
+	int t, k;
+	(void)state;
+	put(&b, "{", 1);
+	put_key(&b, "trees");
+	put(&b, "[", 1);
+	for (t = 0; t < 40; t++) {
+		put(&b, "{", 1);
+		put_key(&b, "w");
+		put_typed(&b, 'd', 70); /* 280 bytes: spans of its object */
+		for (k = 0; k < 70; k++)
+			put_f32(&b, (float)(t * k) / 7);
+		put_key(&b, "small");
+		put(&b, "[i\x01SU\x02okN]", 10);
+		put_key(&b, "list"); /* an untyped array of 300 bytes: a span of its own */
+		put(&b, "[#U\x64", 4);
+		for (k = 0; k < 100; k++) {
+			put(&b, "I", 1);
+			put_be(&b, (uint64_t)(t * 100 + k), 2);
+		}
+		put(&b, "}", 1);
+	}
+	put(&b, "]", 1);
+	put_key(&b, "name");
+	put_str(&b, "after");
+	put(&b, "}", 1);
+	parse_ok(&plain, &b);
+	assert_int_equal(ml_ubj_open(&doc, b.ptr, b.len, &err), 0);
+	assert_true(doc.nspans >= 81); /* the root, the trees, each tree and its list */
+	digest(&plain, &h1);
+	digest(&doc.root, &h2);
+	assert_true(h1 == h2);
+	ml_ubj_doc_release(&doc);
+	mem_set_fail_after(0);
+	assert_int_equal(ml_ubj_open(&doc, b.ptr, b.len, &err), -1);
+	mem_set_fail_after(-1);
+	assert_int_equal(err.code, ERR_NOMEM);
+	ml_ubj_doc_release(&doc);
+	buf_release(&b);
+}
+
 /* --- one model, written as JSON and as UBJSON ------------------------------ */
 
 #define TMAX 8
@@ -627,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_ubj_refuses_every_truncation),
 		cmocka_unit_test(test_ubj_refuses_malformed_input),
 		cmocka_unit_test(test_ubj_limits_nesting),
+		cmocka_unit_test(test_ubj_doc_spans_walk_as_the_plain_parse),
 		cmocka_unit_test(test_gbdt_loads_ubjson_like_json),
 		cmocka_unit_test(test_gbdt_ubjson_checks_what_json_checks),
 		cmocka_unit_test(test_gbdt_ubjson_refuses_nonfinite_splits),

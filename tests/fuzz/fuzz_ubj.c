@@ -1,7 +1,8 @@
 /*
  * fuzz_ubj.c - libFuzzer target for the UBJSON reader (ml/ubj.c) and the
  * gbdt loader on top of it (ml__gbdt_load): a document that parses is
- * walked to every leaf, and the input is loaded as an XGBoost model for
+ * walked to every leaf, plainly and through the spans of ml_ubj_open,
+ * which must see the same values; and the input is loaded as an XGBoost model for
  * regression, binary and three-class tasks; a model that loads must walk
  * a row of missing values. Failures must say why.
  */
@@ -15,23 +16,27 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Visits every value under v; iterating a parsed container cannot fail. */
-static void walk(const struct ml_ubj *v)
+/* Visits every value under v, summed up in *sum; iterating a parsed container cannot fail. */
+static void walk(const struct ml_ubj *v, uint64_t *sum)
 {
 	static const char *const keys[] = {"learner", "trees", ""};
 	struct ml_ubj_iter it;
 	struct ml_ubj e, found[3];
 	struct err err = ERR_INIT;
-	size_t n = 0;
+	const char *key = NULL;
+	size_t n = 0, klen = 0;
 	int rc;
+	*sum = *sum * 31 + (uint64_t)v->type * 7 + (uint64_t)v->i + v->count + v->len +
+	       (uint64_t)(v->at - v->base);
 	if (v->type != ML_UBJ_ARRAY && v->type != ML_UBJ_OBJECT)
 		return;
 	if (v->depth >= ML_UBJ_MAX_DEPTH)
 		__builtin_trap(); /* the parser lets no deeper container through */
 	ml_ubj_iter_init(&it, v);
-	while ((rc = ml_ubj_next(&it, NULL, NULL, &e, &err)) > 0) {
+	while ((rc = ml_ubj_next(&it, &key, &klen, &e, &err)) > 0) {
 		n++;
-		walk(&e);
+		*sum += klen;
+		walk(&e, sum);
 	}
 	if (rc < 0 || n != v->count)
 		__builtin_trap();
@@ -63,10 +68,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct err err = ERR_INIT;
 	struct ml_ubj root;
-	if (ml_ubj_parse(&root, data, size, &err) == 0)
-		walk(&root);
-	else if (strncmp(err.msg, "payload: byte ", 14) != 0)
+	struct ml_ubj_doc doc;
+	uint64_t plain = 0, spans = 0;
+	if (ml_ubj_parse(&root, data, size, &err) == 0) {
+		walk(&root, &plain);
+		if (ml_ubj_open(&doc, data, size, &err) < 0)
+			__builtin_trap(); /* the same document, and memory does not run out here */
+		walk(&doc.root, &spans);
+		if (plain != spans)
+			__builtin_trap();
+		ml_ubj_doc_release(&doc);
+	} else if (strncmp(err.msg, "payload: byte ", 14) != 0) {
 		__builtin_trap(); /* every parse error names its byte */
+	}
 	load(data, size, ML_TASK_REGRESSION, 0);
 	load(data, size, ML_TASK_CLASSIFICATION, 2);
 	load(data, size, ML_TASK_CLASSIFICATION, 3);
