@@ -1,7 +1,8 @@
 /*
  * ubj.c - the UBJSON reader of ubj.h: a bounded cursor over the buffer,
- * values described in place (no allocation), recursion limited to
- * ML_UBJ_MAX_DEPTH. For XGBoost's models; not a general UBJSON library.
+ * values described in place (only ml_ubj_open allocates, its table of
+ * spans), recursion limited to ML_UBJ_MAX_DEPTH. For XGBoost's models;
+ * not a general UBJSON library.
  */
 #include "ml/ubj.h"
 
