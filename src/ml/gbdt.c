@@ -1,8 +1,9 @@
 /*
  * gbdt.c - gradient-boosted trees: trained with the XGBoost C API (hist,
- * early stopping on a validation split), stored as XGBoost's JSON model, and
- * predicted by kiln's own tree walker over flat arrays (thread-safe, no
- * XGBoost at prediction time). Training checks the walker against XGBoost.
+ * early stopping on a validation split), stored as XGBoost's UBJSON model
+ * (JSON in bundles of model_format 1 and 2), and predicted by kiln's own
+ * tree walker over flat arrays (thread-safe, no XGBoost at prediction time).
+ * Training checks the walker against XGBoost.
  */
 #include "ml/internal.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "ml/ubj.h"
 
 /* The XGBoost API (xgb.c); ml__gbdt_train loads it before any other function here runs. */
 #define XGB() ml__xgb_table()
@@ -219,7 +221,7 @@ int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum m
 	struct xgb x = {NULL, NULL, NULL, NULL};
 	BoosterHandle keep;
 	bst_ulong len = 0;
-	const char *json = NULL;
+	const char *model = NULL;
 	int ret = -1;
 
 	memset(g, 0, sizeof(*g));
@@ -247,15 +249,16 @@ int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum m
 		}
 		keep = x.sliced;
 	}
-	if (XGB()->XGBoosterSaveModelToBuffer(keep, "{\"format\": \"json\"}", &len, &json) != 0) {
+	if (XGB()->XGBoosterSaveModelToBuffer(keep, "{\"format\": \"ubj\"}", &len, &model) != 0) {
 		xgb_fail(err, "cannot save the model");
 		goto out;
 	}
-	*payload = mem_strndup(json, len);
+	*payload = mem_malloc(len ? len : 1);
 	if (!*payload) {
 		err_set(err, ERR_NOMEM, "out of memory saving the model");
 		goto out;
 	}
+	memcpy(*payload, model, len);
 	*payload_len = len;
 	if (ml__gbdt_load(g, task, nclasses, nfeatures, *payload, len, err) < 0)
 		goto out;
@@ -273,41 +276,123 @@ out:
 	return ret;
 }
 
-/* --- loading XGBoost's JSON model ------------------------------------------ */
+/* --- loading XGBoost's model: UBJSON, or JSON in older bundles ------------- */
 
-static const json_t *path_get(const json_t *j, const char *const *keys)
+/* The node arrays of a tree, in the order load_tree reads them. */
+static const char *const tree_keys[] = {"left_children", "right_children", "split_indices",
+					"split_conditions", "default_left"};
+#define NTREE_KEYS 5
+
+/*
+ * An array of numbers of either payload, read in order: a jansson array
+ * (JSON) or a UBJSON array. Not to be copied: it points into val.
+ */
+struct num_seq {
+	int json;
+	const json_t *arr;
+	struct ml_ubj val;
+	struct ml_ubj_iter it;
+	size_t i, n;
+};
+
+static void seq_json(struct num_seq *s, const json_t *a)
 {
-	for (; *keys && j; keys++)
-		j = json_object_get(j, *keys);
-	return j;
+	memset(s, 0, sizeof(*s));
+	s->json = 1;
+	s->arr = a;
+	s->n = json_array_size(a);
 }
 
-static int num_at(const json_t *a, size_t i, double *v)
+static void seq_ubj(struct num_seq *s, const struct ml_ubj *a)
 {
-	const json_t *x = json_array_get(a, i);
-	if (json_is_number(x))
-		*v = json_number_value(x);
-	else if (json_is_boolean(x))
-		*v = json_is_true(x);
-	else
+	memset(s, 0, sizeof(*s));
+	s->val = *a;
+	ml_ubj_iter_init(&s->it, &s->val);
+	s->n = a->type == ML_UBJ_ARRAY ? a->count : 0;
+}
+
+/*
+ * The next entry into *v (a boolean as 0 or 1), *is_int when it is an
+ * integer: 1, 0 when it is no number or there is none, -1 on error.
+ */
+static int seq_next(struct num_seq *s, double *v, int *is_int, struct err *err)
+{
+	struct ml_ubj x;
+	int rc;
+	if (s->json) {
+		const json_t *j = json_array_get(s->arr, s->i++);
+		*is_int = json_is_integer(j);
+		if (json_is_number(j))
+			*v = json_number_value(j);
+		else if (json_is_boolean(j))
+			*v = json_is_true(j);
+		else
+			return 0;
+		return 1;
+	}
+	if ((rc = ml_ubj_next(&s->it, NULL, NULL, &x, err)) <= 0)
+		return rc;
+	if (x.type != ML_UBJ_INT && x.type != ML_UBJ_FLOAT && x.type != ML_UBJ_BOOL)
+		return 0;
+	*v = x.f;
+	*is_int = x.type == ML_UBJ_INT;
+	return 1;
+}
+
+/* The trees of either payload, walked once, in order. */
+struct tree_src {
+	int json;
+	const json_t *jtrees, *jinfo; /* JSON */
+	struct ml_ubj utrees, uinfo;  /* UBJSON */
+	struct ml_ubj_iter it;
+	size_t i;
+};
+
+static void src_begin(struct tree_src *s)
+{
+	s->i = 0;
+	ml_ubj_iter_init(&s->it, &s->utrees);
+}
+
+/* The next tree's node arrays into seq[NTREE_KEYS] (empty when absent). */
+static int src_tree(struct tree_src *s, struct num_seq *seq, struct err *err)
+{
+	struct ml_ubj t, v[NTREE_KEYS];
+	size_t k;
+	if (s->json) {
+		const json_t *j = json_array_get(s->jtrees, s->i++);
+		for (k = 0; k < NTREE_KEYS; k++)
+			seq_json(&seq[k], json_object_get(j, tree_keys[k]));
+		return 0;
+	}
+	memset(&t, 0, sizeof(t));
+	if (ml_ubj_next(&s->it, NULL, NULL, &t, err) < 0 ||
+	    ml_ubj_get(&t, tree_keys, NTREE_KEYS, v, err) < 0)
 		return -1;
+	for (k = 0; k < NTREE_KEYS; k++)
+		seq_ubj(&seq[k], &v[k]);
 	return 0;
 }
 
-static int load_tree(struct ml__gbdt *g, const json_t *t, size_t ti, size_t at, uint32_t nfeatures,
-		     struct err *err)
+/* Reads one tree's n nodes into g->nodes[at..]: the checks of both payloads. */
+static int load_tree(struct ml__gbdt *g, struct num_seq *seq, size_t n, size_t ti, size_t at,
+		     uint32_t nfeatures, struct err *err)
 {
-	const json_t *lc = json_object_get(t, "left_children"),
-		     *rc = json_object_get(t, "right_children");
-	const json_t *si = json_object_get(t, "split_indices"),
-		     *sc = json_object_get(t, "split_conditions");
-	const json_t *dl = json_object_get(t, "default_left");
-	size_t n = json_array_size(lc), i;
+	size_t i, k;
 	for (i = 0; i < n; i++) {
 		struct ml__tree_node *nd = &g->nodes[at + i];
-		double l, r, f, s, d;
-		if (num_at(lc, i, &l) < 0 || num_at(rc, i, &r) < 0 || num_at(si, i, &f) < 0 ||
-		    num_at(sc, i, &s) < 0 || num_at(dl, i, &d) < 0 || !isfinite(s))
+		double x[NTREE_KEYS] = {0}, l, r, f, s;
+		int is_int, rc = 1;
+		memset(nd, 0, sizeof(*nd));
+		for (k = 0; k < NTREE_KEYS && rc > 0; k++)
+			rc = seq_next(&seq[k], &x[k], &is_int, err);
+		if (rc < 0)
+			return -1;
+		l = x[0];
+		r = x[1];
+		f = x[2];
+		s = x[3];
+		if (rc == 0 || !isfinite(s))
 			return err_set(err, ERR_FORMAT, "payload: tree %zu node %zu: bad values",
 				       ti, i);
 		/* Children come after their parent: the walk always ends. */
@@ -323,7 +408,7 @@ static int load_tree(struct ml__gbdt *g, const json_t *t, size_t ti, size_t at, 
 				       ti, i);
 		}
 		nd->split = (float)s;
-		nd->default_left = d != 0;
+		nd->default_left = x[4] != 0;
 	}
 	return 0;
 }
@@ -426,51 +511,183 @@ static int build_perfect(struct ml__gbdt *g, struct err *err)
 	return 0;
 }
 
-static int load_trees(struct ml__gbdt *g, const json_t *trees, const json_t *info,
-		      uint32_t nfeatures, struct err *err)
+/* Room for at least want nodes in g->nodes, of which *cap are allocated. */
+static int grow_nodes(struct ml__gbdt *g, size_t *cap, size_t want, struct err *err)
 {
-	size_t i, total = 0;
-	g->ntrees = json_array_size(trees);
-	if (!json_is_array(trees) || !json_is_array(info) || json_array_size(info) != g->ntrees)
+	size_t n = *cap ? 2 * *cap : 1024;
+	struct ml__tree_node *p;
+	if (n < want)
+		n = want;
+	if (!(p = mem_reallocarray(g->nodes, n, sizeof(*p))))
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
+	g->nodes = p;
+	*cap = n;
+	return 0;
+}
+
+/* The trees in one pass: per tree its arrays' lengths, tree_info, nodes. */
+static int load_trees(struct ml__gbdt *g, struct tree_src *src, uint32_t nfeatures, struct err *err)
+{
+	struct num_seq seq[NTREE_KEYS], info;
+	size_t i, k, total = 0, cap = 0;
+	if (src->json ? !json_is_array(src->jtrees) || !json_is_array(src->jinfo) ||
+				json_array_size(src->jinfo) != json_array_size(src->jtrees)
+		      : src->utrees.type != ML_UBJ_ARRAY || src->uinfo.type != ML_UBJ_ARRAY ||
+				src->uinfo.count != src->utrees.count)
 		return err_set(err, ERR_FORMAT, "payload: trees and tree_info do not match");
-	for (i = 0; i < g->ntrees; i++) {
-		const json_t *t = json_array_get(trees, i);
-		size_t n = json_array_size(json_object_get(t, "left_children"));
-		const char *keys[] = {"right_children", "split_indices", "split_conditions",
-				      "default_left"};
-		size_t k;
-		if (n == 0 || n > (1u << 24))
-			return err_set(err, ERR_FORMAT, "payload: tree %zu: bad node count", i);
-		for (k = 0; k < 4; k++)
-			if (json_array_size(json_object_get(t, keys[k])) != n)
-				return err_set(err, ERR_FORMAT,
-					       "payload: tree %zu: %s has %zu entries", i, keys[k],
-					       json_array_size(json_object_get(t, keys[k])));
-		total += n;
-		if (total > (1u << 28))
-			return err_set(err, ERR_FORMAT, "payload: too many tree nodes");
-	}
+	g->ntrees = src->json ? json_array_size(src->jtrees) : src->utrees.count;
 	g->tree_start = mem_calloc(g->ntrees + 1, sizeof(*g->tree_start));
 	g->tree_group = mem_calloc(g->ntrees + 1, sizeof(*g->tree_group));
-	g->nodes = mem_calloc(total ? total : 1, sizeof(*g->nodes));
-	if (!g->tree_start || !g->tree_group || !g->nodes)
+	if (!g->tree_start || !g->tree_group)
 		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
-	total = 0;
+	src_begin(src);
+	if (src->json)
+		seq_json(&info, src->jinfo);
+	else
+		seq_ubj(&info, &src->uinfo);
 	for (i = 0; i < g->ntrees; i++) {
-		const json_t *t = json_array_get(trees, i), *gi = json_array_get(info, i);
-		if (!json_is_integer(gi) || json_integer_value(gi) < 0 ||
-		    json_integer_value(gi) >= (json_int_t)g->ngroups)
-			return err_set(err, ERR_FORMAT, "payload: tree_info[%zu] out of range", i);
-		g->tree_group[i] = (int)json_integer_value(gi);
-		g->tree_start[i] = total;
-		if (load_tree(g, t, i, total, nfeatures, err) < 0)
+		double gi = 0;
+		int is_int = 0, rc;
+		size_t n;
+		if (src_tree(src, seq, err) < 0)
 			return -1;
-		total += json_array_size(json_object_get(t, "left_children"));
+		n = seq[0].n;
+		if (n == 0 || n > (1u << 24))
+			return err_set(err, ERR_FORMAT, "payload: tree %zu: bad node count", i);
+		for (k = 1; k < NTREE_KEYS; k++)
+			if (seq[k].n != n)
+				return err_set(err, ERR_FORMAT,
+					       "payload: tree %zu: %s has %zu entries", i,
+					       tree_keys[k], seq[k].n);
+		if (total + n > (1u << 28))
+			return err_set(err, ERR_FORMAT, "payload: too many tree nodes");
+		if ((rc = seq_next(&info, &gi, &is_int, err)) < 0)
+			return -1;
+		if (rc == 0 || !is_int || gi < 0 || gi >= (double)g->ngroups)
+			return err_set(err, ERR_FORMAT, "payload: tree_info[%zu] out of range", i);
+		if (total + n > cap && grow_nodes(g, &cap, total + n, err) < 0)
+			return -1;
+		g->tree_group[i] = (int)gi;
+		g->tree_start[i] = total;
+		if (load_tree(g, seq, n, i, total, nfeatures, err) < 0)
+			return -1;
+		total += n;
 	}
 	g->tree_start[g->ntrees] = total;
+	if (!g->nodes && grow_nodes(g, &cap, 1, err) < 0)
+		return -1;
 	if (assign_slots(g, total, nfeatures, err) < 0)
 		return -1;
 	return build_perfect(g, err);
+}
+
+/* Sets the outputs of g for the task, before either payload is read. */
+static int gbdt_begin(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, struct err *err)
+{
+	memset(g, 0, sizeof(*g));
+	if (task == ML_TASK_CLASSIFICATION && (nclasses < 2 || nclasses > ML_MAX_CLASSES))
+		return err_set(err, ERR_FORMAT, "payload: %u classes not supported", nclasses);
+	g->task = task;
+	g->nclasses = task == ML_TASK_CLASSIFICATION ? nclasses : 0;
+	g->ngroups = nclasses > 2 && task == ML_TASK_CLASSIFICATION ? nclasses : 1;
+	return 0;
+}
+
+/*
+ * The learner's parameters, strings in both payloads (NULL when absent):
+ * num_class and objective must be those kiln trains for the task, and
+ * base_score a finite number (a probability for binary classification).
+ */
+static int check_learner(struct ml__gbdt *g, const char *base, const char *ncls, const char *obj,
+			 struct err *err)
+{
+	const char *want = g->task == ML_TASK_REGRESSION ? "reg:squarederror"
+			   : g->ngroups > 1		 ? "multi:softprob"
+							 : "binary:logistic";
+	char *end = NULL;
+	double bs;
+	if (!base || !ncls || !obj)
+		return err_set(err, ERR_FORMAT, "payload: not an xgboost model");
+	if (strtol(ncls, NULL, 10) != (g->ngroups > 1 ? (long)g->ngroups : 0))
+		return err_set(err, ERR_FORMAT,
+			       "payload: num_class '%s' does not match the classes", ncls);
+	if (strcmp(obj, want) != 0)
+		return err_set(err, ERR_FORMAT, "payload: objective '%s', expected '%s'", obj,
+			       want);
+	bs = strtod(base, &end);
+	if (end == base || *end || !isfinite(bs) ||
+	    (g->task == ML_TASK_CLASSIFICATION && g->ngroups == 1 && !(bs > 0 && bs < 1)))
+		return err_set(err, ERR_FORMAT, "payload: bad base_score '%s'", base);
+	g->base_margin =
+		g->task == ML_TASK_CLASSIFICATION && g->ngroups == 1 ? log(bs / (1 - bs)) : bs;
+	return 0;
+}
+
+/*
+ * A UBJSON string as a C string into *out (caller frees); *out stays NULL
+ * when v is no string or holds a NUL. -1 only when out of memory.
+ */
+static int ubj_strdup(const struct ml_ubj *v, char **out, struct err *err)
+{
+	if (v->type != ML_UBJ_STRING || memchr(v->str, '\0', v->len))
+		return 0;
+	if (!(*out = mem_strndup(v->str, v->len)))
+		return err_set(err, ERR_NOMEM, "out of memory loading the trees");
+	return 0;
+}
+
+int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
+		  const void *data, size_t len, struct err *err)
+{
+	/* each object read once (the doc's spans step over what it holds) */
+	static const char *const k_learner[] = {"learner"};
+	static const char *const k_parts[] = {"learner_model_param", "objective",
+					      "gradient_booster"};
+	static const char *const k_params[] = {"base_score", "num_class"};
+	static const char *const k_name[] = {"name"}, *const k_model[] = {"model"};
+	static const char *const k_trees[] = {"trees", "tree_info"};
+	struct ml_ubj learner, part[3], v[3], model, trees[2];
+	struct ml_ubj_doc doc;
+	struct tree_src src;
+	char *s[3] = {NULL, NULL, NULL};
+	int ret = -1, i;
+
+	memset(&doc, 0, sizeof(doc));
+	if (gbdt_begin(g, task, nclasses, err) < 0 || ml_ubj_open(&doc, data, len, err) < 0 ||
+	    ml_ubj_get(&doc.root, k_learner, 1, &learner, err) < 0 ||
+	    ml_ubj_get(&learner, k_parts, 3, part, err) < 0 ||
+	    ml_ubj_get(&part[0], k_params, 2, v, err) < 0 ||
+	    ml_ubj_get(&part[1], k_name, 1, &v[2], err) < 0 ||
+	    ml_ubj_get(&part[2], k_model, 1, &model, err) < 0 ||
+	    ml_ubj_get(&model, k_trees, 2, trees, err) < 0)
+		goto out;
+	for (i = 0; i < 3; i++)
+		if (ubj_strdup(&v[i], &s[i], err) < 0)
+			goto out;
+	if (check_learner(g, s[0], s[1], s[2], err) < 0)
+		goto out;
+	memset(&src, 0, sizeof(src));
+	src.utrees = trees[0];
+	src.uinfo = trees[1];
+	if (load_trees(g, &src, nfeatures, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	for (i = 0; i < 3; i++)
+		mem_free(s[i]);
+	ml_ubj_doc_release(&doc);
+	if (ret < 0)
+		ml__gbdt_release(g);
+	return ret;
+}
+
+/* --- JSON payloads (model_format 1 and 2) ----------------------------------- */
+
+static const json_t *path_get(const json_t *j, const char *const *keys)
+{
+	for (; *keys && j; keys++)
+		j = json_object_get(j, *keys);
+	return j;
 }
 
 /* Keys of XGBoost's tree objects whose arrays prediction never reads. */
@@ -523,31 +740,24 @@ static void blank_unread(char *s, size_t len)
 	}
 }
 
-int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
-		  const char *json, size_t len, struct err *err)
+int ml__gbdt_load_json(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
+		       const char *json, size_t len, struct err *err)
 {
-	const char *k_base[] = {"learner", "learner_model_param", "base_score", NULL};
-	const char *k_ncls[] = {"learner", "learner_model_param", "num_class", NULL};
-	const char *k_obj[] = {"learner", "objective", "name", NULL};
-	const char *k_trees[] = {"learner", "gradient_booster", "model", "trees", NULL};
-	const char *k_info[] = {"learner", "gradient_booster", "model", "tree_info", NULL};
-	const char *want = task == ML_TASK_REGRESSION ? "reg:squarederror"
-			   : nclasses > 2	      ? "multi:softprob"
-						      : "binary:logistic";
+	static const char *const k_base[] = {"learner", "learner_model_param", "base_score", NULL};
+	static const char *const k_ncls[] = {"learner", "learner_model_param", "num_class", NULL};
+	static const char *const k_obj[] = {"learner", "objective", "name", NULL};
+	static const char *const k_trees[] = {"learner", "gradient_booster", "model", "trees",
+					      NULL};
+	static const char *const k_info[] = {"learner", "gradient_booster", "model", "tree_info",
+					     NULL};
+	struct tree_src src;
 	json_error_t jerr;
 	char *text = NULL;
 	json_t *root = NULL;
-	const char *base, *ncls, *obj;
-	char *end = NULL;
-	double bs;
 	int ret = -1;
 
-	memset(g, 0, sizeof(*g));
-	if (task == ML_TASK_CLASSIFICATION && (nclasses < 2 || nclasses > ML_MAX_CLASSES))
-		return err_set(err, ERR_FORMAT, "payload: %u classes not supported", nclasses);
-	g->task = task;
-	g->nclasses = task == ML_TASK_CLASSIFICATION ? nclasses : 0;
-	g->ngroups = nclasses > 2 && task == ML_TASK_CLASSIFICATION ? nclasses : 1;
+	if (gbdt_begin(g, task, nclasses, err) < 0)
+		return -1;
 	if (!(text = mem_malloc(len + 1))) {
 		err_set(err, ERR_NOMEM, "out of memory loading the trees");
 		goto out;
@@ -560,31 +770,15 @@ int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint
 			jerr.text);
 		goto out;
 	}
-	base = json_string_value(path_get(root, k_base));
-	ncls = json_string_value(path_get(root, k_ncls));
-	obj = json_string_value(path_get(root, k_obj));
-	if (!base || !ncls || !obj) {
-		err_set(err, ERR_FORMAT, "payload: not an xgboost json model");
+	if (check_learner(g, json_string_value(path_get(root, k_base)),
+			  json_string_value(path_get(root, k_ncls)),
+			  json_string_value(path_get(root, k_obj)), err) < 0)
 		goto out;
-	}
-	if (strtol(ncls, NULL, 10) != (g->ngroups > 1 ? (long)g->ngroups : 0)) {
-		err_set(err, ERR_FORMAT, "payload: num_class '%s' does not match the classes",
-			ncls);
-		goto out;
-	}
-	if (strcmp(obj, want) != 0) {
-		err_set(err, ERR_FORMAT, "payload: objective '%s', expected '%s'", obj, want);
-		goto out;
-	}
-	bs = strtod(base, &end);
-	if (end == base || *end || !isfinite(bs) ||
-	    (task == ML_TASK_CLASSIFICATION && g->ngroups == 1 && !(bs > 0 && bs < 1))) {
-		err_set(err, ERR_FORMAT, "payload: bad base_score '%s'", base);
-		goto out;
-	}
-	g->base_margin =
-		task == ML_TASK_CLASSIFICATION && g->ngroups == 1 ? log(bs / (1 - bs)) : bs;
-	if (load_trees(g, path_get(root, k_trees), path_get(root, k_info), nfeatures, err) < 0)
+	memset(&src, 0, sizeof(src));
+	src.json = 1;
+	src.jtrees = path_get(root, k_trees);
+	src.jinfo = path_get(root, k_info);
+	if (load_trees(g, &src, nfeatures, err) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -34,7 +34,7 @@ static void load_model(struct ml__gbdt *g, const char *const *trees, size_t ntre
 		fail |= buf_adds(&b, i ? ", " : "") | buf_adds(&b, trees[i]);
 	fail |= buf_adds(&b, "]}}}}");
 	assert_int_equal(fail, 0);
-	if (ml__gbdt_load(g, ML_TASK_REGRESSION, 0, 4, b.ptr, b.len, &err) < 0)
+	if (ml__gbdt_load_json(g, ML_TASK_REGRESSION, 0, 4, b.ptr, b.len, &err) < 0)
 		fail_msg("load failed: %s", err.msg);
 	buf_release(&b);
 }

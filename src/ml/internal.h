@@ -260,19 +260,29 @@ struct ml__gbdt_params {
 
 /*
  * Trains with XGBoost on rows (train) and, when nvalid > 0, early-stops on
- * the validation rows. Fills *payload with the model in XGBoost's JSON
+ * the validation rows. Fills *payload with the model in XGBoost's UBJSON
  * format (caller frees with mem_free), *best_round with the number of
- * boosting rounds kept, and g with the parsed trees. Checks that g
- * predicts what XGBoost predicts on the validation rows.
+ * boosting rounds kept, and g with the trees loaded back from the payload
+ * (ml__gbdt_load). Checks that g predicts what XGBoost predicts on the
+ * validation rows.
  */
 int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum ml_task task,
 		   uint32_t nclasses, const struct ml__row *rows, const double *y, size_t n,
 		   const struct ml__row *valid, const double *yvalid, size_t nvalid,
 		   uint32_t nfeatures, char **payload, size_t *payload_len, int *best_round,
 		   struct err *err);
-/* Parses XGBoost's JSON model (bounds-checked: ERR_FORMAT). */
+/*
+ * Loads the trees of XGBoost's UBJSON model, the payload ml__gbdt_train
+ * writes (model_format 3), checking what it reads (ERR_FORMAT, "payload:
+ * ..."): num_class, objective and base_score for the task and classes,
+ * tree_info in range, equal array lengths, finite splits, features below
+ * nfeatures and children after their parent. On failure g is released.
+ */
 int ml__gbdt_load(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
-		  const char *json, size_t len, struct err *err);
+		  const void *data, size_t len, struct err *err);
+/* The same from XGBoost's JSON model, the payload of model_format 1 and 2. */
+int ml__gbdt_load_json(struct ml__gbdt *g, enum ml_task task, uint32_t nclasses, uint32_t nfeatures,
+		       const char *json, size_t len, struct err *err);
 /*
  * Walks the trees: allocation-free, thread-safe. Absent features are missing
  * (the pipeline never stores NaN in a row). The row is first scattered into a

@@ -30,7 +30,8 @@
 #include "ml/internal.h"
 #include "ml/metrics.h"
 
-#define MODEL_FORMAT	 2 /* manifest "model_format": the newest this kiln reads */
+#define MODEL_FORMAT	 3 /* manifest "model_format": the newest this kiln reads */
+#define MODEL_FORMAT_UBJ 3 /* from here on, a gbdt payload is UBJSON, not JSON */
 #define MODEL_CHECKS	 5 /* sample rows re-predicted on load */
 #define ROW_ON_STACK	 1024
 #define FRAME_THREAD_MIN 512 /* rows before ml_model_predict_frame uses 2 threads */
@@ -976,12 +977,15 @@ static json_t *metrics_json(const struct ml_model *m, const struct trainset *t,
 }
 
 /*
- * The oldest model_format that reads this manifest, so older kilns keep
- * loading what they understand: 2 only for text idf as idf_values/idf_index.
+ * The oldest model_format that reads this bundle, so older kilns keep
+ * loading what they understand: 3 for gbdt (XGBoost's UBJSON payload), 2
+ * for text idf as idf_values/idf_index, else 1.
  */
 static int manifest_format(const struct ml_model *m)
 {
 	size_t i;
+	if (m->algo == ML_ALGO_GBDT)
+		return MODEL_FORMAT_UBJ;
 	for (i = 0; i < m->pipe.ncols; i++)
 		if (m->pipe.cols[i].kind == ML_TEXT)
 			return 2;
@@ -1236,12 +1240,16 @@ static int check_consistency(const struct ml_model *m, struct err *err)
 	return 0;
 }
 
-static int load_payload(struct ml_model *m, struct err *err)
+/* format: the manifest's model_format, which says how a gbdt payload is stored. */
+static int load_payload(struct ml_model *m, json_int_t format, struct err *err)
 {
-	if (m->algo == ML_ALGO_GBDT)
+	if (m->algo == ML_ALGO_GBDT && format >= MODEL_FORMAT_UBJ)
 		return ml__gbdt_load(&m->gb, m->task, (uint32_t)m->schema.nclasses,
-				     m->pipe.nfeatures, (const char *)m->payload, m->payload_len,
-				     err);
+				     m->pipe.nfeatures, m->payload, m->payload_len, err);
+	if (m->algo == ML_ALGO_GBDT)
+		return ml__gbdt_load_json(&m->gb, m->task, (uint32_t)m->schema.nclasses,
+					  m->pipe.nfeatures, (const char *)m->payload,
+					  m->payload_len, err);
 	if (ml__linear_load(&m->lin, m->payload, m->payload_len, m->pipe.nfeatures + 1, err) < 0)
 		return -1;
 	if (m->lin.dim != m->pipe.nfeatures + 1 || m->lin.task != m->task ||
@@ -1298,7 +1306,7 @@ static struct ml_model *model_from_bundle(struct ml_bundle *b, const char *name,
 	}
 	if (ml_schema_from_json(&m->schema, json_object_get(man, "schema"), err) < 0 ||
 	    ml__pipeline_from_json(&m->pipe, json_object_get(man, "features"), err) < 0 ||
-	    check_consistency(m, err) < 0 || load_payload(m, err) < 0 ||
+	    check_consistency(m, err) < 0 || load_payload(m, json_integer_value(fmt), err) < 0 ||
 	    run_checks(m, json_object_get(man, "checks"), err) < 0)
 		goto fail;
 	return m;

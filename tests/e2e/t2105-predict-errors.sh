@@ -46,7 +46,7 @@ mb = json.dumps(man).encode()
 body = b[:16] + struct.pack("<Q", len(mb)) + mb + b[24 + m:-32]
 open(sys.argv[2], "wb").write(body + hashlib.sha256(body).digest())
 # A bundle whose stored check no longer matches what the model predicts.
-man["model_format"] = 1
+man["model_format"] = json.loads(b[24:24 + m])["model_format"]
 man["checks"][0]["output"]["probabilities"] = [0.5, 0.5]
 mb = json.dumps(man).encode()
 body = b[:16] + struct.pack("<Q", len(mb)) + mb + b[24 + m:-32]
