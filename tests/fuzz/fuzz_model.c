@@ -2,10 +2,10 @@
  * fuzz_model.c - libFuzzer target for loading model bundles
  * (ml_model_load_mem): manifest interpretation, feature pipeline, liblinear
  * weights and XGBoost trees (UBJSON, or JSON in formats 1-2). An input
- * starting with the bundle magic is
- * loaded as is and again with a correct checksum; any other input is split
- * at its first NUL into manifest and payload and sealed into a bundle, so
- * the fuzzer works on the manifest and payload rather than the container.
+ * starting with the bundle magic is loaded as is and again with a correct
+ * checksum; any other input is split at its first NUL into manifest and
+ * payload and sealed into a bundle, so the fuzzer works on the manifest
+ * and payload rather than the container.
  * A model that loads must predict a row of missing values without failing.
  */
 #include <stddef.h>
