@@ -13,9 +13,10 @@
 
 #include "base/mem.h"
 
-#define TOKEN_MAX     256 /* bytes of a token that are hashed; the rest is ignored */
-#define NUM_TEXT_MAX  64  /* longest string parsed as a number */
-#define KEYS_ON_STACK 512 /* n-gram keys before transform allocates */
+#define TOKEN_MAX	256 /* bytes of a token that are hashed; the rest is ignored */
+#define NUM_TEXT_MAX	64  /* longest string parsed as a number */
+#define KEYS_ON_STACK	512 /* n-gram keys before transform allocates */
+#define TRANSFORM_BLOCK 128 /* training rows a thread claims at once */
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -834,13 +835,41 @@ static int assign_offsets(struct ml__pipeline *p, struct err *err)
 	return 0;
 }
 
+/* What fitting one column needs (pipeline_fit's arguments). */
+struct fit_cols {
+	struct ml__pipeline *p;
+	const struct ml_schema *s;
+	const struct ml_frame *f;
+	const int *colmap;
+	const size_t *rows;
+	size_t nrows;
+	struct text_doc **docs;
+};
+
+static int fit_col(void *ctx, size_t i, struct err *err)
+{
+	const struct fit_cols *fc = ctx;
+	struct ml__feat_col *c = &fc->p->cols[i];
+	c->kind = fc->s->cols[i].kind;
+	c->name = mem_strdup(fc->s->cols[i].name);
+	if (!c->name)
+		return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+	if (c->kind == ML_NUMERIC)
+		return fit_numeric(c, fc->f, fc->colmap[i], fc->rows, fc->nrows, fc->p->for_trees,
+				   err);
+	if (c->kind == ML_CATEGORICAL)
+		return fit_categorical(c, fc->f, fc->colmap[i], fc->rows, fc->nrows, err);
+	return fit_text(fc->p, c, fc->f, fc->colmap[i], fc->rows, fc->nrows,
+			fc->docs ? fc->docs[i] : NULL, err);
+}
+
 /* ml__pipeline_fit; docs[i]: NULL, or nrows entries for text column i's keys. */
 static int pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
 			const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
 			int ngram_max, unsigned hash_bits, int for_trees, struct text_doc **docs,
 			struct err *err)
 {
-	size_t i;
+	struct fit_cols fc = {p, s, f, colmap, rows, nrows, docs};
 	memset(p, 0, sizeof(*p));
 	if (check_params(ngram_min, ngram_max, hash_bits, err) < 0)
 		return -1;
@@ -852,25 +881,8 @@ static int pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const
 	if (!p->cols)
 		return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
 	p->ncols = s->ncols;
-	for (i = 0; i < s->ncols; i++) {
-		struct ml__feat_col *c = &p->cols[i];
-		int r = 0;
-		c->kind = s->cols[i].kind;
-		c->name = mem_strdup(s->cols[i].name);
-		if (!c->name) {
-			err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
-			goto fail;
-		}
-		if (c->kind == ML_NUMERIC)
-			r = fit_numeric(c, f, colmap[i], rows, nrows, for_trees, err);
-		else if (c->kind == ML_CATEGORICAL)
-			r = fit_categorical(c, f, colmap[i], rows, nrows, err);
-		else
-			r = fit_text(p, c, f, colmap[i], rows, nrows, docs ? docs[i] : NULL, err);
-		if (r < 0)
-			goto fail;
-	}
-	if (assign_offsets(p, err) < 0)
+	/* Columns are fitted independently, on two threads. */
+	if (ml__par_for(s->ncols, fit_col, &fc, err) < 0 || assign_offsets(p, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -951,6 +963,35 @@ static int transform_kept(const struct ml__pipeline *p, const struct ml_frame *f
 	return 0;
 }
 
+/* Rows [i * TRANSFORM_BLOCK, ...) of a fit_transform, with their own cells. */
+struct transform_rows {
+	const struct ml__pipeline *p;
+	const struct ml_frame *f;
+	const int *colmap;
+	const size_t *rows;
+	size_t nrows;
+	struct text_doc **docs;
+	struct ml__row *out;
+};
+
+static int transform_block(void *ctx, size_t i, struct err *err)
+{
+	const struct transform_rows *tr = ctx;
+	struct ml_cell *cells = mem_calloc(tr->p->ncols + 1, sizeof(*cells));
+	size_t r, end = (i + 1) * TRANSFORM_BLOCK;
+	int ret = -1;
+	if (!cells)
+		return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+	for (r = i * TRANSFORM_BLOCK; r < end && r < tr->nrows; r++)
+		if (transform_kept(tr->p, tr->f, tr->colmap, tr->rows[r], r, tr->docs, cells,
+				   &tr->out[r], err) < 0)
+			goto out;
+	ret = 0;
+out:
+	mem_free(cells);
+	return ret;
+}
+
 int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s,
 			       const struct ml_frame *f, const int *colmap, const size_t *rows,
 			       size_t nrows, int ngram_min, int ngram_max, unsigned hash_bits,
@@ -959,11 +1000,11 @@ int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s
 	/* one array of kept texts per column: */
 	struct text_doc **docs =
 		mem_calloc(s->ncols + 1, sizeof(*docs)); /* NOLINT(bugprone-sizeof-expression) */
-	struct ml_cell *cells = mem_calloc(s->ncols + 1, sizeof(*cells));
-	size_t i, r;
+	struct transform_rows tr = {p, f, colmap, rows, nrows, docs, out};
+	size_t i;
 	int ret = -1;
 
-	if (!docs || !cells) {
+	if (!docs) {
 		err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
 		goto out;
 	}
@@ -976,15 +1017,15 @@ int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s
 	if (pipeline_fit(p, s, f, colmap, rows, nrows, ngram_min, ngram_max, hash_bits, for_trees,
 			 docs, err) < 0)
 		goto out;
-	for (r = 0; r < nrows; r++)
-		if (transform_kept(p, f, colmap, rows[r], r, docs, cells, &out[r], err) < 0) {
-			ml__pipeline_release(p);
-			goto out;
-		}
+	/* Rows are independent: blocks of them on two threads. */
+	if (ml__par_for((nrows + TRANSFORM_BLOCK - 1) / TRANSFORM_BLOCK, transform_block, &tr,
+			err) < 0) {
+		ml__pipeline_release(p);
+		goto out;
+	}
 	ret = 0;
 out:
 	docs_free(docs, s->ncols, nrows);
-	mem_free(cells);
 	return ret;
 }
 

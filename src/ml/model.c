@@ -818,11 +818,12 @@ static int maybe_in_repo(const char *dir)
 }
 
 /*
- * Lineage facts, gathered on a second thread while the main one reads the
- * data and fits the model: the inputs' sha256 (one more read of each file)
- * and git's view of the training file (two process spawns). For gbdt the
- * same thread loads XGBoost (a few milliseconds of dynamic linking), so that
- * is done by the time the booster is created.
+ * Lineage facts, gathered on a second thread while the main one trains the
+ * learner: the inputs' sha256 (one more read of each file) and git's view of
+ * the training file (two process spawns). Not earlier: reading the data and
+ * fitting the features use both cores. For gbdt another thread loads XGBoost
+ * (a few milliseconds of dynamic linking) from the start, so that is done by
+ * the time the booster is created.
  */
 struct lineage {
 	const struct ml_train_opts *o;
@@ -832,8 +833,8 @@ struct lineage {
 	int defer_data, defer_test; /* not regular files: hash them after reading */
 	int rc;			    /* -1: err says why */
 	struct err err;
-	pthread_t th;
-	int threaded;
+	pthread_t th, xgb_th;
+	int threaded, xgb_threaded;
 };
 
 /*
@@ -891,12 +892,7 @@ static void *lineage_collect(void *arg)
 {
 	struct lineage *l = arg;
 	const struct ml_train_opts *o = l->o;
-	struct err xerr = ERR_INIT;
 
-	/* First what training needs soonest; a failure is reported again, and in
-	 * place, by the trainer's own call. */
-	if (o->algo == ML_ALGO_GBDT)
-		(void)ml__xgb_load(&xerr);
 	if (strcmp(o->train_path, "-") != 0) {
 		if (lineage_hash(o->train_path, l->data_sha, &l->has_data, &l->defer_data,
 				 &l->err) < 0)
@@ -913,11 +909,27 @@ fail:
 	return NULL;
 }
 
-/* Starts collecting; without a thread, collects now. */
-static void lineage_start(struct lineage *l, const struct ml_train_opts *o)
+/* A failure is reported again, and in place, by the trainer's own call. */
+static void *xgb_preload(void *arg)
+{
+	struct err xerr = ERR_INIT;
+	(void)arg;
+	(void)ml__xgb_load(&xerr);
+	return NULL;
+}
+
+/* Before reading: for gbdt, starts loading XGBoost. */
+static void lineage_begin(struct lineage *l, const struct ml_train_opts *o)
 {
 	memset(l, 0, sizeof(*l));
 	l->o = o;
+	if (o->algo == ML_ALGO_GBDT && pthread_create(&l->xgb_th, NULL, xgb_preload, NULL) == 0)
+		l->xgb_threaded = 1;
+}
+
+/* Starts collecting; without a thread, collects now. */
+static void lineage_start(struct lineage *l)
+{
 	if (pthread_create(&l->th, NULL, lineage_collect, l) == 0)
 		l->threaded = 1;
 	else
@@ -927,6 +939,11 @@ static void lineage_start(struct lineage *l, const struct ml_train_opts *o)
 /* Waits for the collector; 0, or -1 with its error in err. Idempotent. */
 static int lineage_finish(struct lineage *l, struct err *err)
 {
+	if (l->xgb_threaded) {
+		l->xgb_threaded = 0;
+		if (pthread_join(l->xgb_th, NULL) != 0)
+			return err_set(err, ERR_INTERNAL, "cannot join the XGBoost loader");
+	}
 	if (l->threaded) {
 		l->threaded = 0;
 		if (pthread_join(l->th, NULL) != 0)
@@ -1070,7 +1087,7 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 	m->algo = opts->algo;
 	if (check_opts(opts, err) < 0)
 		goto out;
-	lineage_start(&lin, opts);
+	lineage_begin(&lin, opts);
 	if (load_data(m, &t, opts, err) < 0)
 		goto out;
 	stage_done(&t0, "read and infer the schema");
@@ -1083,6 +1100,7 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 	if (fit_features(m, &t, opts, err) < 0)
 		goto out;
 	stage_done(&t0, "fit and transform the features");
+	lineage_start(&lin);
 	if (m->algo == ML_ALGO_GBDT) {
 		if (train_gbdt(m, &t, opts, err) < 0)
 			goto out;

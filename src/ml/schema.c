@@ -588,11 +588,26 @@ static int schema_target(struct ml_schema *s, const struct ml_frame *f, int t, e
 	return task == ML_TASK_CLASSIFICATION ? schema_classes(s, f, t, err) : 0;
 }
 
+/* The input columns: item k is column k of the schema, k + 1 of f from the target on. */
+struct infer_cols {
+	struct ml_schema *s;
+	const struct ml_frame *f;
+	size_t t;
+};
+
+static int infer_col(void *ctx, size_t k, struct err *err)
+{
+	const struct infer_cols *ic = ctx;
+	size_t c = k < ic->t ? k : k + 1, dummy;
+	return column_infer(&ic->s->cols[k], ic->f->names[c], ic->f->cells[c], ic->f->nrows, &dummy,
+			    err);
+}
+
 int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
 		    enum ml_task task, struct err *err)
 {
 	int t = target ? ml_frame_col(f, target) : (int)f->ncols - 1;
-	size_t k = 0, dummy;
+	struct infer_cols ic = {s, f, 0};
 	memset(s, 0, sizeof(*s));
 	if (t < 0)
 		return err_set(err, ERR_INVALID, "'%s' has no target column '%s'", f->path, target);
@@ -610,16 +625,11 @@ int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *t
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	for (size_t c = 0; c < f->ncols; c++) {
-		if ((int)c == t)
-			continue;
-		if (column_infer(&s->cols[k], f->names[c], f->cells[c], f->nrows, &dummy, err) <
-		    0) {
-			s->ncols = k + 1; /* release the partial column too */
-			goto fail;
-		}
-		s->ncols = ++k;
-	}
+	/* Columns are independent: two threads infer them (zeroed ones release fine). */
+	s->ncols = f->ncols - 1;
+	ic.t = (size_t)t;
+	if (ml__par_for(s->ncols, infer_col, &ic, err) < 0)
+		goto fail;
 	return 0;
 fail:
 	ml_schema_release(s);
