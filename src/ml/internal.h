@@ -66,6 +66,8 @@ struct ml__row {
 
 void ml__row_init(struct ml__row *r, uint32_t *idx, double *val, size_t cap);
 int ml__row_push(struct ml__row *r, uint32_t idx, double val, struct err *err);
+/* Room for cap entries in all (moving them to the heap); 0, or -1 with ERR_NOMEM. */
+int ml__row_reserve(struct ml__row *r, size_t cap, struct err *err);
 void ml__row_release(struct ml__row *r);
 
 /* --- feature pipeline (features.c) -------------------------------------- */
