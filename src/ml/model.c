@@ -472,8 +472,9 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 			o->target);
 		goto out;
 	}
-	/* With --test the training rows are the whole file: one inference serves. */
-	if (ml_schema_infer(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
+	/* With --test the training rows are the whole file: one inference serves.
+	 * The reference statistics come later, beside the learner (lineage). */
+	if (ml_schema_infer_kinds(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
 		goto out;
 	if (sall->task == ML_TASK_CLASSIFICATION && sall->nclasses > ML_MAX_CLASSES) {
 		err_set(err, ERR_INVALID, "%s: target '%s' has %zu classes (at most %d)",
@@ -513,8 +514,8 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 		t->te = &t->test.f;
 		t->tr = &t->train.f;
 	}
-	if (!o->test_path &&
-	    ml_schema_infer(&m->schema, t->tr, t->full.names[t->target_col], all.task, err) < 0)
+	if (!o->test_path && ml_schema_infer_kinds(&m->schema, t->tr, t->full.names[t->target_col],
+						   all.task, err) < 0)
 		goto out;
 	if (m->schema.task == ML_TASK_CLASSIFICATION && m->schema.nclasses != sall->nclasses) {
 		err_set(err, ERR_INVALID, "%s: a class of '%s' has too few rows to train on",
@@ -818,15 +819,19 @@ static int maybe_in_repo(const char *dir)
 }
 
 /*
- * Lineage facts, gathered on a second thread while the main one trains the
- * learner: the inputs' sha256 (one more read of each file) and git's view of
- * the training file (two process spawns). Not earlier: reading the data and
- * fitting the features use both cores. For gbdt another thread loads XGBoost
- * (a few milliseconds of dynamic linking) from the start, so that is done by
- * the time the booster is created.
+ * What the manifest needs and the learner does not, gathered on a second
+ * thread while the main one trains the learner: the schema's reference
+ * statistics (quantiles, histograms, category frequencies), the inputs'
+ * sha256 (one more read of each file) and git's view of the training file
+ * (two process spawns). Not earlier: reading the data and fitting the
+ * features use both cores. For gbdt another thread loads XGBoost (a few
+ * milliseconds of dynamic linking) from the start, so that is done by the
+ * time the booster is created.
  */
 struct lineage {
 	const struct ml_train_opts *o;
+	struct ml_schema *schema; /* its statistics are added from frame */
+	const struct ml_frame *frame;
 	char data_sha[HASH_SHA256_HEX], test_sha[HASH_SHA256_HEX];
 	char git_commit[41];
 	int has_data, has_test, has_git, git_dirty;
@@ -893,6 +898,9 @@ static void *lineage_collect(void *arg)
 	struct lineage *l = arg;
 	const struct ml_train_opts *o = l->o;
 
+	if (ml_schema_infer_stats(l->schema, l->frame, &l->err) < 0)
+		goto fail;
+
 	if (strcmp(o->train_path, "-") != 0) {
 		if (lineage_hash(o->train_path, l->data_sha, &l->has_data, &l->defer_data,
 				 &l->err) < 0)
@@ -928,8 +936,10 @@ static void lineage_begin(struct lineage *l, const struct ml_train_opts *o)
 }
 
 /* Starts collecting; without a thread, collects now. */
-static void lineage_start(struct lineage *l)
+static void lineage_start(struct lineage *l, struct ml_schema *s, const struct ml_frame *f)
 {
+	l->schema = s;
+	l->frame = f;
 	if (pthread_create(&l->th, NULL, lineage_collect, l) == 0)
 		l->threaded = 1;
 	else
@@ -1100,7 +1110,7 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 	if (fit_features(m, &t, opts, err) < 0)
 		goto out;
 	stage_done(&t0, "fit and transform the features");
-	lineage_start(&lin);
+	lineage_start(&lin, &m->schema, t.tr);
 	if (m->algo == ML_ALGO_GBDT) {
 		if (train_gbdt(m, &t, opts, err) < 0)
 			goto out;

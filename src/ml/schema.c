@@ -424,12 +424,77 @@ out:
 	return ret;
 }
 
+/* The non-missing values of a numeric column, parsed into v; 0, or -1 at a non-number. */
+static int numeric_values(char *const *cells, size_t nrows, double *v, int *ints)
+{
+	size_t n = 0;
+	*ints = 1;
+	for (size_t r = 0; r < nrows; r++) {
+		if (!cells[r])
+			continue;
+		if (ml_parse_number(cells[r], &v[n]) < 0)
+			return -1;
+		if (v[n] != floor(v[n]))
+			*ints = 0;
+		n++;
+	}
+	return 0;
+}
+
+/* The distinct values of a column into set; the mean tokens per value, or -1 out of memory. */
+static double string_values(char *const *cells, size_t nrows, size_t count, struct sset *set)
+{
+	double tokens = 0;
+	for (size_t r = 0; r < nrows; r++) {
+		size_t len;
+		uint64_t h;
+		if (!cells[r])
+			continue;
+		tokens += (double)cell_scan(cells[r], &len, &h);
+		if (!sset_add_hashed(set, cells[r], len, h))
+			return -1;
+	}
+	return count ? tokens / (double)count : 0;
+}
+
+/*
+ * The reference statistics of a column whose kind, count and missing are
+ * known: numeric quantiles and histogram, category frequencies, text sizes.
+ */
+static int column_stats(struct ml_column *c, char *const *cells, size_t nrows, struct err *err)
+{
+	struct sset set = {NULL, 0, 0, 0};
+	double *v = NULL;
+	int ints, ret = -1;
+	if (c->kind == ML_NUMERIC) {
+		if (!(v = mem_calloc(c->count ? c->count : 1, sizeof(*v))))
+			goto nomem;
+		(void)numeric_values(cells, nrows, v, &ints); /* numeric: cannot fail */
+		sort_doubles(v, c->count);
+		numeric_stats(c, v, c->count);
+	} else if (c->kind == ML_TEXT) {
+		if (text_stats(c, cells, nrows) < 0)
+			goto nomem;
+	} else if (string_values(cells, nrows, c->count, &set) < 0 || set_categories(c, &set) < 0) {
+		goto nomem;
+	}
+	ret = 0;
+	goto out;
+nomem:
+	err_set(err, ERR_NOMEM, "out of memory");
+out:
+	sset_free(&set);
+	mem_free(v);
+	return ret;
+}
+
 /*
  * Infers one column. *numeric_ints is set to the number of distinct values
  * when the column is numeric and all integers (else 0), for the task choice.
+ * kinds_only: the kind, count and missing only (column_stats adds the rest).
  */
 static int column_infer(struct ml_column *c, const char *name, char *const *cells, size_t nrows,
-			size_t *int_distinct, struct err *err)
+			size_t *int_distinct, int kinds_only, struct err *err)
 {
 	struct sset set = {NULL, 0, 0, 0};
 	double *v = NULL, tokens = 0;
@@ -440,18 +505,18 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 	if (!(c->name = mem_strdup(name)) || !(v = mem_calloc(nrows ? nrows : 1, sizeof(*v))))
 		goto nomem;
 	for (size_t r = 0; r < nrows; r++) {
-		if (!cells[r]) {
+		if (!cells[r])
 			c->missing++;
-			continue;
-		}
-		if (numeric && ml_parse_number(cells[r], &v[c->count]) < 0)
-			numeric = 0;
-		if (numeric && v[c->count] != floor(v[c->count]))
-			ints = 0;
-		c->count++;
+		else
+			c->count++;
 	}
+	numeric = numeric_values(cells, nrows, v, &ints) == 0;
 	if (numeric && c->count > 0) {
 		c->kind = ML_NUMERIC;
+		if (kinds_only) {
+			ret = 0;
+			goto out;
+		}
 		sort_doubles(v, c->count);
 		numeric_stats(c, v, c->count);
 		if (ints) {
@@ -463,23 +528,16 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 		ret = 0;
 		goto out;
 	}
-	for (size_t r = 0; r < nrows; r++) {
-		size_t len;
-		uint64_t h;
-		if (!cells[r])
-			continue;
-		tokens += (double)cell_scan(cells[r], &len, &h);
-		if (!sset_add_hashed(&set, cells[r], len, h))
-			goto nomem;
-	}
-	if (c->count && (tokens / (double)c->count >= TEXT_MIN_TOKENS ||
-			 (set.n * 2 > c->count && set.n > TEXT_MIN_DISTINCT))) {
+	if ((tokens = string_values(cells, nrows, c->count, &set)) < 0)
+		goto nomem;
+	if (c->count &&
+	    (tokens >= TEXT_MIN_TOKENS || (set.n * 2 > c->count && set.n > TEXT_MIN_DISTINCT))) {
 		c->kind = ML_TEXT;
-		if (text_stats(c, cells, nrows) < 0)
+		if (!kinds_only && text_stats(c, cells, nrows) < 0)
 			goto nomem;
 	} else {
 		c->kind = ML_CATEGORICAL;
-		if (set_categories(c, &set) < 0)
+		if (!kinds_only && set_categories(c, &set) < 0)
 			goto nomem;
 	}
 	ret = 0;
@@ -565,7 +623,7 @@ static int schema_target(struct ml_schema *s, const struct ml_frame *f, int t, e
 			return err_set(err, ERR_INVALID,
 				       "%s:%zu: missing value in target column '%s'", f->path,
 				       f->line[r], f->names[t]);
-	if (column_infer(&s->target, f->names[t], f->cells[t], f->nrows, &int_distinct, err) < 0)
+	if (column_infer(&s->target, f->names[t], f->cells[t], f->nrows, &int_distinct, 0, err) < 0)
 		return -1;
 	if (task == ML_TASK_AUTO) {
 		if (s->target.kind != ML_NUMERIC ||
@@ -593,6 +651,7 @@ struct infer_cols {
 	struct ml_schema *s;
 	const struct ml_frame *f;
 	size_t t;
+	int kinds_only;
 };
 
 static int infer_col(void *ctx, size_t k, struct err *err)
@@ -600,14 +659,14 @@ static int infer_col(void *ctx, size_t k, struct err *err)
 	const struct infer_cols *ic = ctx;
 	size_t c = k < ic->t ? k : k + 1, dummy;
 	return column_infer(&ic->s->cols[k], ic->f->names[c], ic->f->cells[c], ic->f->nrows, &dummy,
-			    err);
+			    ic->kinds_only, err);
 }
 
-int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
-		    enum ml_task task, struct err *err)
+static int schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
+			enum ml_task task, int kinds_only, struct err *err)
 {
 	int t = target ? ml_frame_col(f, target) : (int)f->ncols - 1;
-	struct infer_cols ic = {s, f, 0};
+	struct infer_cols ic = {s, f, 0, kinds_only};
 	memset(s, 0, sizeof(*s));
 	if (t < 0)
 		return err_set(err, ERR_INVALID, "'%s' has no target column '%s'", f->path, target);
@@ -634,6 +693,31 @@ int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *t
 fail:
 	ml_schema_release(s);
 	return -1;
+}
+
+int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
+		    enum ml_task task, struct err *err)
+{
+	return schema_infer(s, f, target, task, 0, err);
+}
+
+int ml_schema_infer_kinds(struct ml_schema *s, const struct ml_frame *f, const char *target,
+			  enum ml_task task, struct err *err)
+{
+	return schema_infer(s, f, target, task, 1, err);
+}
+
+int ml_schema_infer_stats(struct ml_schema *s, const struct ml_frame *f, struct err *err)
+{
+	for (size_t i = 0; i < s->ncols; i++) {
+		int c = ml_frame_col(f, s->cols[i].name);
+		if (c < 0)
+			return err_set(err, ERR_INTERNAL, "'%s' lacks column '%s'", f->path,
+				       s->cols[i].name);
+		if (column_stats(&s->cols[i], f->cells[c], f->nrows, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 const struct ml_column *ml_schema_col(const struct ml_schema *s, const char *name)
