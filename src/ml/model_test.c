@@ -396,8 +396,7 @@ static char *manifest_text(const struct ml_model *m)
  * Every allocation of a training run failing in turn, wherever it falls: in
  * the main thread, the column threads or the thread beside the learner
  * (reference statistics, lineage). Each run fails with a message, or trains
- * the very model of a run without failures (a failure on another thread is
- * never lost), never crashes or leaks.
+ * the very model of a run without failures; none crashes or leaks.
  */
 static void test_model_train_survives_allocation_failure(void **state)
 {
