@@ -818,15 +818,40 @@ static int maybe_in_repo(const char *dir)
 	return found;
 }
 
+/* A function run on a thread of its own (or, when none starts, at once). */
+struct side_job {
+	pthread_t th;
+	int threaded;
+};
+
+static void side_start(struct side_job *j, void *(*fn)(void *), void *arg)
+{
+	j->threaded = pthread_create(&j->th, NULL, fn, arg) == 0;
+	if (!j->threaded)
+		(void)fn(arg);
+}
+
+/* Waits for the job; idempotent. */
+static int side_join(struct side_job *j, struct err *err)
+{
+	if (!j->threaded)
+		return 0;
+	j->threaded = 0;
+	if (pthread_join(j->th, NULL) != 0)
+		return err_set(err, ERR_INTERNAL, "cannot join a thread");
+	return 0;
+}
+
 /*
- * What the manifest needs and the learner does not, gathered on a second
- * thread while the main one trains the learner: the schema's reference
- * statistics (quantiles, histograms, category frequencies), the inputs'
- * sha256 (one more read of each file) and git's view of the training file
- * (two process spawns). Not earlier: reading the data and fitting the
- * features use both cores. For gbdt another thread loads XGBoost (a few
- * milliseconds of dynamic linking) from the start, so that is done by the
- * time the booster is created.
+ * What the manifest needs and the learner does not, gathered on other
+ * threads: the inputs' sha256 (one more read of each file) and git's view of
+ * the training file (two process spawns), and the schema's reference
+ * statistics (quantiles, histograms, category frequencies) while the learner
+ * trains. Reading the data and fitting the features use both cores, so for
+ * gbdt, whose learner takes the longest, the lineage waits for it too; and
+ * a thread loads XGBoost (a few milliseconds of dynamic linking) from the
+ * start, so that is done by the time the booster is created. liblinear
+ * trains in milliseconds: its lineage starts at once.
  */
 struct lineage {
 	const struct ml_train_opts *o;
@@ -836,10 +861,9 @@ struct lineage {
 	char git_commit[41];
 	int has_data, has_test, has_git, git_dirty;
 	int defer_data, defer_test; /* not regular files: hash them after reading */
-	int rc;			    /* -1: err says why */
-	struct err err;
-	pthread_t th, xgb_th;
-	int threaded, xgb_threaded;
+	int rc, stats_rc;	    /* -1: err, stats_err say why */
+	struct err err, stats_err;
+	struct side_job collect, stats, xgb;
 };
 
 /*
@@ -898,9 +922,6 @@ static void *lineage_collect(void *arg)
 	struct lineage *l = arg;
 	const struct ml_train_opts *o = l->o;
 
-	if (ml_schema_infer_stats(l->schema, l->frame, &l->err) < 0)
-		goto fail;
-
 	if (strcmp(o->train_path, "-") != 0) {
 		if (lineage_hash(o->train_path, l->data_sha, &l->has_data, &l->defer_data,
 				 &l->err) < 0)
@@ -926,41 +947,45 @@ static void *xgb_preload(void *arg)
 	return NULL;
 }
 
-/* Before reading: for gbdt, starts loading XGBoost. */
+static void *stats_collect(void *arg)
+{
+	struct lineage *l = arg;
+	l->stats_rc = ml_schema_infer_stats(l->schema, l->frame, &l->stats_err);
+	return NULL;
+}
+
+/* Before reading: loads XGBoost for gbdt, collects the lineage for liblinear. */
 static void lineage_begin(struct lineage *l, const struct ml_train_opts *o)
 {
 	memset(l, 0, sizeof(*l));
 	l->o = o;
-	if (o->algo == ML_ALGO_GBDT && pthread_create(&l->xgb_th, NULL, xgb_preload, NULL) == 0)
-		l->xgb_threaded = 1;
+	if (o->algo == ML_ALGO_GBDT)
+		side_start(&l->xgb, xgb_preload, NULL);
+	else
+		side_start(&l->collect, lineage_collect, l);
 }
 
-/* Starts collecting; without a thread, collects now. */
-static void lineage_start(struct lineage *l, struct ml_schema *s, const struct ml_frame *f)
+/* As the learner starts: the statistics of s from f, and gbdt's lineage. */
+static void lineage_beside_learner(struct lineage *l, struct ml_schema *s, const struct ml_frame *f)
 {
 	l->schema = s;
 	l->frame = f;
-	if (pthread_create(&l->th, NULL, lineage_collect, l) == 0)
-		l->threaded = 1;
-	else
-		lineage_collect(l);
+	side_start(&l->stats, stats_collect, l);
+	if (l->o->algo == ML_ALGO_GBDT)
+		side_start(&l->collect, lineage_collect, l);
 }
 
-/* Waits for the collector; 0, or -1 with its error in err. Idempotent. */
+/* Waits for every job; 0, or -1 with the first error in err. Idempotent. */
 static int lineage_finish(struct lineage *l, struct err *err)
 {
-	if (l->xgb_threaded) {
-		l->xgb_threaded = 0;
-		if (pthread_join(l->xgb_th, NULL) != 0)
-			return err_set(err, ERR_INTERNAL, "cannot join the XGBoost loader");
-	}
-	if (l->threaded) {
-		l->threaded = 0;
-		if (pthread_join(l->th, NULL) != 0)
-			return err_set(err, ERR_INTERNAL, "cannot join the lineage thread");
-	}
+	int a = side_join(&l->xgb, err), b = side_join(&l->collect, err),
+	    c = side_join(&l->stats, err);
+	if (a < 0 || b < 0 || c < 0)
+		return -1;
 	if (l->rc < 0)
 		return err_set(err, l->err.code, "%s", l->err.msg);
+	if (l->stats_rc < 0)
+		return err_set(err, l->stats_err.code, "%s", l->stats_err.msg);
 	return 0;
 }
 
@@ -1110,7 +1135,7 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 	if (fit_features(m, &t, opts, err) < 0)
 		goto out;
 	stage_done(&t0, "fit and transform the features");
-	lineage_start(&lin, &m->schema, t.tr);
+	lineage_beside_learner(&lin, &m->schema, t.tr);
 	if (m->algo == ML_ALGO_GBDT) {
 		if (train_gbdt(m, &t, opts, err) < 0)
 			goto out;
