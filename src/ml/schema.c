@@ -461,21 +461,49 @@ static double string_values(char *const *cells, size_t nrows, size_t count, stru
  * The reference statistics of a column whose kind, count and missing are
  * known: numeric quantiles and histogram, category frequencies, text sizes.
  */
-static int column_stats(struct ml_column *c, char *const *cells, size_t nrows, struct err *err)
+/*
+ * What the kinds pass keeps of an input column for column_stats, so that
+ * nothing is parsed or hashed twice: a numeric column's values (unsorted), a
+ * categorical column's distinct values (borrowed from the frame).
+ */
+struct col_pending {
+	double *v;
+	struct sset set;
+};
+
+static void pending_free(struct col_pending *pend, size_t ncols)
+{
+	for (size_t i = 0; pend && i < ncols; i++) {
+		mem_free(pend[i].v);
+		sset_free(&pend[i].set);
+	}
+	mem_free(pend);
+}
+
+/* keep: NULL, or what the kinds pass kept of the column (taken over). */
+static int column_stats(struct ml_column *c, char *const *cells, size_t nrows,
+			struct col_pending *keep, struct err *err)
 {
 	struct sset set = {NULL, 0, 0, 0};
 	double *v = NULL;
 	int ints, ret = -1;
+	if (keep) {
+		v = keep->v;
+		set = keep->set;
+		memset(keep, 0, sizeof(*keep));
+	}
 	if (c->kind == ML_NUMERIC) {
-		if (!(v = mem_calloc(c->count ? c->count : 1, sizeof(*v))))
+		if (!v && !(v = mem_calloc(c->count ? c->count : 1, sizeof(*v))))
 			goto nomem;
-		(void)numeric_values(cells, nrows, v, &ints); /* numeric: cannot fail */
+		if (!keep)
+			(void)numeric_values(cells, nrows, v, &ints); /* numeric: cannot fail */
 		sort_doubles(v, c->count);
 		numeric_stats(c, v, c->count);
 	} else if (c->kind == ML_TEXT) {
 		if (text_stats(c, cells, nrows) < 0)
 			goto nomem;
-	} else if (string_values(cells, nrows, c->count, &set) < 0 || set_categories(c, &set) < 0) {
+	} else if ((!keep && string_values(cells, nrows, c->count, &set) < 0) ||
+		   set_categories(c, &set) < 0) {
 		goto nomem;
 	}
 	ret = 0;
@@ -491,10 +519,11 @@ out:
 /*
  * Infers one column. *numeric_ints is set to the number of distinct values
  * when the column is numeric and all integers (else 0), for the task choice.
- * kinds_only: the kind, count and missing only (column_stats adds the rest).
+ * keep: NULL, or the kind, count and missing only, with what column_stats
+ * needs for the rest kept in *keep.
  */
 static int column_infer(struct ml_column *c, const char *name, char *const *cells, size_t nrows,
-			size_t *int_distinct, int kinds_only, struct err *err)
+			size_t *int_distinct, struct col_pending *keep, struct err *err)
 {
 	struct sset set = {NULL, 0, 0, 0};
 	double *v = NULL, tokens = 0;
@@ -513,7 +542,9 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 	numeric = numeric_values(cells, nrows, v, &ints) == 0;
 	if (numeric && c->count > 0) {
 		c->kind = ML_NUMERIC;
-		if (kinds_only) {
+		if (keep) {
+			keep->v = v;
+			v = NULL;
 			ret = 0;
 			goto out;
 		}
@@ -533,12 +564,16 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 	if (c->count &&
 	    (tokens >= TEXT_MIN_TOKENS || (set.n * 2 > c->count && set.n > TEXT_MIN_DISTINCT))) {
 		c->kind = ML_TEXT;
-		if (!kinds_only && text_stats(c, cells, nrows) < 0)
+		if (!keep && text_stats(c, cells, nrows) < 0)
 			goto nomem;
 	} else {
 		c->kind = ML_CATEGORICAL;
-		if (!kinds_only && set_categories(c, &set) < 0)
+		if (keep) {
+			keep->set = set;
+			memset(&set, 0, sizeof(set));
+		} else if (set_categories(c, &set) < 0) {
 			goto nomem;
+		}
 	}
 	ret = 0;
 	goto out;
@@ -562,6 +597,7 @@ static void column_release(struct ml_column *c)
 
 void ml_schema_release(struct ml_schema *s)
 {
+	pending_free(s->pending, s->ncols);
 	for (size_t i = 0; i < s->ncols && s->cols; i++)
 		column_release(&s->cols[i]);
 	mem_free(s->cols);
@@ -623,7 +659,8 @@ static int schema_target(struct ml_schema *s, const struct ml_frame *f, int t, e
 			return err_set(err, ERR_INVALID,
 				       "%s:%zu: missing value in target column '%s'", f->path,
 				       f->line[r], f->names[t]);
-	if (column_infer(&s->target, f->names[t], f->cells[t], f->nrows, &int_distinct, 0, err) < 0)
+	if (column_infer(&s->target, f->names[t], f->cells[t], f->nrows, &int_distinct, NULL, err) <
+	    0)
 		return -1;
 	if (task == ML_TASK_AUTO) {
 		if (s->target.kind != ML_NUMERIC ||
@@ -651,7 +688,7 @@ struct infer_cols {
 	struct ml_schema *s;
 	const struct ml_frame *f;
 	size_t t;
-	int kinds_only;
+	struct col_pending *pend; /* kinds only: ncols entries */
 };
 
 static int infer_col(void *ctx, size_t k, struct err *err)
@@ -659,14 +696,14 @@ static int infer_col(void *ctx, size_t k, struct err *err)
 	const struct infer_cols *ic = ctx;
 	size_t c = k < ic->t ? k : k + 1, dummy;
 	return column_infer(&ic->s->cols[k], ic->f->names[c], ic->f->cells[c], ic->f->nrows, &dummy,
-			    ic->kinds_only, err);
+			    ic->pend ? &ic->pend[k] : NULL, err);
 }
 
 static int schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
 			enum ml_task task, int kinds_only, struct err *err)
 {
 	int t = target ? ml_frame_col(f, target) : (int)f->ncols - 1;
-	struct infer_cols ic = {s, f, 0, kinds_only};
+	struct infer_cols ic = {s, f, 0, NULL};
 	memset(s, 0, sizeof(*s));
 	if (t < 0)
 		return err_set(err, ERR_INVALID, "'%s' has no target column '%s'", f->path, target);
@@ -687,6 +724,10 @@ static int schema_infer(struct ml_schema *s, const struct ml_frame *f, const cha
 	/* Columns are independent: two threads infer them (zeroed ones release fine). */
 	s->ncols = f->ncols - 1;
 	ic.t = (size_t)t;
+	if (kinds_only && !(s->pending = ic.pend = mem_calloc(s->ncols, sizeof(*ic.pend)))) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 	if (ml__par_for(s->ncols, infer_col, &ic, err) < 0)
 		goto fail;
 	return 0;
@@ -709,15 +750,24 @@ int ml_schema_infer_kinds(struct ml_schema *s, const struct ml_frame *f, const c
 
 int ml_schema_infer_stats(struct ml_schema *s, const struct ml_frame *f, struct err *err)
 {
+	struct col_pending *pend = s->pending;
+	int ret = -1;
 	for (size_t i = 0; i < s->ncols; i++) {
 		int c = ml_frame_col(f, s->cols[i].name);
-		if (c < 0)
-			return err_set(err, ERR_INTERNAL, "'%s' lacks column '%s'", f->path,
-				       s->cols[i].name);
-		if (column_stats(&s->cols[i], f->cells[c], f->nrows, err) < 0)
-			return -1;
+		if (c < 0) {
+			err_set(err, ERR_INTERNAL, "'%s' lacks column '%s'", f->path,
+				s->cols[i].name);
+			goto out;
+		}
+		if (column_stats(&s->cols[i], f->cells[c], f->nrows, pend ? &pend[i] : NULL, err) <
+		    0)
+			goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	pending_free(pend, s->ncols);
+	s->pending = NULL;
+	return ret;
 }
 
 const struct ml_column *ml_schema_col(const struct ml_schema *s, const char *name)
