@@ -1,8 +1,8 @@
 /*
  * frame.c - whole CSV files in memory as columns of strings (frame.h), read
- * through the tokenizer of csv.h in parts on two threads (ml_csv_read_parts).
- * Field bytes live in arenas of large chunks, a row copied at once, so a
- * file costs a few allocations, not one per field.
+ * through the streaming tokenizer of csv.h. Field bytes live in an arena of
+ * large chunks, a row copied at once, so a file costs a few allocations, not
+ * one per field.
  */
 #include "ml/frame.h"
 #include "base/mem.h"
@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAME_CHUNK	 (1UL << 20)
-#define FRAME_PART_CHUNK (64UL << 10) /* a part's arena: parts are ML_CSV_BLOCK / 32 */
+#define FRAME_CHUNK (1UL << 20)
 
 /* One arena chunk; fields are packed into data. */
 struct frame_chunk {
@@ -26,23 +25,20 @@ struct frame_store {
 	size_t rcap;		    /* allocated rows of every cells[c] and line */
 };
 
-/*
- * Copies s[0..len) and a NUL into the arena *chunks (new chunks of at least
- * chunk bytes); NULL when out of memory.
- */
-static char *arena_strdup(struct frame_chunk **chunks, size_t chunk, const char *s, size_t len)
+/* Copies s[0..len) and a NUL into the arena; NULL when out of memory. */
+static char *frame_strdup(struct frame_store *st, const char *s, size_t len)
 {
-	struct frame_chunk *c = *chunks;
+	struct frame_chunk *c = st->chunks;
 	char *p;
 	if (!c || c->cap - c->used < len + 1) {
-		size_t cap = len + 1 > chunk ? len + 1 : chunk;
+		size_t cap = len + 1 > FRAME_CHUNK ? len + 1 : FRAME_CHUNK;
 		c = mem_malloc(sizeof(*c) + cap);
 		if (!c)
 			return NULL;
 		c->used = 0;
 		c->cap = cap;
-		c->next = *chunks;
-		*chunks = c;
+		c->next = st->chunks;
+		st->chunks = c;
 	}
 	p = c->data + c->used;
 	memcpy(p, s, len);
@@ -51,25 +47,15 @@ static char *arena_strdup(struct frame_chunk **chunks, size_t chunk, const char 
 	return p;
 }
 
-static char *frame_strdup(struct frame_store *st, const char *s, size_t len)
-{
-	return arena_strdup(&st->chunks, FRAME_CHUNK, s, len);
-}
-
-static void arena_free(struct frame_chunk **chunks)
-{
-	while (*chunks) {
-		struct frame_chunk *c = *chunks;
-		*chunks = c->next;
-		mem_free(c);
-	}
-}
-
 void ml_frame_release(struct ml_frame *f)
 {
 	struct frame_store *st = f->internal;
 	if (st) {
-		arena_free(&st->chunks);
+		while (st->chunks) {
+			struct frame_chunk *c = st->chunks;
+			st->chunks = c->next;
+			mem_free(c);
+		}
 		mem_free(st);
 	}
 	if (f->cells)
@@ -137,16 +123,13 @@ out:
 	return ret;
 }
 
-/* Room for nrows rows in every cells[c] and line (doubling). */
-static int frame_grow_rows(struct ml_frame *f, size_t nrows, struct err *err)
+static int frame_grow_rows(struct ml_frame *f, struct err *err)
 {
 	struct frame_store *st = f->internal;
-	size_t cap = st->rcap ? st->rcap : 1024;
+	size_t cap = st->rcap ? st->rcap * 2 : 1024;
 	void *p;
-	if (nrows <= st->rcap)
+	if (f->nrows < st->rcap)
 		return 0;
-	while (cap < nrows)
-		cap *= 2;
 	p = mem_reallocarray(f->line, cap, sizeof(*f->line));
 	if (!p)
 		return err_set(err, ERR_NOMEM, "out of memory");
@@ -162,145 +145,47 @@ static int frame_grow_rows(struct ml_frame *f, size_t nrows, struct err *err)
 }
 
 /*
- * The rows of one part of the input (ml_csv_read_parts), read on either
- * thread: fields in the part's own arena, cells[c][r] as in a frame. A
- * commit moves them into the frame, in input order.
+ * Adds the current row of r: its fields lie one after the other in one
+ * block, each with its NUL (csv.h), so the block is copied at once and the
+ * cells point into the copy; an empty field is NULL.
  */
-struct frame_part {
-	struct frame_chunk *chunks;
-	char ***cells; /* ncols arrays of cap rows */
-	size_t *line;
-	size_t nrows, cap;
-};
-
-struct frame_parts {
-	struct ml_frame *f;
-	struct frame_part part[ML_CSV_PARTS];
-};
-
-static int part_grow(struct frame_part *pt, size_t ncols, struct err *err)
+static int frame_add_row(struct ml_frame *f, struct ml_csv *r, struct err *err)
 {
-	size_t cap = pt->cap ? pt->cap * 2 : 256;
-	void *p;
-	if (!pt->cells && !(pt->cells = mem_calloc(ncols, sizeof(*pt->cells))))
-		return err_set(err, ERR_NOMEM, "out of memory");
-	if (!(p = mem_reallocarray(pt->line, cap, sizeof(*pt->line))))
-		return err_set(err, ERR_NOMEM, "out of memory");
-	pt->line = p;
-	for (size_t c = 0; c < ncols; c++) {
-		if (!(p = mem_reallocarray(pt->cells[c], cap, sizeof(*pt->cells[c]))))
-			return err_set(err, ERR_NOMEM, "out of memory");
-		pt->cells[c] = p;
-	}
-	pt->cap = cap;
-	return 0;
-}
-
-/*
- * Copies the current row of r into part pt: its fields lie one after the
- * other in one block, each with its NUL (csv.h), so the block is copied at
- * once and the cells point into the copy; an empty field is NULL.
- */
-static int part_add_row(struct frame_part *pt, const struct ml_frame *f, const struct ml_csv *r,
-			struct err *err)
-{
-	size_t n = r->nfields, size;
+	size_t row = f->nrows, n = r->nfields, size;
 	char *base;
 	if (n != f->ncols)
 		return err_set(err, ERR_PARSE, "%s:%zu: expected %zu fields, found %zu", f->path,
 			       r->row_line, f->ncols, n);
-	if (pt->nrows == pt->cap && part_grow(pt, n, err) < 0)
+	if (frame_grow_rows(f, err) < 0)
 		return -1;
 	size = (size_t)(r->field[n - 1] - r->field[0]) + r->len[n - 1];
-	if (!(base = arena_strdup(&pt->chunks, FRAME_PART_CHUNK, r->field[0], size)))
+	if (!(base = frame_strdup(f->internal, r->field[0], size)))
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (size_t c = 0; c < n; c++)
-		pt->cells[c][pt->nrows] = r->len[c] ? base + (r->field[c] - r->field[0]) : NULL;
-	pt->line[pt->nrows++] = r->row_line;
+		f->cells[c][row] = r->len[c] ? base + (r->field[c] - r->field[0]) : NULL;
+	f->line[row] = r->row_line;
+	f->nrows++;
 	return 0;
-}
-
-static int part_read(void *ctx, int i, struct ml_csv *rows, struct err *err)
-{
-	struct frame_parts *fp = ctx;
-	struct frame_part *pt = &fp->part[i];
-	int rc;
-	while ((rc = ml_csv_next(rows, err)) > 0)
-		if (part_add_row(pt, fp->f, rows, err) < 0)
-			return -1;
-	return rc;
-}
-
-/* Appends parts 0..n-1 to the frame, which takes their arenas. */
-static int parts_commit(void *ctx, size_t n, struct err *err)
-{
-	struct frame_parts *fp = ctx;
-	struct ml_frame *f = fp->f;
-	struct frame_store *st = f->internal;
-	for (size_t i = 0; i < n; i++) {
-		struct frame_part *pt = &fp->part[i];
-		struct frame_chunk *last = pt->chunks;
-		if (frame_grow_rows(f, f->nrows + pt->nrows, err) < 0)
-			return -1;
-		for (size_t c = 0; pt->nrows && c < f->ncols; c++)
-			memcpy(f->cells[c] + f->nrows, pt->cells[c],
-			       pt->nrows * sizeof(*pt->cells[c]));
-		if (pt->nrows)
-			memcpy(f->line + f->nrows, pt->line, pt->nrows * sizeof(*pt->line));
-		f->nrows += pt->nrows;
-		pt->nrows = 0;
-		while (last && last->next)
-			last = last->next;
-		if (last) {
-			last->next = st->chunks;
-			st->chunks = pt->chunks;
-			pt->chunks = NULL;
-		}
-	}
-	return 0;
-}
-
-static void parts_release(struct frame_parts *fp, size_t ncols)
-{
-	for (size_t i = 0; i < ML_CSV_PARTS; i++) {
-		struct frame_part *pt = &fp->part[i];
-		arena_free(&pt->chunks);
-		for (size_t c = 0; pt->cells && c < ncols; c++)
-			mem_free(pt->cells[c]);
-		mem_free(pt->cells);
-		mem_free(pt->line);
-	}
-	mem_free(fp);
 }
 
 static int frame_load(struct ml_frame *f, struct ml_csv *r, struct err *err)
 {
-	struct ml_csv_parts ops = {part_read, parts_commit, NULL};
-	struct frame_parts *fp = NULL;
-	int rc = ml_csv_next(r, err), ret = -1;
+	int rc = ml_csv_next(r, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return err_set(err, ERR_PARSE, "%s:1: empty file (no header row)", f->path);
 	if (frame_header(f, r, err) < 0)
 		return -1;
-	if (!(fp = mem_calloc(1, sizeof(*fp)))) {
-		err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	fp->f = f;
-	ops.ctx = fp;
-	if (ml_csv_read_parts(r, ML_CSV_BLOCK, &ops, err) < 0)
-		goto out;
-	if (f->nrows == 0) {
-		err_set(err, ERR_PARSE, "%s:%zu: header row without data rows", f->path, r->line);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fp)
-		parts_release(fp, f->ncols);
-	return ret;
+	while ((rc = ml_csv_next(r, err)) > 0)
+		if (frame_add_row(f, r, err) < 0)
+			return -1;
+	if (rc < 0)
+		return -1;
+	if (f->nrows == 0)
+		return err_set(err, ERR_PARSE, "%s:%zu: header row without data rows", f->path,
+			       r->line);
+	return 0;
 }
 
 static int frame_start(struct ml_frame *f, const char *name, struct err *err)
