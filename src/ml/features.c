@@ -937,8 +937,9 @@ static int pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const
 			int ngram_max, unsigned hash_bits, int for_trees, struct kept_col *kept,
 			struct err *err)
 {
-	struct fit_cols fc = {p, s, f, colmap, rows, nrows, kept};
+	struct fit_cols fc;
 	memset(p, 0, sizeof(*p));
+	fc = (struct fit_cols){p, s, f, colmap, rows, nrows, kept};
 	if (check_params(ngram_min, ngram_max, hash_bits, err) < 0)
 		return -1;
 	p->ngram_min = ngram_min;
@@ -1069,7 +1070,7 @@ int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s
 			       int for_trees, struct ml__row *out, struct err *err)
 {
 	struct kept_col *kept = mem_calloc(s->ncols + 1, sizeof(*kept));
-	struct transform_rows tr = {p, kept, nrows, out};
+	struct transform_rows tr;
 	int ret = -1;
 
 	if (!kept) {
@@ -1081,6 +1082,7 @@ int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s
 			 kept, err) < 0)
 		goto out;
 	/* Rows are independent: blocks of them on two threads. */
+	tr = (struct transform_rows){p, kept, nrows, out};
 	if (ml__par_for((nrows + TRANSFORM_BLOCK - 1) / TRANSFORM_BLOCK, transform_block, &tr,
 			err) < 0) {
 		ml__pipeline_release(p);

@@ -703,8 +703,9 @@ static int schema_infer(struct ml_schema *s, const struct ml_frame *f, const cha
 			enum ml_task task, int kinds_only, struct err *err)
 {
 	int t = target ? ml_frame_col(f, target) : (int)f->ncols - 1;
-	struct infer_cols ic = {s, f, 0, NULL};
+	struct infer_cols ic;
 	memset(s, 0, sizeof(*s));
+	ic = (struct infer_cols){s, f, 0, NULL};
 	if (t < 0)
 		return err_set(err, ERR_INVALID, "'%s' has no target column '%s'", f->path, target);
 	if (f->ncols < 2)
