@@ -471,22 +471,43 @@ struct col_pending {
 	struct sset set;
 };
 
+static void pending_free_one(struct col_pending *p)
+{
+	mem_free(p->v);
+	p->v = NULL;
+	sset_free(&p->set);
+}
+
 static void pending_free(struct col_pending *pend, size_t ncols)
 {
-	for (size_t i = 0; pend && i < ncols; i++) {
-		mem_free(pend[i].v);
-		sset_free(&pend[i].set);
-	}
+	for (size_t i = 0; pend && i < ncols; i++)
+		pending_free_one(&pend[i]);
 	mem_free(pend);
 }
 
-/* keep: NULL, or what the kinds pass kept of the column (taken over). */
+/* With v[0..n) sorted: the number of distinct values when all are integers, else 0. */
+static size_t distinct_ints(const double *v, size_t n)
+{
+	size_t d = n > 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] != floor(v[i]))
+			return 0;
+		d += i > 0 && v[i] != v[i - 1];
+	}
+	return d;
+}
+
+/*
+ * The statistics of a column whose kind, count and missing are known. keep:
+ * NULL, or what the kinds pass kept of the column (taken over). ints: NULL,
+ * or where a numeric column's distinct_ints goes.
+ */
 static int column_stats(struct ml_column *c, char *const *cells, size_t nrows,
-			struct col_pending *keep, struct err *err)
+			struct col_pending *keep, size_t *ints, struct err *err)
 {
 	struct sset set = {NULL, 0, 0, 0};
 	double *v = NULL;
-	int ints, ret = -1;
+	int all_ints, ret = -1;
 	if (keep) {
 		v = keep->v;
 		set = keep->set;
@@ -496,9 +517,11 @@ static int column_stats(struct ml_column *c, char *const *cells, size_t nrows,
 		if (!v && !(v = mem_calloc(c->count ? c->count : 1, sizeof(*v))))
 			goto nomem;
 		if (!keep)
-			(void)numeric_values(cells, nrows, v, &ints); /* numeric: cannot fail */
+			(void)numeric_values(cells, nrows, v, &all_ints); /* numeric: cannot fail */
 		sort_doubles(v, c->count);
 		numeric_stats(c, v, c->count);
+		if (ints)
+			*ints = distinct_ints(v, c->count);
 	} else if (c->kind == ML_TEXT) {
 		if (text_stats(c, cells, nrows) < 0)
 			goto nomem;
@@ -517,21 +540,24 @@ out:
 }
 
 /*
- * Infers one column. *numeric_ints is set to the number of distinct values
+ * Infers one column. *int_distinct is set to the number of distinct values
  * when the column is numeric and all integers (else 0), for the task choice.
  * keep: NULL, or the kind, count and missing only, with what column_stats
- * needs for the rest kept in *keep.
+ * needs for the rest kept in *keep (freed by pending_free).
  */
 static int column_infer(struct ml_column *c, const char *name, char *const *cells, size_t nrows,
 			size_t *int_distinct, struct col_pending *keep, struct err *err)
 {
-	struct sset set = {NULL, 0, 0, 0};
-	double *v = NULL, tokens = 0;
-	int numeric = 1, ints = 1, ret = -1;
+	struct col_pending own;
+	struct col_pending *k = keep ? keep : &own;
+	double tokens;
+	int ints;
 
 	memset(c, 0, sizeof(*c));
+	memset(&own, 0, sizeof(own));
 	*int_distinct = 0;
-	if (!(c->name = mem_strdup(name)) || !(v = mem_calloc(nrows ? nrows : 1, sizeof(*v))))
+	if (!(c->name = mem_strdup(name)) ||
+	    !(k->v = mem_calloc(nrows ? nrows : 1, sizeof(double))))
 		goto nomem;
 	for (size_t r = 0; r < nrows; r++) {
 		if (!cells[r])
@@ -539,50 +565,24 @@ static int column_infer(struct ml_column *c, const char *name, char *const *cell
 		else
 			c->count++;
 	}
-	numeric = numeric_values(cells, nrows, v, &ints) == 0;
-	if (numeric && c->count > 0) {
+	if (numeric_values(cells, nrows, k->v, &ints) == 0 && c->count > 0) {
 		c->kind = ML_NUMERIC;
-		if (keep) {
-			keep->v = v;
-			v = NULL;
-			ret = 0;
-			goto out;
-		}
-		sort_doubles(v, c->count);
-		numeric_stats(c, v, c->count);
-		if (ints) {
-			size_t d = 1;
-			for (size_t i = 1; i < c->count; i++)
-				d += v[i] != v[i - 1];
-			*int_distinct = d;
-		}
-		ret = 0;
-		goto out;
-	}
-	if ((tokens = string_values(cells, nrows, c->count, &set)) < 0)
-		goto nomem;
-	if (c->count &&
-	    (tokens >= TEXT_MIN_TOKENS || (set.n * 2 > c->count && set.n > TEXT_MIN_DISTINCT))) {
-		c->kind = ML_TEXT;
-		if (!keep && text_stats(c, cells, nrows) < 0)
-			goto nomem;
 	} else {
-		c->kind = ML_CATEGORICAL;
-		if (keep) {
-			keep->set = set;
-			memset(&set, 0, sizeof(set));
-		} else if (set_categories(c, &set) < 0) {
+		mem_free(k->v);
+		k->v = NULL;
+		if ((tokens = string_values(cells, nrows, c->count, &k->set)) < 0)
 			goto nomem;
+		c->kind = ML_CATEGORICAL;
+		if (c->count && (tokens >= TEXT_MIN_TOKENS ||
+				 (k->set.n * 2 > c->count && k->set.n > TEXT_MIN_DISTINCT))) {
+			c->kind = ML_TEXT; /* its statistics come from the cells again */
+			sset_free(&k->set);
 		}
 	}
-	ret = 0;
-	goto out;
+	return keep ? 0 : column_stats(c, cells, nrows, &own, int_distinct, err);
 nomem:
-	err_set(err, ERR_NOMEM, "out of memory");
-out:
-	sset_free(&set);
-	mem_free(v);
-	return ret;
+	pending_free_one(&own);
+	return err_set(err, ERR_NOMEM, "out of memory");
 }
 
 static void column_release(struct ml_column *c)
@@ -760,8 +760,8 @@ int ml_schema_infer_stats(struct ml_schema *s, const struct ml_frame *f, struct 
 				s->cols[i].name);
 			goto out;
 		}
-		if (column_stats(&s->cols[i], f->cells[c], f->nrows, pend ? &pend[i] : NULL, err) <
-		    0)
+		if (column_stats(&s->cols[i], f->cells[c], f->nrows, pend ? &pend[i] : NULL, NULL,
+				 err) < 0)
 			goto out;
 	}
 	ret = 0;
