@@ -548,13 +548,12 @@ out:
 static int column_infer(struct ml_column *c, const char *name, char *const *cells, size_t nrows,
 			size_t *int_distinct, struct col_pending *keep, struct err *err)
 {
-	struct col_pending own;
+	struct col_pending own = {NULL, {NULL, 0, 0, 0}};
 	struct col_pending *k = keep ? keep : &own;
 	double tokens;
 	int ints;
 
 	memset(c, 0, sizeof(*c));
-	memset(&own, 0, sizeof(own));
 	*int_distinct = 0;
 	if (!(c->name = mem_strdup(name)) ||
 	    !(k->v = mem_calloc(nrows ? nrows : 1, sizeof(double))))
