@@ -986,13 +986,13 @@ static int kept_alloc(struct kept_col *kept, const struct ml_schema *s, size_t n
 {
 	size_t i;
 	for (i = 0; i < s->ncols; i++) {
-		int ok = s->cols[i].kind == ML_NUMERIC
-				 ? (kept[i].num = mem_calloc(nrows + 1, sizeof(double))) != NULL
-			 : s->cols[i].kind == ML_CATEGORICAL
-				 ? (kept[i].cat = mem_calloc(nrows + 1, sizeof(int32_t))) != NULL
-				 : (kept[i].docs =
-					    mem_calloc(nrows + 1, sizeof(struct text_doc))) != NULL;
-		if (!ok)
+		if (s->cols[i].kind == ML_NUMERIC)
+			kept[i].num = mem_calloc(nrows + 1, sizeof(*kept[i].num));
+		else if (s->cols[i].kind == ML_CATEGORICAL)
+			kept[i].cat = mem_calloc(nrows + 1, sizeof(*kept[i].cat));
+		else
+			kept[i].docs = mem_calloc(nrows + 1, sizeof(*kept[i].docs));
+		if (!kept[i].num && !kept[i].cat && !kept[i].docs)
 			return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
 	}
 	return 0;
