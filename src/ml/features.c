@@ -13,9 +13,10 @@
 
 #include "base/mem.h"
 
-#define TOKEN_MAX     256 /* bytes of a token that are hashed; the rest is ignored */
-#define NUM_TEXT_MAX  64  /* longest string parsed as a number */
-#define KEYS_ON_STACK 512 /* n-gram keys before transform allocates */
+#define TOKEN_MAX	256 /* bytes of a token that are hashed; the rest is ignored */
+#define NUM_TEXT_MAX	64  /* longest string parsed as a number */
+#define KEYS_ON_STACK	512 /* n-gram keys before transform allocates */
+#define TRANSFORM_BLOCK 128 /* training rows a thread claims at once */
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -118,10 +119,9 @@ void ml__row_init(struct ml__row *r, uint32_t *idx, double *val, size_t cap)
 	r->heap = 0;
 }
 
-int ml__row_push(struct ml__row *r, uint32_t idx, double val, struct err *err)
+int ml__row_reserve(struct ml__row *r, size_t cap, struct err *err)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
+	if (cap > r->cap) {
 		uint32_t *ni = mem_calloc(cap, sizeof(*ni));
 		double *nv = mem_calloc(cap, sizeof(*nv));
 		if (!ni || !nv) {
@@ -142,6 +142,13 @@ int ml__row_push(struct ml__row *r, uint32_t idx, double val, struct err *err)
 		r->cap = cap;
 		r->heap = 1;
 	}
+	return 0;
+}
+
+int ml__row_push(struct ml__row *r, uint32_t idx, double val, struct err *err)
+{
+	if (r->n == r->cap && ml__row_reserve(r, r->cap ? r->cap * 2 : 16, err) < 0)
+		return -1;
 	r->idx[r->n] = idx;
 	r->val[r->n] = val;
 	r->n++;
@@ -435,11 +442,6 @@ static int cat_lengths(struct ml__feat_col *c, struct err *err)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The index of the category of s[0..len), or -1 (the categories are distinct). */
 static long cat_index(const struct ml__feat_col *c, const char *s, size_t len)
 {
@@ -640,8 +642,10 @@ static struct ml_cell frame_cell(const struct ml_frame *f, int col, size_t row)
 	return c;
 }
 
+/* keep: NULL, or nrows entries for each row's value (NAN when missing). */
 static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col,
-		       const size_t *rows, size_t nrows, int for_trees, struct err *err)
+		       const size_t *rows, size_t nrows, int for_trees, double *keep,
+		       struct err *err)
 {
 	double sum = 0, sq = 0, *x = mem_calloc(nrows ? nrows : 1, sizeof(*x));
 	size_t i, cnt = 0, missing = 0;
@@ -658,6 +662,8 @@ static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col
 				err, ERR_INVALID, "%s:%zu: column '%s': '%s' is not a number",
 				f->path ? f->path : "data", f->line[rows[i]], c->name, cell.str);
 		}
+		if (keep)
+			keep[i] = r ? x[cnt] : NAN; /* parse_num's values are finite */
 		if (r == 0) {
 			missing++;
 			continue;
@@ -679,64 +685,114 @@ static int fit_numeric(struct ml__feat_col *c, const struct ml_frame *f, int col
 /*
  * The distinct strings of v[0..n) into v[0..*nd), in first-seen order: an
  * open-addressing set on murmur3, so sorting the categories afterwards costs
- * a handful of comparisons instead of a sort of every row's value.
+ * a handful of comparisons instead of a sort of every row's value. id: NULL,
+ * or n entries for the index in v[0..*nd) of each v[i].
  */
-static int distinct_strings(char **v, size_t n, size_t *nd, struct err *err)
+static int distinct_strings(char **v, size_t n, size_t *nd, uint32_t *id, struct err *err)
 {
 	size_t cap = 16, i, d = 0;
 	char **slot;
+	uint32_t *slot_id = NULL;
+	int ret = -1;
 	while (cap < 2 * n)
 		cap *= 2;
 	slot = mem_calloc(cap, sizeof(*slot));
-	if (!slot)
-		return err_set(err, ERR_NOMEM, "out of memory fitting a categorical column");
+	if (id)
+		slot_id = mem_calloc(cap, sizeof(*slot_id));
+	if (!slot || (id && !slot_id)) {
+		err_set(err, ERR_NOMEM, "out of memory fitting a categorical column");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(v[i]);
 		size_t h = ml__murmur3(v[i], len, 0) & (cap - 1);
 		while (slot[h] && strcmp(slot[h], v[i]) != 0)
 			h = (h + 1) & (cap - 1);
-		if (!slot[h])
+		if (!slot[h]) {
+			if (slot_id)
+				slot_id[h] = (uint32_t)d;
 			slot[h] = v[d++] = v[i];
+		}
+		if (id)
+			id[i] = slot_id[h];
 	}
-	mem_free(slot);
 	*nd = d;
-	return 0;
+	ret = 0;
+out:
+	mem_free(slot);
+	mem_free(slot_id);
+	return ret;
 }
 
-static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int col,
-			   const size_t *rows, size_t nrows, struct err *err)
+static int cmp_strp(const void *a, const void *b)
 {
-	size_t i, n = 0;
+	return strcmp(**(char **const *)a, **(char **const *)b);
+}
+
+/*
+ * The categories of a column: v[0..n) its distinct values, sorted into
+ * c->cats; keep (NULL or nrows entries) gets each row's category, -1 when
+ * missing, from id (the index in v of each non-missing value, in row order).
+ */
+static int set_cats(struct ml__feat_col *c, char **v, size_t n, const uint32_t *id,
+		    const struct ml_frame *f, int col, const size_t *rows, size_t nrows,
+		    int32_t *keep, struct err *err)
+{
+	char ***order = mem_calloc(n + 1, sizeof(*order)); /* into v, sorted by string */
+	uint32_t *rank = mem_calloc(n + 1, sizeof(*rank));
+	size_t i, j = 0;
+	int ret = -1;
+	c->cats = mem_calloc(n ? n : 1, sizeof(*c->cats));
+	if (!order || !rank || !c->cats)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		order[i] = &v[i];
+	qsort(order, n, sizeof(*order), cmp_strp);
+	for (i = 0; i < n; i++) {
+		rank[order[i] - v] = (uint32_t)i;
+		c->cats[c->ncats] = mem_strdup(*order[i]);
+		if (!c->cats[c->ncats])
+			goto nomem;
+		c->ncats++;
+	}
+	for (i = 0; keep && i < nrows; i++)
+		keep[i] = col >= 0 && f->cells[col][rows[i]] ? (int32_t)rank[id[j++]] : -1;
+	ret = 0;
+	goto out;
+nomem:
+	err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+out:
+	mem_free(order);
+	mem_free(rank);
+	return ret;
+}
+
+/* keep: NULL, or nrows entries for each row's category (-1 when missing). */
+static int fit_categorical(struct ml__feat_col *c, const struct ml_frame *f, int col,
+			   const size_t *rows, size_t nrows, int32_t *keep, struct err *err)
+{
+	size_t i, n = 0, nd = 0;
 	char **v = mem_calloc(nrows ? nrows : 1, sizeof(*v));
-	if (!v)
-		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+	uint32_t *id = keep ? mem_calloc(nrows + 1, sizeof(*id)) : NULL;
+	int ret = -1;
+	if (!v || (keep && !id)) {
+		err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
+		goto out;
+	}
 	for (i = 0; i < nrows; i++) {
 		char *s = col >= 0 ? f->cells[col][rows[i]] : NULL;
 		if (s)
 			v[n++] = s;
 	}
-	if (distinct_strings(v, n, &n, err) < 0) {
-		mem_free(v);
-		return -1;
-	}
-	qsort(v, n, sizeof(*v), cmp_str);
-	c->cats = mem_calloc(n ? n : 1, sizeof(*c->cats));
-	if (!c->cats) {
-		mem_free(v);
-		return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'", c->name);
-	}
-	for (i = 0; i < n; i++) {
-		c->cats[c->ncats] = mem_strdup(v[i]);
-		if (!c->cats[c->ncats]) {
-			mem_free(v);
-			return err_set(err, ERR_NOMEM, "out of memory fitting column '%s'",
-				       c->name);
-		}
-		c->ncats++;
-	}
-	mem_free(v);
+	if (distinct_strings(v, n, &nd, id, err) < 0 ||
+	    set_cats(c, v, nd, id, f, col, rows, nrows, keep, err) < 0)
+		goto out;
 	c->width = (uint32_t)c->ncats;
-	return cat_lengths(c, err);
+	ret = cat_lengths(c, err);
+out:
+	mem_free(v);
+	mem_free(id);
+	return ret;
 }
 
 static double smooth_idf(uint32_t ndocs, uint32_t df)
@@ -834,14 +890,56 @@ static int assign_offsets(struct ml__pipeline *p, struct err *err)
 	return 0;
 }
 
-/* ml__pipeline_fit; docs[i]: NULL, or nrows entries for text column i's keys. */
+/*
+ * What fit_transform keeps of column i for transforming the same rows: each
+ * row's number (NAN when missing), category (-1 when missing) or text keys.
+ * The transform then parses, looks up and tokenises nothing again.
+ */
+struct kept_col {
+	double *num;
+	int32_t *cat;
+	struct text_doc *docs;
+};
+
+/* What fitting one column needs (pipeline_fit's arguments). */
+struct fit_cols {
+	struct ml__pipeline *p;
+	const struct ml_schema *s;
+	const struct ml_frame *f;
+	const int *colmap;
+	const size_t *rows;
+	size_t nrows;
+	struct kept_col *kept;
+};
+
+static int fit_col(void *ctx, size_t i, struct err *err)
+{
+	const struct fit_cols *fc = ctx;
+	struct ml__feat_col *c = &fc->p->cols[i];
+	struct kept_col *k = fc->kept ? &fc->kept[i] : NULL;
+	c->kind = fc->s->cols[i].kind;
+	c->name = mem_strdup(fc->s->cols[i].name);
+	if (!c->name)
+		return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
+	if (c->kind == ML_NUMERIC)
+		return fit_numeric(c, fc->f, fc->colmap[i], fc->rows, fc->nrows, fc->p->for_trees,
+				   k ? k->num : NULL, err);
+	if (c->kind == ML_CATEGORICAL)
+		return fit_categorical(c, fc->f, fc->colmap[i], fc->rows, fc->nrows,
+				       k ? k->cat : NULL, err);
+	return fit_text(fc->p, c, fc->f, fc->colmap[i], fc->rows, fc->nrows, k ? k->docs : NULL,
+			err);
+}
+
+/* ml__pipeline_fit; kept: NULL, or what to keep of each column (kept_col). */
 static int pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const struct ml_frame *f,
 			const int *colmap, const size_t *rows, size_t nrows, int ngram_min,
-			int ngram_max, unsigned hash_bits, int for_trees, struct text_doc **docs,
+			int ngram_max, unsigned hash_bits, int for_trees, struct kept_col *kept,
 			struct err *err)
 {
-	size_t i;
+	struct fit_cols fc;
 	memset(p, 0, sizeof(*p));
+	fc = (struct fit_cols){p, s, f, colmap, rows, nrows, kept};
 	if (check_params(ngram_min, ngram_max, hash_bits, err) < 0)
 		return -1;
 	p->ngram_min = ngram_min;
@@ -852,25 +950,8 @@ static int pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const
 	if (!p->cols)
 		return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
 	p->ncols = s->ncols;
-	for (i = 0; i < s->ncols; i++) {
-		struct ml__feat_col *c = &p->cols[i];
-		int r = 0;
-		c->kind = s->cols[i].kind;
-		c->name = mem_strdup(s->cols[i].name);
-		if (!c->name) {
-			err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
-			goto fail;
-		}
-		if (c->kind == ML_NUMERIC)
-			r = fit_numeric(c, f, colmap[i], rows, nrows, for_trees, err);
-		else if (c->kind == ML_CATEGORICAL)
-			r = fit_categorical(c, f, colmap[i], rows, nrows, err);
-		else
-			r = fit_text(p, c, f, colmap[i], rows, nrows, docs ? docs[i] : NULL, err);
-		if (r < 0)
-			goto fail;
-	}
-	if (assign_offsets(p, err) < 0)
+	/* Columns are fitted independently, on two threads. */
+	if (ml__par_for(s->ncols, fit_col, &fc, err) < 0 || assign_offsets(p, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -886,67 +967,99 @@ int ml__pipeline_fit(struct ml__pipeline *p, const struct ml_schema *s, const st
 			    for_trees, NULL, err);
 }
 
-/* Reverses v[a..b) of both arrays of r. */
-static void row_reverse(struct ml__row *r, size_t a, size_t b)
+static void kept_free(struct kept_col *kept, size_t ncols, size_t nrows)
 {
-	while (a + 1 < b) {
-		uint32_t ti = r->idx[a];
-		double tv = r->val[a];
-		b--;
-		r->idx[a] = r->idx[b];
-		r->val[a] = r->val[b];
-		r->idx[b] = ti;
-		r->val[b] = tv;
-		a++;
+	size_t i, r;
+	for (i = 0; kept && i < ncols; i++) {
+		for (r = 0; kept[i].docs && r < nrows; r++)
+			mem_free(kept[i].docs[r].v);
+		mem_free(kept[i].docs);
+		mem_free(kept[i].num);
+		mem_free(kept[i].cat);
 	}
+	mem_free(kept);
 }
 
-/*
- * Appends text column c's features from its kept keys, then rotates them to
- * their place: before the first entry of a later column, so idx stays sorted.
- */
-static int row_add_text(struct ml__row *r, const struct ml__feat_col *c, const struct text_doc *d,
-			struct err *err)
+/* The arrays of kept for the columns of s (their kinds say which). */
+static int kept_alloc(struct kept_col *kept, const struct ml_schema *s, size_t nrows,
+		      struct err *err)
 {
-	size_t start = r->n, pos = 0;
-	if (text_values(c, d->v, d->n, r, err) < 0)
-		return -1;
-	while (pos < start && r->idx[pos] < c->offset)
-		pos++;
-	if (pos < start) {
-		row_reverse(r, pos, start);
-		row_reverse(r, start, r->n);
-		row_reverse(r, pos, r->n);
+	size_t i;
+	for (i = 0; i < s->ncols; i++) {
+		if (s->cols[i].kind == ML_NUMERIC)
+			kept[i].num = mem_calloc(nrows + 1, sizeof(*kept[i].num));
+		else if (s->cols[i].kind == ML_CATEGORICAL)
+			kept[i].cat = mem_calloc(nrows + 1, sizeof(*kept[i].cat));
+		else
+			kept[i].docs = mem_calloc(nrows + 1, sizeof(*kept[i].docs));
+		if (!kept[i].num && !kept[i].cat && !kept[i].docs)
+			return err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
 	}
 	return 0;
 }
 
-static void docs_free(struct text_doc **docs, size_t ncols, size_t nrows)
-{
-	size_t i, r;
-	for (i = 0; docs && i < ncols; i++) {
-		for (r = 0; docs[i] && r < nrows; r++)
-			mem_free(docs[i][r].v);
-		mem_free(docs[i]);
-	}
-	mem_free(docs);
-}
-
-/* Transforms row rows[r] of f with text columns taken from their kept keys. */
-static int transform_kept(const struct ml__pipeline *p, const struct ml_frame *f, const int *colmap,
-			  size_t row, size_t r, struct text_doc **docs, struct ml_cell *cells,
+/*
+ * Row r of the training rows from what fit kept: what ml__pipeline_transform
+ * makes of the row (transform_to), column by column, so idx stays ascending.
+ * The row is sized once: at most one entry per numeric or categorical
+ * column, and one per text key.
+ */
+static int transform_kept(const struct ml__pipeline *p, const struct kept_col *kept, size_t r,
 			  struct ml__row *out, struct err *err)
 {
-	size_t i;
+	size_t i, cap = 0;
 	for (i = 0; i < p->ncols; i++)
-		cells[i] = p->cols[i].kind == ML_TEXT
-				   ? (struct ml_cell){ML_CELL_MISSING, NULL, 0, 0}
-				   : frame_cell(f, colmap[i], row);
-	if (ml__pipeline_transform(p, cells, out, err) < 0)
+		cap += p->cols[i].kind == ML_TEXT ? kept[i].docs[r].n : 1;
+	if (ml__row_reserve(out, cap, err) < 0)
 		return -1;
-	for (i = 0; i < p->ncols; i++)
-		if (p->cols[i].kind == ML_TEXT &&
-		    row_add_text(out, &p->cols[i], &docs[i][r], err) < 0)
+	for (i = 0; i < p->ncols; i++) {
+		const struct ml__feat_col *c = &p->cols[i];
+		double v;
+		int32_t k;
+		switch (c->kind) {
+		case ML_NUMERIC:
+			v = kept[i].num[r];
+			if (isnan(v)) {
+				if (c->missing_ind &&
+				    ml__row_push(out, c->offset + 1, 1.0, err) < 0)
+					return -1;
+			} else if (p->for_trees) {
+				if (ml__row_push(out, c->offset, v, err) < 0)
+					return -1;
+			} else {
+				v = (v - c->mean) / c->std;
+				if (v != 0 && ml__row_push(out, c->offset, v, err) < 0)
+					return -1;
+			}
+			break;
+		case ML_CATEGORICAL:
+			k = kept[i].cat[r];
+			if (k >= 0 && ml__row_push(out, c->offset + (uint32_t)k, 1.0, err) < 0)
+				return -1;
+			break;
+		case ML_TEXT:
+			if (text_values(c, kept[i].docs[r].v, kept[i].docs[r].n, out, err) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Rows [i * TRANSFORM_BLOCK, ...) of a fit_transform. */
+struct transform_rows {
+	const struct ml__pipeline *p;
+	const struct kept_col *kept;
+	size_t nrows;
+	struct ml__row *out;
+};
+
+static int transform_block(void *ctx, size_t i, struct err *err)
+{
+	const struct transform_rows *tr = ctx;
+	size_t r, end = (i + 1) * TRANSFORM_BLOCK;
+	for (r = i * TRANSFORM_BLOCK; r < end && r < tr->nrows; r++)
+		if (transform_kept(tr->p, tr->kept, r, &tr->out[r], err) < 0)
 			return -1;
 	return 0;
 }
@@ -956,35 +1069,28 @@ int ml__pipeline_fit_transform(struct ml__pipeline *p, const struct ml_schema *s
 			       size_t nrows, int ngram_min, int ngram_max, unsigned hash_bits,
 			       int for_trees, struct ml__row *out, struct err *err)
 {
-	/* one array of kept texts per column: */
-	struct text_doc **docs =
-		mem_calloc(s->ncols + 1, sizeof(*docs)); /* NOLINT(bugprone-sizeof-expression) */
-	struct ml_cell *cells = mem_calloc(s->ncols + 1, sizeof(*cells));
-	size_t i, r;
+	struct kept_col *kept = mem_calloc(s->ncols + 1, sizeof(*kept));
+	struct transform_rows tr;
 	int ret = -1;
 
-	if (!docs || !cells) {
+	if (!kept) {
 		err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
 		goto out;
 	}
-	for (i = 0; i < s->ncols; i++)
-		if (s->cols[i].kind == ML_TEXT &&
-		    !(docs[i] = mem_calloc(nrows + 1, sizeof(**docs)))) {
-			err_set(err, ERR_NOMEM, "out of memory for the feature pipeline");
-			goto out;
-		}
-	if (pipeline_fit(p, s, f, colmap, rows, nrows, ngram_min, ngram_max, hash_bits, for_trees,
-			 docs, err) < 0)
+	if (kept_alloc(kept, s, nrows, err) < 0 ||
+	    pipeline_fit(p, s, f, colmap, rows, nrows, ngram_min, ngram_max, hash_bits, for_trees,
+			 kept, err) < 0)
 		goto out;
-	for (r = 0; r < nrows; r++)
-		if (transform_kept(p, f, colmap, rows[r], r, docs, cells, &out[r], err) < 0) {
-			ml__pipeline_release(p);
-			goto out;
-		}
+	/* Rows are independent: blocks of them on two threads. */
+	tr = (struct transform_rows){p, kept, nrows, out};
+	if (ml__par_for((nrows + TRANSFORM_BLOCK - 1) / TRANSFORM_BLOCK, transform_block, &tr,
+			err) < 0) {
+		ml__pipeline_release(p);
+		goto out;
+	}
 	ret = 0;
 out:
-	docs_free(docs, s->ncols, nrows);
-	mem_free(cells);
+	kept_free(kept, s->ncols, nrows);
 	return ret;
 }
 

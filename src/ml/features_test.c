@@ -542,13 +542,15 @@ static void test_pipeline_from_json_rejects_bad_manifests(void **state)
 }
 
 /* Fit-and-transform in one pass gives the rows of fit, then transform, with
- * the text column first, in the middle and last (features stay sorted). */
+ * the text column first, in the middle and last (features stay sorted), for
+ * linear models and trees, with missing numbers and categories. */
 static void test_pipeline_fit_transform_equals_fit_then_transform(void **state)
 {
 	static const int orders[3][3] = {{2, 0, 1}, {0, 2, 1}, {0, 1, 2}};
 	size_t o, r, i;
 	(void)state;
-	for (o = 0; o < 3; o++) {
+	for (o = 0; o < 6; o++) {
+		int trees = o >= 3;
 		struct fixture x;
 		struct ml_column cols[3];
 		struct ml__pipeline p, q;
@@ -556,18 +558,19 @@ static void test_pipeline_fit_transform_equals_fit_then_transform(void **state)
 		struct err err = ERR_INIT;
 		struct ml_cell cells[3];
 		fixture_init(&x);
+		x.col_cat[5] = NULL;
 		for (i = 0; i < 3; i++) {
-			cols[i] = x.cols[orders[o][i]];
-			x.colmap[i] = orders[o][i];
+			cols[i] = x.cols[orders[o % 3][i]];
+			x.colmap[i] = orders[o % 3][i];
 		}
 		x.s.cols = cols;
 		for (r = 0; r < NROWS; r++)
 			ml__row_init(&a[r], NULL, NULL, 0);
 		assert_int_equal(ml__pipeline_fit_transform(&p, &x.s, &x.f, x.colmap, x.rows, NROWS,
-							    1, 2, 10, 0, a, &err),
+							    1, 2, 10, trees, a, &err),
 				 0);
 		assert_int_equal(ml__pipeline_fit(&q, &x.s, &x.f, x.colmap, x.rows, NROWS, 1, 2, 10,
-						  0, &err),
+						  trees, &err),
 				 0);
 		for (r = 0; r < NROWS; r++) {
 			for (i = 0; i < 3; i++)

@@ -1,7 +1,8 @@
 /*
  * frame.c - whole CSV files in memory as columns of strings (frame.h), read
  * through the streaming tokenizer of csv.h. Field bytes live in an arena of
- * large chunks, so a file costs a few allocations, not one per field.
+ * large chunks, a row copied at once, so a file costs a few allocations, not
+ * one per field.
  */
 #include "ml/frame.h"
 #include "base/mem.h"
@@ -143,21 +144,25 @@ static int frame_grow_rows(struct ml_frame *f, struct err *err)
 	return 0;
 }
 
+/*
+ * Adds the current row of r: its fields lie one after the other in one
+ * block, each with its NUL (csv.h), so the block is copied at once and the
+ * cells point into the copy; an empty field is NULL.
+ */
 static int frame_add_row(struct ml_frame *f, struct ml_csv *r, struct err *err)
 {
-	struct frame_store *st = f->internal;
-	size_t row = f->nrows;
-	if (r->nfields != f->ncols)
+	size_t row = f->nrows, n = r->nfields, size;
+	char *base;
+	if (n != f->ncols)
 		return err_set(err, ERR_PARSE, "%s:%zu: expected %zu fields, found %zu", f->path,
-			       r->row_line, f->ncols, r->nfields);
+			       r->row_line, f->ncols, n);
 	if (frame_grow_rows(f, err) < 0)
 		return -1;
-	for (size_t c = 0; c < f->ncols; c++) {
-		char *s = NULL;
-		if (r->len[c] > 0 && !(s = frame_strdup(st, r->field[c], r->len[c])))
-			return err_set(err, ERR_NOMEM, "out of memory");
-		f->cells[c][row] = s;
-	}
+	size = (size_t)(r->field[n - 1] - r->field[0]) + r->len[n - 1];
+	if (!(base = frame_strdup(f->internal, r->field[0], size)))
+		return err_set(err, ERR_NOMEM, "out of memory");
+	for (size_t c = 0; c < n; c++)
+		f->cells[c][row] = r->len[c] ? base + (r->field[c] - r->field[0]) : NULL;
 	f->line[row] = r->row_line;
 	f->nrows++;
 	return 0;

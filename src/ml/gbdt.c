@@ -11,6 +11,7 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #define XGB() ml__xgb_table()
 
 #define CHECK_TOLERANCE 1e-5
+/* Rows the walker is checked on at most, spread over the set (each walks every tree). */
+#define CHECK_ROWS_MAX 1024
 
 struct xgb {
 	DMatrixHandle train, valid;
@@ -180,19 +183,20 @@ static int boost(struct xgb *x, const struct ml__gbdt_params *prm, size_t nvalid
 	return 0;
 }
 
-/* The walker must agree with XGBoost, or the bundle would predict wrongly. */
-static int check_walker(const struct ml__gbdt *g, BoosterHandle b, DMatrixHandle d,
+/*
+ * The walker must agree with XGBoost, or the bundle would predict wrongly.
+ * res: XGBoost's len predictions for the n rows; the walker is compared on
+ * CHECK_ROWS_MAX of them at most, evenly spaced (without early stopping the
+ * rows are the whole training set).
+ */
+static int check_walker(const struct ml__gbdt *g, const float *res, bst_ulong len,
 			const struct ml__row *rows, size_t n, struct err *err)
 {
-	bst_ulong len = 0;
-	const float *res = NULL;
-	size_t i, k;
-	if (XGB()->XGBoosterPredict(b, d, 0, 0, 0, &len, &res) != 0)
-		return xgb_fail(err, "prediction failed");
+	size_t i, k, step = n > CHECK_ROWS_MAX ? (n + CHECK_ROWS_MAX - 1) / CHECK_ROWS_MAX : 1;
 	if (len != n * g->ngroups)
 		return err_set(err, ERR_INTERNAL, "xgboost returned %lu predictions for %zu rows",
 			       (unsigned long)len, n);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i += step) {
 		struct ml_pred p;
 		ml__gbdt_predict(g, &rows[i], &p);
 		for (k = 0; k < g->ngroups; k++) {
@@ -212,6 +216,48 @@ static int check_walker(const struct ml__gbdt *g, BoosterHandle b, DMatrixHandle
 	return 0;
 }
 
+/* ml__gbdt_load of the new payload, on a thread of its own. */
+struct load_job {
+	struct ml__gbdt *g;
+	enum ml_task task;
+	uint32_t nclasses, nfeatures;
+	const char *json;
+	size_t len;
+	struct err err;
+	int rc;
+};
+
+static void *load_run(void *arg)
+{
+	struct load_job *j = arg;
+	j->rc = ml__gbdt_load(j->g, j->task, j->nclasses, j->nfeatures, j->json, j->len, &j->err);
+	return NULL;
+}
+
+/*
+ * Loads the payload into g and checks g against XGBoost's predictions on
+ * the rows: kiln's walker parses the payload on a second thread while
+ * XGBoost predicts. The errors are those of loading, then predicting.
+ */
+static int load_and_check(struct ml__gbdt *g, struct load_job *job, BoosterHandle b,
+			  DMatrixHandle d, const struct ml__row *rows, size_t n, struct err *err)
+{
+	pthread_t th;
+	int threaded = pthread_create(&th, NULL, load_run, job) == 0, pred;
+	bst_ulong len = 0;
+	const float *res = NULL;
+	if (!threaded)
+		load_run(job);
+	pred = XGB()->XGBoosterPredict(b, d, 0, 0, 0, &len, &res);
+	if (threaded && pthread_join(th, NULL) != 0)
+		return err_set(err, ERR_INTERNAL, "cannot join the model loader");
+	if (job->rc < 0)
+		return err_set(err, job->err.code, "%s", job->err.msg);
+	if (pred != 0)
+		return xgb_fail(err, "prediction failed");
+	return check_walker(g, res, len, rows, n, err);
+}
+
 int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum ml_task task,
 		   uint32_t nclasses, const struct ml__row *rows, const double *y, size_t n,
 		   const struct ml__row *valid, const double *yvalid, size_t nvalid,
@@ -219,12 +265,14 @@ int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum m
 		   struct err *err)
 {
 	struct xgb x = {NULL, NULL, NULL, NULL};
+	struct load_job job;
 	BoosterHandle keep;
 	bst_ulong len = 0;
 	const char *model = NULL;
 	int ret = -1;
 
 	memset(g, 0, sizeof(*g));
+	memset(&job, 0, sizeof(job));
 	*payload = NULL;
 	if (!ml__xgb_load(err))
 		return -1;
@@ -260,10 +308,14 @@ int ml__gbdt_train(struct ml__gbdt *g, const struct ml__gbdt_params *prm, enum m
 	}
 	memcpy(*payload, model, len);
 	*payload_len = len;
-	if (ml__gbdt_load(g, task, nclasses, nfeatures, *payload, len, err) < 0)
-		goto out;
-	if (nvalid ? check_walker(g, keep, x.valid, valid, nvalid, err) < 0
-		   : check_walker(g, keep, x.train, rows, n, err) < 0)
+	job.g = g;
+	job.task = task;
+	job.nclasses = nclasses;
+	job.nfeatures = nfeatures;
+	job.json = *payload;
+	job.len = len;
+	if (nvalid ? load_and_check(g, &job, keep, x.valid, valid, nvalid, err) < 0
+		   : load_and_check(g, &job, keep, x.train, rows, n, err) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -38,6 +38,17 @@ int ml__parse_decimal(const char *s, size_t len, double *v);
 /* murmur3_x86_32 of len bytes with seed (the feature hash; docs/model-format.md). */
 uint32_t ml__murmur3(const void *data, size_t len, uint32_t seed);
 
+/*
+ * Runs fn(ctx, i, err) for every i in [0, n) on the calling thread and one
+ * more (on the calling thread alone when n < 2 or no thread starts). Items
+ * are claimed in ascending order, so fn must only touch item i's own output;
+ * two calls run at once. After a failure no new item is claimed. Returns 0,
+ * or -1 with err set to the error of the lowest failing item: what a serial
+ * loop stopping at its first failure would report.
+ */
+int ml__par_for(size_t n, int (*fn)(void *ctx, size_t i, struct err *err), void *ctx,
+		struct err *err);
+
 /* --- sparse rows -------------------------------------------------------- */
 
 /*
@@ -55,6 +66,8 @@ struct ml__row {
 
 void ml__row_init(struct ml__row *r, uint32_t *idx, double *val, size_t cap);
 int ml__row_push(struct ml__row *r, uint32_t idx, double val, struct err *err);
+/* Room for cap entries in all (moving them to the heap); 0, or -1 with ERR_NOMEM. */
+int ml__row_reserve(struct ml__row *r, size_t cap, struct err *err);
 void ml__row_release(struct ml__row *r);
 
 /* --- feature pipeline (features.c) -------------------------------------- */

@@ -473,8 +473,9 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 			o->target);
 		goto out;
 	}
-	/* With --test the training rows are the whole file: one inference serves. */
-	if (ml_schema_infer(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
+	/* With --test the training rows are the whole file: one inference serves.
+	 * The reference statistics come later, beside the learner (lineage). */
+	if (ml_schema_infer_kinds(sall, &t->full, t->full.names[t->target_col], o->task, err) < 0)
 		goto out;
 	if (sall->task == ML_TASK_CLASSIFICATION && sall->nclasses > ML_MAX_CLASSES) {
 		err_set(err, ERR_INVALID, "%s: target '%s' has %zu classes (at most %d)",
@@ -514,8 +515,8 @@ static int load_data(struct ml_model *m, struct trainset *t, const struct ml_tra
 		t->te = &t->test.f;
 		t->tr = &t->train.f;
 	}
-	if (!o->test_path &&
-	    ml_schema_infer(&m->schema, t->tr, t->full.names[t->target_col], all.task, err) < 0)
+	if (!o->test_path && ml_schema_infer_kinds(&m->schema, t->tr, t->full.names[t->target_col],
+						   all.task, err) < 0)
 		goto out;
 	if (m->schema.task == ML_TASK_CLASSIFICATION && m->schema.nclasses != sall->nclasses) {
 		err_set(err, ERR_INVALID, "%s: a class of '%s' has too few rows to train on",
@@ -818,23 +819,52 @@ static int maybe_in_repo(const char *dir)
 	return found;
 }
 
+/* A function run on a thread of its own (or, when none starts, at once). */
+struct side_job {
+	pthread_t th;
+	int threaded;
+};
+
+static void side_start(struct side_job *j, void *(*fn)(void *), void *arg)
+{
+	j->threaded = pthread_create(&j->th, NULL, fn, arg) == 0;
+	if (!j->threaded)
+		(void)fn(arg);
+}
+
+/* Waits for the job; idempotent. */
+static int side_join(struct side_job *j, struct err *err)
+{
+	if (!j->threaded)
+		return 0;
+	j->threaded = 0;
+	if (pthread_join(j->th, NULL) != 0)
+		return err_set(err, ERR_INTERNAL, "cannot join a thread");
+	return 0;
+}
+
 /*
- * Lineage facts, gathered on a second thread while the main one reads the
- * data and fits the model: the inputs' sha256 (one more read of each file)
- * and git's view of the training file (two process spawns). For gbdt the
- * same thread loads XGBoost (a few milliseconds of dynamic linking), so that
- * is done by the time the booster is created.
+ * What the manifest needs and the learner does not, gathered on other
+ * threads: the inputs' sha256 (one more read of each file) and git's view of
+ * the training file (two process spawns), and the schema's reference
+ * statistics (quantiles, histograms, category frequencies) while the learner
+ * trains. Reading the data and fitting the features use both cores, so for
+ * gbdt, whose learner takes the longest, the lineage waits for it too; and
+ * a thread loads XGBoost (a few milliseconds of dynamic linking) from the
+ * start, so that is done by the time the booster is created. liblinear
+ * trains in milliseconds: its lineage starts at once.
  */
 struct lineage {
 	const struct ml_train_opts *o;
+	struct ml_schema *schema; /* its statistics are added from frame */
+	const struct ml_frame *frame;
 	char data_sha[HASH_SHA256_HEX], test_sha[HASH_SHA256_HEX];
 	char git_commit[41];
 	int has_data, has_test, has_git, git_dirty;
 	int defer_data, defer_test; /* not regular files: hash them after reading */
-	int rc;			    /* -1: err says why */
-	struct err err;
-	pthread_t th;
-	int threaded;
+	int rc, stats_rc;	    /* -1: err, stats_err say why */
+	struct err err, stats_err;
+	struct side_job collect, stats, xgb;
 };
 
 /*
@@ -892,12 +922,7 @@ static void *lineage_collect(void *arg)
 {
 	struct lineage *l = arg;
 	const struct ml_train_opts *o = l->o;
-	struct err xerr = ERR_INIT;
 
-	/* First what training needs soonest; a failure is reported again, and in
-	 * place, by the trainer's own call. */
-	if (o->algo == ML_ALGO_GBDT)
-		(void)ml__xgb_load(&xerr);
 	if (strcmp(o->train_path, "-") != 0) {
 		if (lineage_hash(o->train_path, l->data_sha, &l->has_data, &l->defer_data,
 				 &l->err) < 0)
@@ -914,27 +939,54 @@ fail:
 	return NULL;
 }
 
-/* Starts collecting; without a thread, collects now. */
-static void lineage_start(struct lineage *l, const struct ml_train_opts *o)
+/* A failure is reported again, and in place, by the trainer's own call. */
+static void *xgb_preload(void *arg)
+{
+	struct err xerr = ERR_INIT;
+	(void)arg;
+	(void)ml__xgb_load(&xerr);
+	return NULL;
+}
+
+static void *stats_collect(void *arg)
+{
+	struct lineage *l = arg;
+	l->stats_rc = ml_schema_infer_stats(l->schema, l->frame, &l->stats_err);
+	return NULL;
+}
+
+/* Before reading: loads XGBoost for gbdt, collects the lineage for liblinear. */
+static void lineage_begin(struct lineage *l, const struct ml_train_opts *o)
 {
 	memset(l, 0, sizeof(*l));
 	l->o = o;
-	if (pthread_create(&l->th, NULL, lineage_collect, l) == 0)
-		l->threaded = 1;
+	if (o->algo == ML_ALGO_GBDT)
+		side_start(&l->xgb, xgb_preload, NULL);
 	else
-		lineage_collect(l);
+		side_start(&l->collect, lineage_collect, l);
 }
 
-/* Waits for the collector; 0, or -1 with its error in err. Idempotent. */
+/* As the learner starts: the statistics of s from f, and gbdt's lineage. */
+static void lineage_beside_learner(struct lineage *l, struct ml_schema *s, const struct ml_frame *f)
+{
+	l->schema = s;
+	l->frame = f;
+	side_start(&l->stats, stats_collect, l);
+	if (l->o->algo == ML_ALGO_GBDT)
+		side_start(&l->collect, lineage_collect, l);
+}
+
+/* Waits for every job; 0, or -1 with the first error in err. Idempotent. */
 static int lineage_finish(struct lineage *l, struct err *err)
 {
-	if (l->threaded) {
-		l->threaded = 0;
-		if (pthread_join(l->th, NULL) != 0)
-			return err_set(err, ERR_INTERNAL, "cannot join the lineage thread");
-	}
+	int a = side_join(&l->xgb, err), b = side_join(&l->collect, err),
+	    c = side_join(&l->stats, err);
+	if (a < 0 || b < 0 || c < 0)
+		return -1;
 	if (l->rc < 0)
 		return err_set(err, l->err.code, "%s", l->err.msg);
+	if (l->stats_rc < 0)
+		return err_set(err, l->stats_err.code, "%s", l->stats_err.msg);
 	return 0;
 }
 
@@ -1074,7 +1126,7 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 	m->algo = opts->algo;
 	if (check_opts(opts, err) < 0)
 		goto out;
-	lineage_start(&lin, opts);
+	lineage_begin(&lin, opts);
 	if (load_data(m, &t, opts, err) < 0)
 		goto out;
 	stage_done(&t0, "read and infer the schema");
@@ -1087,6 +1139,7 @@ struct ml_model *ml_model_train(const struct ml_train_opts *opts, struct err *er
 	if (fit_features(m, &t, opts, err) < 0)
 		goto out;
 	stage_done(&t0, "fit and transform the features");
+	lineage_beside_learner(&lin, &m->schema, t.tr);
 	if (m->algo == ML_ALGO_GBDT) {
 		if (train_gbdt(m, &t, opts, err) < 0)
 			goto out;

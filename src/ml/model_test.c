@@ -364,6 +364,88 @@ static void test_model_load_survives_allocation_failure(void **state)
 	}
 }
 
+/* A small training file with every kind of column; its path in path (a mkstemp template). */
+static void write_small_csv(char *path, unsigned seed)
+{
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	unsigned r;
+	assert_non_null(f);
+	fprintf(f, "num,cat,txt,y\n");
+	for (r = 0; r < 80; r++) {
+		int pos = (r * 7 + seed) % 3 != 0;
+		if (r % 9 == 4)
+			fprintf(f, ",");
+		else
+			fprintf(f, "%u.%u,", (r * 13 + seed) % 50 + (pos ? 20 : 0), r % 10);
+		fprintf(f, "%s,", r % 11 == 3 ? "" : r % 4 ? "red" : "blue");
+		fprintf(f, "%s film number %u,%s\n", pos ? "a good" : "an awful", r % 6,
+			pos ? "yes" : "no");
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *manifest_text(const struct ml_model *m)
+{
+	char *t = json_dumps(ml_model_manifest(m), JSON_SORT_KEYS | JSON_COMPACT);
+	assert_non_null(t);
+	return t;
+}
+
+/*
+ * Every allocation of a training run failing in turn, wherever it falls: in
+ * the main thread, the column threads or the thread beside the learner
+ * (reference statistics, lineage). Each run fails with a message, or trains
+ * the very model of a run without failures; none crashes or leaks.
+ */
+static void test_model_train_survives_allocation_failure(void **state)
+{
+	char trp[] = "/tmp/kiln-model-test-XXXXXX", tep[] = "/tmp/kiln-model-test-XXXXXX";
+	char cwd[4096];
+	struct ml_train_opts o;
+	struct err err = ERR_INIT;
+	struct ml_model *m;
+	char *want;
+	long n;
+	int ok = 0;
+	(void)state;
+	write_small_csv(trp, 0);
+	write_small_csv(tep, 1);
+	/* outside any git work tree: lineage spawns no git for each run */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir("/tmp"), 0);
+	ml_train_opts_default(&o);
+	o.train_path = trp;
+	o.test_path = tep;
+	o.hash_bits = 8;
+	o.created_at = 1700000000;
+	m = ml_model_train(&o, &err);
+	if (!m)
+		fail_msg("training failed: %s", err.msg);
+	want = manifest_text(m);
+	ml_model_free(m);
+	for (n = 0; n < 100000 && !ok; n++) {
+		struct err e = ERR_INIT;
+		mem_set_fail_after(n);
+		m = ml_model_train(&o, &e);
+		mem_set_fail_after(-1);
+		if (m) {
+			char *got = manifest_text(m);
+			ok = 1;
+			assert_string_equal(got, want);
+			free(got);
+			ml_model_free(m);
+		} else {
+			assert_true(e.msg[0] != '\0');
+		}
+	}
+	assert_true(ok);
+	free(want);
+	assert_int_equal(chdir(cwd), 0);
+	unlink(trp);
+	unlink(tep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_model_predict_timing),
 		cmocka_unit_test(test_model_load_mem_rejects_corruption),
 		cmocka_unit_test(test_model_load_survives_allocation_failure),
+		cmocka_unit_test(test_model_train_survives_allocation_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -424,63 +424,110 @@ out:
 	return ret;
 }
 
-/*
- * Infers one column. *numeric_ints is set to the number of distinct values
- * when the column is numeric and all integers (else 0), for the task choice.
- */
-static int column_infer(struct ml_column *c, const char *name, char *const *cells, size_t nrows,
-			size_t *int_distinct, struct err *err)
+/* The non-missing values of a numeric column, parsed into v; 0, or -1 at a non-number. */
+static int numeric_values(char *const *cells, size_t nrows, double *v, int *ints)
 {
-	struct sset set = {NULL, 0, 0, 0};
-	double *v = NULL, tokens = 0;
-	int numeric = 1, ints = 1, ret = -1;
-
-	memset(c, 0, sizeof(*c));
-	*int_distinct = 0;
-	if (!(c->name = mem_strdup(name)) || !(v = mem_calloc(nrows ? nrows : 1, sizeof(*v))))
-		goto nomem;
+	size_t n = 0;
+	*ints = 1;
 	for (size_t r = 0; r < nrows; r++) {
-		if (!cells[r]) {
-			c->missing++;
+		if (!cells[r])
 			continue;
-		}
-		if (numeric && ml_parse_number(cells[r], &v[c->count]) < 0)
-			numeric = 0;
-		if (numeric && v[c->count] != floor(v[c->count]))
-			ints = 0;
-		c->count++;
+		if (ml_parse_number(cells[r], &v[n]) < 0)
+			return -1;
+		if (v[n] != floor(v[n]))
+			*ints = 0;
+		n++;
 	}
-	if (numeric && c->count > 0) {
-		c->kind = ML_NUMERIC;
-		sort_doubles(v, c->count);
-		numeric_stats(c, v, c->count);
-		if (ints) {
-			size_t d = 1;
-			for (size_t i = 1; i < c->count; i++)
-				d += v[i] != v[i - 1];
-			*int_distinct = d;
-		}
-		ret = 0;
-		goto out;
-	}
+	return 0;
+}
+
+/* The distinct values of a column into set; the mean tokens per value, or -1 out of memory. */
+static double string_values(char *const *cells, size_t nrows, size_t count, struct sset *set)
+{
+	double tokens = 0;
 	for (size_t r = 0; r < nrows; r++) {
 		size_t len;
 		uint64_t h;
 		if (!cells[r])
 			continue;
 		tokens += (double)cell_scan(cells[r], &len, &h);
-		if (!sset_add_hashed(&set, cells[r], len, h))
-			goto nomem;
+		if (!sset_add_hashed(set, cells[r], len, h))
+			return -1;
 	}
-	if (c->count && (tokens / (double)c->count >= TEXT_MIN_TOKENS ||
-			 (set.n * 2 > c->count && set.n > TEXT_MIN_DISTINCT))) {
-		c->kind = ML_TEXT;
+	return count ? tokens / (double)count : 0;
+}
+
+/*
+ * The reference statistics of a column whose kind, count and missing are
+ * known: numeric quantiles and histogram, category frequencies, text sizes.
+ */
+/*
+ * What the kinds pass keeps of an input column for column_stats, so that
+ * nothing is parsed or hashed twice: a numeric column's values (unsorted), a
+ * categorical column's distinct values (borrowed from the frame).
+ */
+struct col_pending {
+	double *v;
+	struct sset set;
+};
+
+static void pending_free_one(struct col_pending *p)
+{
+	mem_free(p->v);
+	p->v = NULL;
+	sset_free(&p->set);
+}
+
+static void pending_free(struct col_pending *pend, size_t ncols)
+{
+	for (size_t i = 0; pend && i < ncols; i++)
+		pending_free_one(&pend[i]);
+	mem_free(pend);
+}
+
+/* With v[0..n) sorted: the number of distinct values when all are integers, else 0. */
+static size_t distinct_ints(const double *v, size_t n)
+{
+	size_t d = n > 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] != floor(v[i]))
+			return 0;
+		d += i > 0 && v[i] != v[i - 1];
+	}
+	return d;
+}
+
+/*
+ * The statistics of a column whose kind, count and missing are known. keep:
+ * NULL, or what the kinds pass kept of the column (taken over). ints: NULL,
+ * or where a numeric column's distinct_ints goes.
+ */
+static int column_stats(struct ml_column *c, char *const *cells, size_t nrows,
+			struct col_pending *keep, size_t *ints, struct err *err)
+{
+	struct sset set = {NULL, 0, 0, 0};
+	double *v = NULL;
+	int all_ints, ret = -1;
+	if (keep) {
+		v = keep->v;
+		set = keep->set;
+		memset(keep, 0, sizeof(*keep));
+	}
+	if (c->kind == ML_NUMERIC) {
+		if (!v && !(v = mem_calloc(c->count ? c->count : 1, sizeof(*v))))
+			goto nomem;
+		if (!keep)
+			(void)numeric_values(cells, nrows, v, &all_ints); /* numeric: cannot fail */
+		sort_doubles(v, c->count);
+		numeric_stats(c, v, c->count);
+		if (ints)
+			*ints = distinct_ints(v, c->count);
+	} else if (c->kind == ML_TEXT) {
 		if (text_stats(c, cells, nrows) < 0)
 			goto nomem;
-	} else {
-		c->kind = ML_CATEGORICAL;
-		if (set_categories(c, &set) < 0)
-			goto nomem;
+	} else if ((!keep && string_values(cells, nrows, c->count, &set) < 0) ||
+		   set_categories(c, &set) < 0) {
+		goto nomem;
 	}
 	ret = 0;
 	goto out;
@@ -490,6 +537,51 @@ out:
 	sset_free(&set);
 	mem_free(v);
 	return ret;
+}
+
+/*
+ * Infers one column. *int_distinct is set to the number of distinct values
+ * when the column is numeric and all integers (else 0), for the task choice.
+ * keep: NULL, or the kind, count and missing only, with what column_stats
+ * needs for the rest kept in *keep (freed by pending_free).
+ */
+static int column_infer(struct ml_column *c, const char *name, char *const *cells, size_t nrows,
+			size_t *int_distinct, struct col_pending *keep, struct err *err)
+{
+	struct col_pending own = {NULL, {NULL, 0, 0, 0}};
+	struct col_pending *k = keep ? keep : &own;
+	double tokens;
+	int ints;
+
+	memset(c, 0, sizeof(*c));
+	*int_distinct = 0;
+	if (!(c->name = mem_strdup(name)) ||
+	    !(k->v = mem_calloc(nrows ? nrows : 1, sizeof(double))))
+		goto nomem;
+	for (size_t r = 0; r < nrows; r++) {
+		if (!cells[r])
+			c->missing++;
+		else
+			c->count++;
+	}
+	if (numeric_values(cells, nrows, k->v, &ints) == 0 && c->count > 0) {
+		c->kind = ML_NUMERIC;
+	} else {
+		mem_free(k->v);
+		k->v = NULL;
+		if ((tokens = string_values(cells, nrows, c->count, &k->set)) < 0)
+			goto nomem;
+		c->kind = ML_CATEGORICAL;
+		if (c->count && (tokens >= TEXT_MIN_TOKENS ||
+				 (k->set.n * 2 > c->count && k->set.n > TEXT_MIN_DISTINCT))) {
+			c->kind = ML_TEXT; /* its statistics come from the cells again */
+			sset_free(&k->set);
+		}
+	}
+	return keep ? 0 : column_stats(c, cells, nrows, &own, int_distinct, err);
+nomem:
+	pending_free_one(&own);
+	return err_set(err, ERR_NOMEM, "out of memory");
 }
 
 static void column_release(struct ml_column *c)
@@ -504,6 +596,7 @@ static void column_release(struct ml_column *c)
 
 void ml_schema_release(struct ml_schema *s)
 {
+	pending_free(s->pending, s->ncols);
 	for (size_t i = 0; i < s->ncols && s->cols; i++)
 		column_release(&s->cols[i]);
 	mem_free(s->cols);
@@ -565,7 +658,8 @@ static int schema_target(struct ml_schema *s, const struct ml_frame *f, int t, e
 			return err_set(err, ERR_INVALID,
 				       "%s:%zu: missing value in target column '%s'", f->path,
 				       f->line[r], f->names[t]);
-	if (column_infer(&s->target, f->names[t], f->cells[t], f->nrows, &int_distinct, err) < 0)
+	if (column_infer(&s->target, f->names[t], f->cells[t], f->nrows, &int_distinct, NULL, err) <
+	    0)
 		return -1;
 	if (task == ML_TASK_AUTO) {
 		if (s->target.kind != ML_NUMERIC ||
@@ -588,12 +682,29 @@ static int schema_target(struct ml_schema *s, const struct ml_frame *f, int t, e
 	return task == ML_TASK_CLASSIFICATION ? schema_classes(s, f, t, err) : 0;
 }
 
-int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
-		    enum ml_task task, struct err *err)
+/* The input columns: item k is column k of the schema, k + 1 of f from the target on. */
+struct infer_cols {
+	struct ml_schema *s;
+	const struct ml_frame *f;
+	size_t t;
+	struct col_pending *pend; /* kinds only: ncols entries */
+};
+
+static int infer_col(void *ctx, size_t k, struct err *err)
+{
+	const struct infer_cols *ic = ctx;
+	size_t c = k < ic->t ? k : k + 1, dummy;
+	return column_infer(&ic->s->cols[k], ic->f->names[c], ic->f->cells[c], ic->f->nrows, &dummy,
+			    ic->pend ? &ic->pend[k] : NULL, err);
+}
+
+static int schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
+			enum ml_task task, int kinds_only, struct err *err)
 {
 	int t = target ? ml_frame_col(f, target) : (int)f->ncols - 1;
-	size_t k = 0, dummy;
+	struct infer_cols ic;
 	memset(s, 0, sizeof(*s));
+	ic = (struct infer_cols){s, f, 0, NULL};
 	if (t < 0)
 		return err_set(err, ERR_INVALID, "'%s' has no target column '%s'", f->path, target);
 	if (f->ncols < 2)
@@ -610,20 +721,53 @@ int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *t
 		err_set(err, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	for (size_t c = 0; c < f->ncols; c++) {
-		if ((int)c == t)
-			continue;
-		if (column_infer(&s->cols[k], f->names[c], f->cells[c], f->nrows, &dummy, err) <
-		    0) {
-			s->ncols = k + 1; /* release the partial column too */
-			goto fail;
-		}
-		s->ncols = ++k;
+	/* Columns are independent: two threads infer them (zeroed ones release fine). */
+	s->ncols = f->ncols - 1;
+	ic.t = (size_t)t;
+	if (kinds_only && !(s->pending = ic.pend = mem_calloc(s->ncols, sizeof(*ic.pend)))) {
+		err_set(err, ERR_NOMEM, "out of memory");
+		goto fail;
 	}
+	if (ml__par_for(s->ncols, infer_col, &ic, err) < 0)
+		goto fail;
 	return 0;
 fail:
 	ml_schema_release(s);
 	return -1;
+}
+
+int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
+		    enum ml_task task, struct err *err)
+{
+	return schema_infer(s, f, target, task, 0, err);
+}
+
+int ml_schema_infer_kinds(struct ml_schema *s, const struct ml_frame *f, const char *target,
+			  enum ml_task task, struct err *err)
+{
+	return schema_infer(s, f, target, task, 1, err);
+}
+
+int ml_schema_infer_stats(struct ml_schema *s, const struct ml_frame *f, struct err *err)
+{
+	struct col_pending *pend = s->pending;
+	int ret = -1;
+	for (size_t i = 0; i < s->ncols; i++) {
+		int c = ml_frame_col(f, s->cols[i].name);
+		if (c < 0) {
+			err_set(err, ERR_INTERNAL, "'%s' lacks column '%s'", f->path,
+				s->cols[i].name);
+			goto out;
+		}
+		if (column_stats(&s->cols[i], f->cells[c], f->nrows, pend ? &pend[i] : NULL, NULL,
+				 err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	pending_free(pend, s->ncols);
+	s->pending = NULL;
+	return ret;
 }
 
 const struct ml_column *ml_schema_col(const struct ml_schema *s, const char *name)

@@ -56,6 +56,7 @@ struct ml_schema {
 	size_t nclasses; /* classification only */
 	char **classes;
 	size_t nrows;
+	void *pending; /* private: what ml_schema_infer_kinds keeps for ml_schema_infer_stats */
 };
 
 /*
@@ -65,6 +66,20 @@ struct ml_schema {
  */
 int ml_schema_infer(struct ml_schema *s, const struct ml_frame *f, const char *target,
 		    enum ml_task task, struct err *err);
+/*
+ * ml_schema_infer in two steps, for a caller that needs the kinds before
+ * the reference statistics (kiln train fits the features and trains the
+ * learner while another thread computes them): ml_schema_infer_kinds fills
+ * in everything but the statistics of the input columns (their name, kind,
+ * count and missing; the target and classes in full), with the same errors,
+ * and keeps the parsed numbers and distinct values (borrowed from f) for
+ * ml_schema_infer_stats, which then adds the statistics from the same frame
+ * f, unchanged meanwhile. The result is what ml_schema_infer gives. stats
+ * fails only when out of memory; s is released by the caller either way.
+ */
+int ml_schema_infer_kinds(struct ml_schema *s, const struct ml_frame *f, const char *target,
+			  enum ml_task task, struct err *err);
+int ml_schema_infer_stats(struct ml_schema *s, const struct ml_frame *f, struct err *err);
 void ml_schema_release(struct ml_schema *s);
 
 /* JSON form, as stored in the bundle manifest ("schema" key). New reference. */

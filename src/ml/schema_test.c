@@ -258,6 +258,63 @@ static void test_schema_json_round_trip(void **state)
 	ml_schema_release(&t);
 }
 
+/* The schema's JSON text, exact (reals as %.17g). */
+static char *schema_text(const struct ml_schema *s)
+{
+	json_t *j = ml_schema_to_json(s);
+	char *t;
+	assert_non_null(j);
+	t = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(t);
+	return t;
+}
+
+/* Kinds first and statistics later give exactly the schema of one inference. */
+static void test_schema_kinds_then_stats_equal_infer(void **state)
+{
+	static char big[1 << 16];
+	const char *csvs[] = {mixed, big};
+	size_t len = 0, i, r;
+	(void)state;
+	len += (size_t)snprintf(big, sizeof(big), "n,i,c,t,y\n");
+	for (r = 0; r < 300; r++)
+		len += (size_t)snprintf(big + len, sizeof(big) - len,
+					"%s,%zu,%s,word%zu and more words %zu,%.3f\n",
+					r % 11 == 0  ? ""
+					: r % 7 == 0 ? "-2.5e3"
+						     : "0.125",
+					r * r % 17,
+					r % 5 == 0 ? ""
+					: r % 3	   ? "red"
+						   : "blue",
+					r % 13, r, (double)r * 1.5 + 0.25);
+	for (i = 0; i < 2; i++) {
+		struct ml_frame f;
+		struct ml_schema a, b;
+		struct err err = ERR_INIT;
+		char *ta, *tb;
+		load(&f, csvs[i]);
+		assert_int_equal(ml_schema_infer(&a, &f, NULL, ML_TASK_AUTO, &err), 0);
+		assert_int_equal(ml_schema_infer_kinds(&b, &f, NULL, ML_TASK_AUTO, &err), 0);
+		assert_int_equal(b.ncols, a.ncols);
+		for (r = 0; r < a.ncols; r++) {
+			assert_int_equal(b.cols[r].kind, a.cols[r].kind);
+			assert_int_equal(b.cols[r].count, a.cols[r].count);
+			assert_int_equal(b.cols[r].missing, a.cols[r].missing);
+		}
+		assert_int_equal(ml_schema_infer_stats(&b, &f, &err), 0);
+		ta = schema_text(&a);
+		tb = schema_text(&b);
+		assert_string_equal(ta, tb);
+		free(ta);
+		free(tb);
+		ml_schema_release(&a);
+		ml_schema_release(&b);
+		ml_frame_release(&f);
+	}
+}
+
 static void expect_json_error(const char *text, const char *msg)
 {
 	struct ml_schema s;
@@ -415,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_schema_infer_refuses_an_empty_frame),
 		cmocka_unit_test(test_parse_number),
 		cmocka_unit_test(test_schema_json_round_trip),
+		cmocka_unit_test(test_schema_kinds_then_stats_equal_infer),
 		cmocka_unit_test(test_schema_from_json_names_the_bad_field),
 		cmocka_unit_test(test_validate_clean_data_passes),
 		cmocka_unit_test(test_validate_finds_each_violation),
