@@ -4,27 +4,29 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_after = -1;
+/* Allocations left before they fail; -1: never. Atomic: training and
+ * predict allocate on two threads while a test counts down. */
+static atomic_long fail_after = -1;
 
 static int should_fail(void)
 {
-	if (fail_after < 0)
-		return 0;
-	if (fail_after == 0) {
-		errno = ENOMEM;
-		return 1;
-	}
-	fail_after--;
-	return 0;
+	long n = atomic_load_explicit(&fail_after, memory_order_relaxed);
+	while (n > 0 && !atomic_compare_exchange_weak(&fail_after, &n, n - 1))
+		;
+	if (n != 0)
+		return 0; /* -1: not counting; > 0: taken one */
+	errno = ENOMEM;
+	return 1;
 }
 
 void mem_set_fail_after(long n)
 {
-	fail_after = n;
+	atomic_store(&fail_after, n);
 }
 
 void *mem_malloc(size_t size)
