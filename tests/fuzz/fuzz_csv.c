@@ -182,6 +182,24 @@ static FILE *memfd_file(const uint8_t *data, size_t size)
 	return fp;
 }
 
+/* Reads fp (closed here) in blocks of block bytes; traps unless it gives want. */
+static void check_fp(FILE *fp, int header, size_t block, const struct buf *want)
+{
+	struct buf got = BUF_INIT;
+	struct ml_csv r;
+	struct err err = ERR_INIT;
+	if (!fp)
+		return;
+	if (ml_csv_open_fp(&r, fp, "f", &err) == 0) {
+		dump_reader(&r, header, block, &got);
+		if (strcmp(want->ptr, got.ptr) != 0)
+			__builtin_trap();
+	}
+	ml_csv_close(&r);
+	fclose(fp);
+	buf_release(&got);
+}
+
 /*
  * The parallel reader gives the streaming reader's rows, fields, line
  * numbers, end and first error: over memory in blocks of a size the input
@@ -195,7 +213,6 @@ static void check_parts(const uint8_t *data, size_t size)
 	struct err err = ERR_INIT;
 	int header = (int)(size & 1);
 	size_t block = size ? 1 + data[size - 1] % 48 : 1;
-	FILE *fp = NULL;
 
 	if (ml_csv_open_mem(&r, data, size, "f", &err) < 0)
 		goto out;
@@ -207,26 +224,9 @@ static void check_parts(const uint8_t *data, size_t size)
 	ml_csv_close(&r);
 	if (strcmp(want.ptr, got.ptr) != 0)
 		__builtin_trap();
-	fp = size ? fmemopen((void *)data, size, "rb") : NULL;
-	if (!fp || ml_csv_open_fp(&r, fp, "f", &err) < 0)
-		goto out;
-	buf_reset(&got);
-	dump_reader(&r, header, block * 3, &got);
-	ml_csv_close(&r);
-	if (strcmp(want.ptr, got.ptr) != 0)
-		__builtin_trap();
-	fclose(fp);
-	fp = memfd_file(data, size);
-	if (!fp || ml_csv_open_fp(&r, fp, "f", &err) < 0)
-		goto out;
-	buf_reset(&got);
-	dump_reader(&r, header, block * 2, &got);
-	ml_csv_close(&r);
-	if (strcmp(want.ptr, got.ptr) != 0)
-		__builtin_trap();
+	check_fp(size ? fmemopen((void *)data, size, "rb") : NULL, header, block * 3, &want);
+	check_fp(memfd_file(data, size), header, block * 2, &want);
 out:
-	if (fp)
-		fclose(fp);
 	buf_release(&want);
 	buf_release(&got);
 }
