@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 
 #include "ml/internal.h"
 
-static volatile uint64_t sink; /* keeps the busy work */
+static atomic_ullong sink; /* keeps the busy work (both threads store it) */
 
 struct squares {
 	uint64_t *out;
@@ -28,7 +29,7 @@ static int square(void *ctx, size_t i, struct err *err)
 	int k;
 	for (k = 0; k < 50; k++) /* some work, so the threads overlap */
 		v = v * 6364136223846793005u + 1442695040888963407u;
-	sink = v;
+	atomic_store_explicit(&sink, v, memory_order_relaxed);
 	sq->out[i] = (uint64_t)i * i;
 	sq->runs[i]++;
 	if (sq->fail_every && i >= sq->fail_from && i % sq->fail_every == 0)
