@@ -888,10 +888,11 @@ static void csv_work(struct csv_worker *w)
 }
 
 /*
- * The second thread, made once per ml_csv_read_parts (when a block first has
- * two parts) and handed each block in turn: run is the block to help with, NULL when there is none;
- * taken says the thread has started on it (until then the caller may take it back, so a thread that
- * is not scheduled holds nothing up).
+ * The second thread, made once per ml_csv_read_parts (when a block first
+ * has two parts) and handed each block in turn: run is the block to help
+ * with, NULL when there is none; taken says the thread has started on it
+ * (until then the caller may take it back, so a thread that is not
+ * scheduled holds nothing up).
  */
 struct csv_pool {
 	pthread_t th;
@@ -1140,7 +1141,6 @@ int ml_csv_read_parts(struct ml_csv *r, size_t block, const struct ml_csv_parts 
 	csv_map_rest(r);
 	block = block ? block : 1;
 	pool.w = &w[1];
-	w[0].run = cur;
 	rc = csv_take_block(r, block, cur, err);
 	while (rc > 0) {
 		if (rc == 2) {
