@@ -7,6 +7,7 @@
  * "PATH[?QUERY]\n" and the body.
  */
 #include <stddef.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,14 +65,30 @@ static void parse_query(char *s, struct query *q)
 	}
 }
 
+static char dir[] = "/tmp/kiln-fuzz-ctl.XXXXXX";
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* At the end of a run, the store goes (left behind after a crash, to look at). */
+static void remove_dir(void)
+{
+	(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static struct ctl *open_ctl(void)
 {
-	static char dir[] = "/tmp/kiln-fuzz-ctl.XXXXXX";
 	struct ctl_config cfg = {0};
 	struct err err = ERR_INIT;
 	struct ctl *c;
 	if (!mkdtemp(dir))
 		abort();
+	(void)atexit(remove_dir);
 	cfg.home = dir;
 	cfg.blobs.home = dir;
 	c = ctl_new(&cfg, &err);
