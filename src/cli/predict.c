@@ -466,11 +466,6 @@ fail:
 }
 
 /*
- * Where the output goes until every row is predicted: the temporary file of
- * -o (renamed at the end), or for stdout an unlinked temporary file copied
- * to stdout at the end, so a failure leaves no partial output either way.
- */
-/*
  * A regular input file is mapped (ml_csv_read_parts): if another program
  * truncates it while it is read, touching the lost pages raises SIGBUS.
  * Then one line, the temporary output removed, exit 1 (async-signal-safe
@@ -489,8 +484,11 @@ static void on_sigbus(int sig)
 }
 
 /*
- * Copies the temporary output to stdout: in the kernel (sendfile, to a file
- * or a pipe alike), or through a buffer where sendfile cannot write.
+ * Where the output goes until every row is predicted: the temporary file of
+ * -o (renamed at the end), or for stdout an unlinked temporary file copied
+ * to stdout at the end, so a failure leaves no partial output either way.
+ * copy_to_stdout copies it in the kernel (sendfile, to a file or a pipe
+ * alike), or through a buffer where sendfile cannot write.
  */
 static int copy_to_stdout(FILE *tmp, struct err *err)
 {
