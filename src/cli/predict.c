@@ -17,8 +17,8 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
