@@ -1,9 +1,10 @@
 /*
  * csv.c - the streaming CSV tokenizer of csv.h: a byte state machine over a
- * bounded read buffer, with a fast scan for plain unquoted bytes. Field
- * bytes of one row go into one reused buffer, so reading allocates nothing
- * per field once the buffers have grown. ml_csv_read_parts runs the same
- * machine on two threads over two parts of a block of the read buffer.
+ * bounded read buffer, and a fast path that reads common lines 64 bytes at
+ * a time (csv_plain_row). Field bytes of one row go into one reused buffer,
+ * so reading allocates nothing per field once the buffers have grown.
+ * ml_csv_read_parts runs the same machine on two threads over parts of a
+ * block of the input.
  */
 #include "ml/csv.h"
 #include "base/mem.h"
@@ -333,53 +334,6 @@ static int csv_row_done(struct ml_csv *r, struct err *err)
 	return 1;
 }
 
-/*
- * Byte classes of the fast path: bytes that end a plain run of an unquoted
- * field (CSV_STOP), of a quoted one (CSV_QSTOP), and bytes with the high bit
- * (CSV_HIGH, so that only such fields are checked as UTF-8).
- */
-enum { CSV_STOP = 1, CSV_QSTOP = 2, CSV_HIGH = 4 };
-
-#define CSV_HIGH_16(x)                                                                             \
-	CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH,  \
-		CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH, CSV_HIGH
-static const unsigned char csv_class[256] = {
-	['\0'] = CSV_STOP | CSV_QSTOP,
-	['\n'] = CSV_STOP | CSV_QSTOP,
-	['\r'] = CSV_STOP,
-	['"'] = CSV_STOP | CSV_QSTOP,
-	[','] = CSV_STOP,
-	[0x80] = CSV_HIGH_16(0),
-	[0x90] = CSV_HIGH_16(0),
-	[0xa0] = CSV_HIGH_16(0),
-	[0xb0] = CSV_HIGH_16(0),
-	[0xc0] = CSV_HIGH_16(0),
-	[0xd0] = CSV_HIGH_16(0),
-	[0xe0] = CSV_HIGH_16(0),
-	[0xf0] = CSV_HIGH_16(0),
-};
-
-/* Appends n bytes and a NUL as the current field; room was made by the caller. */
-static inline int csv_fast_field(struct ml_csv *r, const unsigned char *p, size_t n, int quoted,
-				 unsigned high, struct err *err)
-{
-	size_t off;
-	if (csv_begin_field(r, quoted, err) < 0)
-		return -1;
-	off = r->dlen;
-	if (n <= 16) {
-		/* most fields are short: a loop beats a call to memcpy */
-		for (size_t i = 0; i < n; i++)
-			r->data[off + i] = (char)p[i];
-	} else {
-		memcpy(r->data + off, p, n);
-	}
-	r->data[off + n] = '\0';
-	r->dlen = off + n + 1;
-	r->len[r->nfields - 1] = n;
-	return high & CSV_HIGH ? csv_check_utf8(r, off, n, err) : 0;
-}
-
 /* A field of the plain row: len bytes at data + off, NUL-terminated there. */
 static inline int csv_plain_field(struct ml_csv *r, size_t k, size_t off, size_t len, int quoted,
 				  struct err *err)
@@ -442,22 +396,25 @@ static inline void csv_masks64(const unsigned char *q, struct csv_masks *m)
 #endif
 }
 
-#define CSV_PLAIN_MAX 4096 /* bytes of a line csv_plain_row reads; longer ones go slower */
+#define CSV_PLAIN_MAX                                                                              \
+	16384 /* bytes of a line csv_plain_row reads; longer ones: the state machine */
 
 /*
  * The common line, read a block of 64 bytes at a time: fields unquoted, or
  * quoted with no quote, CR or line break inside; no CR but a CRLF's, no
  * NUL. p[0..len) is the line without its line end; the input's bytes go on
  * to limit. Separators are the commas outside quotes (the quotes' prefix
- * parity); every quote must then open a field or close one. Returns 1 with
- * the row, 0 when the line is not that simple or not valid UTF-8 (the
- * callers read it their way and report what is wrong), -1 out of memory.
+ * parity); every quote must then open a field or close one, which also
+ * leaves "" inside a field to the state machine. Returns 1 with the row, 0
+ * when the line is not that simple, longer than CSV_PLAIN_MAX or not valid
+ * UTF-8 (the state machine then reads it and reports what is wrong), -1 out
+ * of memory.
  */
 static int csv_plain_row(struct ml_csv *r, const unsigned char *p, size_t len,
 			 const unsigned char *limit, struct err *err)
 {
 	uint64_t sep[CSV_PLAIN_MAX / 64], quote[CSV_PLAIN_MAX / 64];
-	uint64_t inside = 0, high = 0, anyq = 0, prevq = 0;
+	uint64_t inside = 0, high = 0, anyq = 0;
 	size_t nb = (len + 63) / 64, b, k = 0, start = 0, dst = 0;
 	unsigned char tail[64];
 	char *d;
@@ -482,10 +439,6 @@ static int csv_plain_row(struct ml_csv *r, const unsigned char *p, size_t len,
 		high |= m.high & valid;
 		quote[b] = m.quote;
 		anyq |= m.quote;
-		/* "" (an escaped quote, or an empty quoted field): the slower ways */
-		if (m.quote & ((m.quote << 1) | prevq))
-			return 0;
-		prevq = m.quote >> 63;
 		x = csv_prefix_xor(m.quote) ^ inside;
 		sep[b] = m.comma & valid & ~x;
 		inside = (uint64_t)0 - (x >> 63);
@@ -551,74 +504,26 @@ decline:
 
 /*
  * The common row, read without the state machine: one whole line in the
- * buffer, fields unquoted or quoted without "" or line breaks inside, no
- * CR but the one of a CRLF. Returns 1 with the row, -1 on an error the
- * state machine would report the same way (UTF-8, field count, memory), or
- * 0 when the row is not that simple: then nothing is consumed and the
- * state machine reads it, errors included.
+ * buffer that csv_plain_row takes. Returns 1 with the row, -1 out of
+ * memory, or 0 when the row is not that simple: then nothing is consumed
+ * and the state machine reads it, errors included.
  */
 static int csv_fast_row(struct ml_csv *r, struct err *err)
 {
-	const unsigned char *p = r->in + r->pos, *nl, *end, *q;
+	const unsigned char *p = r->in + r->pos, *nl, *end;
 	size_t n = r->avail - r->pos;
-	unsigned high;
+	int rc;
 
 	nl = n ? memchr(p, '\n', n) : NULL;
 	if (!nl)
 		return 0;
 	end = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-	if (end == p || (size_t)(end - p) > ML_CSV_MAX_FIELD)
-		return 0; /* a blank line, or a field maybe too long: the state machine */
-	/* every field fits: bytes plus one NUL per field, at most one field per byte + 1 */
-	if (csv_grow_data(r, 2 * (size_t)(end - p) + 2, err) < 0)
-		return -1;
-	switch (csv_plain_row(r, p, (size_t)(end - p), r->in + r->avail, err)) {
-	case 1:
+	rc = csv_plain_row(r, p, (size_t)(end - p), r->in + r->avail, err);
+	if (rc == 1) {
 		r->pos = (size_t)(nl + 1 - r->in);
 		r->line++;
-		return 1;
-	case -1:
-		return -1;
-	default:
-		break;
 	}
-	for (;;) {
-		high = 0;
-		if (*p == '"') {
-			for (q = ++p; !(csv_class[*q] & CSV_QSTOP); q++)
-				high |= csv_class[*q];
-			/* not a plain closing quote: "", a NUL, a line break inside, ... */
-			if (*q != '"' || (q + 1 != end && q[1] != ','))
-				goto slow;
-			if (csv_fast_field(r, p, (size_t)(q - p), 1, high, err) < 0)
-				return -1;
-			q++;
-		} else {
-			for (q = p; !(csv_class[*q] & CSV_STOP); q++)
-				high |= csv_class[*q];
-			if (q != end && *q != ',')
-				goto slow; /* a quote, a CR, a NUL */
-			if (csv_fast_field(r, p, (size_t)(q - p), 0, high, err) < 0)
-				return -1;
-		}
-		if (q == end)
-			break;
-		p = q + 1; /* past the comma */
-		if (p == end) {
-			/* after a final comma, the row ends with an empty field */
-			if (csv_fast_field(r, p, 0, 0, 0, err) < 0)
-				return -1;
-			break;
-		}
-	}
-	r->pos = (size_t)(nl + 1 - r->in);
-	r->line++;
-	csv_finish_row(r);
-	return 1;
-slow:
-	r->nfields = 0;
-	r->dlen = 0;
-	return 0;
+	return rc;
 }
 
 int ml_csv_next(struct ml_csv *r, struct err *err)
